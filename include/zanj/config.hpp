@@ -1,0 +1,77 @@
+#pragma once
+/// \file
+/// Settings of a ZANJ archive, mirroring Python's `ZANJ(...)` arguments.
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace zanj {
+
+/// What happens when an item cannot be serialized or loaded as asked (Python's `error_mode`).
+enum class error_mode {
+    except, ///< throw (default)
+    warn,   ///< report through `config::warning_sink` and keep the item as plain JSON
+    ignore, ///< keep the item as plain JSON silently
+};
+
+/// How arrays below `external_array_threshold` are written inside `__zanj__.json`.
+enum class array_mode {
+    array_list_meta, ///< metadata plus nested lists (default, human-readable)
+    array_hex_meta,  ///< metadata plus hex of the raw little-endian bytes
+    array_b64_meta,  ///< metadata plus base64 of the raw bytes
+    list,            ///< bare nested lists, no metadata (dtype is lost)
+};
+
+/// Zip compression method of a member.
+enum class compression_method : unsigned short {
+    store = 0,   ///< no compression: fastest, and stored arrays can be memory-mapped
+    deflate = 8, ///< readable by every zip tool and by Python's zipfile
+    zstd = 93,   ///< faster and smaller than deflate; Python's zipfile before 3.14 cannot read it
+};
+
+/// A method with a level; `level` < 0 means the method's default (deflate 6, zstd 3).
+struct compression {
+    compression_method method = compression_method::store;
+    int level = -1;
+
+    friend bool operator==(const compression&, const compression&) = default;
+};
+
+/// Which compression each kind of member gets.
+struct compression_policy {
+    /// `__zanj__.json`, `__zanj_meta__.json` and `.jsonl` members.
+    compression json{compression_method::deflate};
+    /// `.npy` members. Stored by default: dense numeric data rarely compresses well, and stored
+    /// members are 64-byte aligned so they can be mapped.
+    compression arrays{compression_method::store};
+
+    /// Python's `compress=True`: deflate everywhere.
+    static compression_policy python() { return {{compression_method::deflate}, {compression_method::deflate}}; }
+    /// Python's `compress=False`: store everywhere.
+    static compression_policy none() { return {{compression_method::store}, {compression_method::store}}; }
+    /// One method (and level) for every member.
+    static compression_policy all(compression c) { return {c, c}; }
+
+    friend bool operator==(const compression_policy&, const compression_policy&) = default;
+};
+
+/// Settings of an archive; the defaults are Python's, except `compress` (see compression_policy).
+struct config {
+    zanj::error_mode error_mode = error_mode::except;
+    array_mode internal_array_mode = array_mode::array_list_meta;
+    /// Arrays with at least this many elements become `.npy` members.
+    std::size_t external_array_threshold = 256;
+    /// Lists, tuples and sets with at least this many items become `.jsonl` members.
+    std::size_t external_list_threshold = 256;
+    compression_policy compress{};
+    /// Receives warnings under `error_mode::warn`; the default prints to stderr.
+    std::function<void(std::string_view)> warning_sink{};
+};
+
+std::string_view to_string(error_mode m) noexcept;
+std::string_view to_string(array_mode m) noexcept;
+std::string_view to_string(compression_method m) noexcept;
+
+} // namespace zanj

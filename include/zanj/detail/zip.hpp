@@ -1,0 +1,93 @@
+#pragma once
+/// \file
+/// The zip container, written against PKWARE's APPNOTE (6.3.x): our own writer and reader so
+/// that stored members can be 64-byte aligned, written without copies, fsynced, compressed with
+/// zstd, and later memory-mapped. Internal: the public API never exposes zip details.
+
+#include <zanj/config.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace zanj::detail {
+
+/// How one member is written.
+struct member_options {
+    zanj::compression compression{};
+    /// Always write a ZIP64 extra field in the local header (numpy's `force_zip64`), even when small.
+    bool force_zip64 = false;
+    /// For stored members: place the data at a file offset that is a multiple of this (a power
+    /// of two, 0 or 1 for none), by padding the local header's extra field.
+    std::size_t align = 0;
+};
+
+/// Writes a zip archive to a temporary file beside `destination`; `commit()` writes the central
+/// directory, fsyncs, renames over the destination and fsyncs the folder, so a crash leaves
+/// either the old file or the complete new one. Destroying an uncommitted writer removes the
+/// temporary file.
+class zip_writer {
+public:
+    explicit zip_writer(std::filesystem::path destination);
+    ~zip_writer();
+    zip_writer(const zip_writer&) = delete;
+    zip_writer& operator=(const zip_writer&) = delete;
+
+    /// Adds a member whose data is the concatenation of `pieces`, without copying them when stored.
+    /// Throws usage_error on a duplicate name, io_error when the disk refuses.
+    void add(std::string_view name, std::span<const std::span<const std::byte>> pieces,
+             const member_options& options);
+    void add(std::string_view name, std::span<const std::byte> data, const member_options& options);
+
+    void commit();
+
+    const std::filesystem::path& destination() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// One member as the central directory describes it.
+struct zip_entry {
+    std::string name;
+    compression_method method = compression_method::store;
+    std::uint32_t crc32 = 0;
+    std::uint64_t compressed_size = 0;
+    std::uint64_t uncompressed_size = 0;
+    std::uint64_t local_header_offset = 0;
+    /// Offset of the member's data in the file, from its local header.
+    std::uint64_t data_offset = 0;
+};
+
+/// Reads a zip archive: end-of-central-directory (ZIP64 included), central directory and local
+/// headers are parsed and checked when it opens (bounds, overlaps, duplicate names, encryption),
+/// member data is read on demand with its CRC checked.
+class zip_reader {
+public:
+    explicit zip_reader(std::filesystem::path path);
+    ~zip_reader();
+    zip_reader(zip_reader&&) noexcept;
+    zip_reader& operator=(zip_reader&&) noexcept;
+
+    const std::vector<zip_entry>& entries() const noexcept;
+    /// The entry of that name, or nullptr.
+    const zip_entry* find(std::string_view name) const noexcept;
+
+    /// The member's uncompressed bytes in a 64-byte-aligned buffer, CRC checked.
+    /// Throws format_error naming the member on corrupt data.
+    std::shared_ptr<std::byte> read(const zip_entry& entry) const;
+
+    const std::filesystem::path& path() const noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace zanj::detail

@@ -1,0 +1,97 @@
+#pragma once
+/// \file
+/// `zanj::ndarray`: an n-dimensional array whose element type is known at run time, the form in
+/// which arrays travel between the archive and typed containers (xtensor, vectors...).
+
+#include <zanj/dtype.hpp>
+#include <zanj/error.hpp>
+
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace zanj {
+
+/// Shape of an array: extents, outermost first.
+using shape_type = std::vector<std::size_t>;
+
+/// Number of elements of a shape; throws `format_error` when the product overflows.
+std::size_t shape_elements(std::span<const std::size_t> shape);
+
+/// A row-major (C order) n-dimensional array of native-endian elements of a run-time dtype.
+///
+/// Storage is shared, as with numpy arrays: copying an ndarray copies a handle, not the data
+/// (use `clone()` for an independent copy). The storage owner may be a heap block or, later, a
+/// mapping of the archive; the ndarray keeps it alive.
+class ndarray {
+public:
+    /// An empty float64 array of shape (0).
+    ndarray();
+    /// A zero-filled array; storage is 64-byte aligned.
+    ndarray(zanj::dtype type, shape_type shape);
+    /// An array over storage owned by `owner`, starting at `data`.
+    ndarray(zanj::dtype type, shape_type shape, std::shared_ptr<const void> owner, std::byte* data);
+
+    /// Copies `values` into a new array of the given shape (1-d of values.size() when empty).
+    template <array_element T>
+    static ndarray from(std::span<const T> values, shape_type shape = {}) {
+        if (shape.empty()) shape = {values.size()};
+        ndarray out(dtype_of<T>, std::move(shape));
+        if (out.size() != values.size())
+            throw usage_error("ndarray::from: " + std::to_string(values.size()) +
+                              " values do not fill the shape " + out.shape_string());
+        if (!values.empty()) std::memcpy(out.data_, values.data(), out.nbytes());
+        return out;
+    }
+
+    zanj::dtype type() const noexcept { return type_; }
+    const shape_type& shape() const noexcept { return shape_; }
+    std::size_t ndim() const noexcept { return shape_.size(); }
+    /// Number of elements.
+    std::size_t size() const noexcept { return size_; }
+    std::size_t nbytes() const noexcept { return size_ * dtype_size(type_); }
+
+    const std::byte* bytes() const noexcept { return data_; }
+    std::byte* bytes() noexcept { return data_; }
+    std::span<const std::byte> byte_span() const noexcept { return {data_, nbytes()}; }
+
+    /// The elements as T; throws `type_error` when T is not the array's dtype.
+    template <array_element T>
+    std::span<const T> values() const {
+        check_type(dtype_of<T>);
+        return {reinterpret_cast<const T*>(data_), size_};
+    }
+    template <array_element T>
+    std::span<T> values() {
+        check_type(dtype_of<T>);
+        return {reinterpret_cast<T*>(data_), size_};
+    }
+
+    /// A deep copy with storage of its own.
+    ndarray clone() const;
+
+    /// "(3, 4)" as numpy prints shapes.
+    std::string shape_string() const;
+
+    /// Same dtype, same shape, same bytes.
+    friend bool operator==(const ndarray& a, const ndarray& b);
+
+private:
+    void check_type(zanj::dtype wanted) const;
+
+    zanj::dtype type_;
+    shape_type shape_;
+    std::size_t size_;
+    std::shared_ptr<const void> owner_;
+    std::byte* data_;
+};
+
+namespace detail {
+/// Allocates `n` bytes aligned to 64 (zero-filled when `zero`), owned by the returned pointer.
+std::shared_ptr<std::byte> allocate_aligned(std::size_t n, bool zero = false);
+} // namespace detail
+
+} // namespace zanj

@@ -1,0 +1,67 @@
+#pragma once
+// Shared helpers of the test suite: scratch folders, running external tools, file bytes.
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+namespace zanj_test {
+
+namespace fs = std::filesystem;
+
+/// A fresh, empty folder named after the test, below the working folder CTest runs us in.
+inline fs::path scratch_dir(const std::string& name) {
+    fs::path dir = fs::current_path() / "scratch" / name;
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+struct command_result {
+    int exit_code;
+    std::string output; // stdout and stderr together
+};
+
+/// Runs a shell command, capturing its output.
+inline command_result run(const std::string& command) {
+    std::string full = command + " 2>&1";
+    FILE* pipe = ::popen(full.c_str(), "r");
+    if (!pipe) throw std::runtime_error("popen failed: " + command);
+    std::string out;
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+    int status = ::pclose(pipe);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return {code, out};
+}
+
+inline bool have_command(const std::string& name) {
+    return run("command -v " + name + " >/dev/null").exit_code == 0;
+}
+
+/// Debian's python3 with numpy (see tests/CMakeLists.txt).
+inline std::string python() { return ZANJ_TEST_PYTHON; }
+
+/// A script in tests/python/.
+inline std::string python_script(const std::string& name) {
+    return std::string(ZANJ_TEST_SOURCE_DIR) + "/python/" + name;
+}
+
+inline std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
+
+inline std::vector<char> read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_file(const fs::path& p, const std::string& bytes) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+} // namespace zanj_test
