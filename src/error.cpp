@@ -1,0 +1,25 @@
+#include <zanj/error.hpp>
+
+namespace zanj {
+
+namespace {
+std::string with_location(const std::string& what, const std::string& object_path, const std::string& member) {
+    std::string out = "zanj: " + what;
+    if (!object_path.empty() || !member.empty()) {
+        out += " (";
+        if (!object_path.empty()) out += "at " + object_path;
+        if (!object_path.empty() && !member.empty()) out += ", ";
+        if (!member.empty()) out += "member " + member;
+        out += ")";
+    }
+    return out;
+}
+} // namespace
+
+error::error(const std::string& what, std::string object_path, std::string member)
+    : std::runtime_error(with_location(what, object_path, member)),
+      reason_(what),
+      object_path_(std::move(object_path)),
+      member_(std::move(member)) {}
+
+} // namespace zanj

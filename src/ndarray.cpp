@@ -1,0 +1,70 @@
+#include <zanj/ndarray.hpp>
+
+#include <limits>
+#include <new>
+
+namespace zanj {
+
+std::size_t shape_elements(std::span<const std::size_t> shape) {
+    std::size_t n = 1;
+    for (std::size_t extent : shape) {
+        if (extent != 0 && n > std::numeric_limits<std::size_t>::max() / extent)
+            throw format_error("array shape overflows the address space");
+        n *= extent;
+    }
+    return n;
+}
+
+namespace detail {
+std::shared_ptr<std::byte> allocate_aligned(std::size_t n, bool zero) {
+    constexpr std::align_val_t alignment{64};
+    // Round up so a zero-size request still yields a unique, valid pointer.
+    std::size_t padded = (n + 63) / 64 * 64;
+    if (padded == 0) padded = 64;
+    auto* p = static_cast<std::byte*>(::operator new(padded, alignment));
+    if (zero) std::memset(p, 0, padded);
+    return {p, [](std::byte* q) { ::operator delete(q, std::align_val_t{64}); }};
+}
+} // namespace detail
+
+ndarray::ndarray() : ndarray(dtype::float64, {0}) {}
+
+ndarray::ndarray(zanj::dtype type, shape_type shape)
+    : type_(type), shape_(std::move(shape)), size_(shape_elements(shape_)) {
+    if (size_ > std::numeric_limits<std::size_t>::max() / dtype_size(type_))
+        throw format_error("array of shape " + shape_string() + " overflows the address space");
+    auto storage = detail::allocate_aligned(nbytes(), true);
+    data_ = storage.get();
+    owner_ = std::move(storage);
+}
+
+ndarray::ndarray(zanj::dtype type, shape_type shape, std::shared_ptr<const void> owner, std::byte* data)
+    : type_(type), shape_(std::move(shape)), size_(shape_elements(shape_)), owner_(std::move(owner)), data_(data) {}
+
+ndarray ndarray::clone() const {
+    ndarray out(type_, shape_);
+    if (nbytes()) std::memcpy(out.data_, data_, nbytes());
+    return out;
+}
+
+std::string ndarray::shape_string() const {
+    std::string s = "(";
+    for (std::size_t i = 0; i < shape_.size(); ++i) {
+        if (i) s += ", ";
+        s += std::to_string(shape_[i]);
+    }
+    if (shape_.size() == 1) s += ",";
+    return s + ")";
+}
+
+void ndarray::check_type(zanj::dtype wanted) const {
+    if (wanted != type_)
+        throw type_error("array holds " + std::string(dtype_name(type_)) + ", not " + std::string(dtype_name(wanted)));
+}
+
+bool operator==(const ndarray& a, const ndarray& b) {
+    return a.type_ == b.type_ && a.shape_ == b.shape_ &&
+           (a.nbytes() == 0 || std::memcmp(a.data_, b.data_, a.nbytes()) == 0);
+}
+
+} // namespace zanj
