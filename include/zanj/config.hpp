@@ -63,7 +63,7 @@ struct config {
     array_mode internal_array_mode = array_mode::array_list_meta;
     /// Arrays with at least this many elements become `.npy` members.
     std::size_t external_array_threshold = 256;
-    /// Lists, tuples and sets with at least this many items become `.jsonl` members.
+    /// Lists and tuples with at least this many items become `.jsonl` members.
     std::size_t external_list_threshold = 256;
     compression_policy compress{};
     /// Receives warnings under `error_mode::warn`; the default prints to stderr.

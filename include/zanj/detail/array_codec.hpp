@@ -1,0 +1,37 @@
+#pragma once
+/// \file
+/// Arrays inside `__zanj__.json`: the item forms of FORMAT.md (array_list_meta, array_hex_meta,
+/// array_b64_meta, list, zero_dim) in both directions, and the external stub's metadata.
+
+#include <zanj/config.hpp>
+#include <zanj/ndarray.hpp>
+#include <zanj/serializer.hpp>
+#include <zanj/value.hpp>
+
+#include <string_view>
+
+namespace zanj::detail {
+
+/// True for format keys of array items ("numpy.ndarray:..." and "torch.Tensor:...").
+bool is_array_format(std::string_view format) noexcept;
+
+/// The inline item of an array in `mode`; 0-d arrays always give a zero_dim item. Complex arrays
+/// cannot be JSON numbers, so list modes write them as array_b64_meta.
+value array_to_item(const array_view& array, array_mode mode);
+
+/// Adds "shape", "dtype" and "n_elements" (Python's `arr_metadata`) to an item.
+void add_array_metadata(value::dict_type& item, const array_view& array);
+
+/// An ndarray from an array item of any mode, a filled external stub, an ndarray value, or a
+/// bare nested list (its dtype inferred: bool, int64 or float64). Throws type_error or
+/// format_error with the reason only; callers add the location.
+ndarray array_from_item(const value& v);
+
+/// The elements as nested JSON lists (complex elements as [real, imag]).
+value array_to_nested_list(const array_view& array);
+
+/// IEEE half precision to and from float, for float16 data in JSON.
+float half_to_float(std::uint16_t h) noexcept;
+std::uint16_t float_to_half(float f) noexcept;
+
+} // namespace zanj::detail

@@ -1,0 +1,35 @@
+#pragma once
+/// \file
+/// JSON text as Python's `json` module writes and reads it: `NaN`, `Infinity` and `-Infinity`
+/// tokens for non-finite floats, tab indentation for `__zanj__.json`, `", "` and `": "` separators
+/// for `.jsonl` lines. Parsing goes through nlohmann's SAX parser straight into `zanj::value`.
+
+#include <zanj/value.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace zanj::detail {
+
+struct json_write_options {
+    /// < 0: one line, Python's default separators. 0: one line per item, no indentation;
+    /// > 0: that many tabs per level (Python's `indent="\t"` is 1).
+    int indent = 1;
+    /// Write arrays as an `array(dtype, shape)` string instead of refusing them.
+    bool describe_arrays = false;
+};
+
+/// Serializes a tree that holds only JSON kinds (sets become their typed-item dicts).
+/// Throws type_error for invalid UTF-8 strings and, unless describe_arrays, for arrays.
+std::string write_json(const value& v, const json_write_options& options = {});
+/// Appends to `out` instead of returning a new string.
+void write_json(const value& v, std::string& out, const json_write_options& options = {});
+
+/// True when `s` is valid UTF-8 (what JSON and Python require of strings).
+bool is_valid_utf8(std::string_view s) noexcept;
+
+/// Parses one JSON document (Python's non-finite tokens accepted). `source` names the member
+/// or file in the error message.
+value parse_json(std::string_view text, std::string_view source);
+
+} // namespace zanj::detail

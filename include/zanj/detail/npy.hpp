@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// The NPY array format (numpy's `numpy.lib.format`): versions 1.0, 2.0 and 3.0 read, 1.0 written
+/// (2.0 when the header outgrows 65535 bytes), header padded so data starts at a multiple of 64.
+
+#include <zanj/ndarray.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace zanj::detail {
+
+/// numpy's cap on the header it will parse (`max_header_size`).
+inline constexpr std::size_t npy_max_header_size = 10000;
+
+/// Magic, version, length and the padded dict literal for a C-order little-endian array; the
+/// array's raw bytes follow it directly.
+std::string npy_header(dtype type, std::span<const std::size_t> shape);
+
+/// What a header says.
+struct npy_header_info {
+    dtype type = dtype::float64;
+    shape_type shape;
+    bool fortran_order = false;
+    bool big_endian = false;
+    /// Offset of the data from the start of the member.
+    std::size_t data_offset = 0;
+};
+
+/// Parses the header of an NPY member; `member` names it in errors.
+npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member);
+
+/// Decodes a whole NPY member held in `storage` (of `size` bytes) into a native-endian, C-order
+/// array. The array shares `storage` when the data needs no conversion and is aligned;
+/// otherwise it gets storage of its own.
+ndarray npy_decode(std::shared_ptr<std::byte> storage, std::size_t size, std::string_view member);
+
+} // namespace zanj::detail

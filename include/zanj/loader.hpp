@@ -1,0 +1,169 @@
+#pragma once
+/// \file
+/// Reading back: `zanj::loader` walks a tree into typed C++ objects through their handlers, and
+/// `zanj::loader_registry` rebuilds typed items by their format key in untyped reads, as
+/// Python's loader does.
+
+#include <zanj/config.hpp>
+#include <zanj/handler.hpp>
+#include <zanj/object_path.hpp>
+#include <zanj/value.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace zanj {
+
+class loader_registry;
+
+/// Walks a tree into typed objects; handlers receive it to load their members.
+class loader {
+public:
+    explicit loader(const config& settings, const loader_registry* registry = nullptr);
+
+    const config& settings() const noexcept { return settings_; }
+    const loader_registry* registry() const noexcept { return registry_; }
+    const object_path& path() const noexcept { return path_; }
+
+    /// `v` as T, through T's handler.
+    template <class T>
+    T load(const value& v);
+
+    /// The member `key` of the dict `v` as T; a missing key is an error naming it.
+    template <class T>
+    T load_field(const value& v, std::string_view key) {
+        const value& member = field(v, key);
+        path_guard guard(*this, key);
+        return load<T>(member);
+    }
+    /// Element `index` of `items` as T.
+    template <class T>
+    T load_element(const value& item, std::size_t index) {
+        path_guard guard(*this, index);
+        return load<T>(item);
+    }
+
+    /// The member `key` of the dict `v`; throws when `v` is not a dict or lacks it.
+    const value& field(const value& v, std::string_view key) const;
+
+    /// The items of a list: a JSON list, a set, or a `list:external` / `tuple:external` item
+    /// (whose `.jsonl` data the reader has filled in).
+    const value::list_type& sequence(const value& v) const;
+
+    /// An array in any of its forms: an ndarray, an array item of any mode (array_list_meta,
+    /// array_hex_meta, array_b64_meta, zero_dim, external), or a bare nested list.
+    ndarray array(const value& v) const;
+
+    /// Throws type_error naming the current object path (and the member, when the item came
+    /// from one).
+    [[noreturn]] void fail(const std::string& why) const;
+
+    /// Checks that `v` has the JSON kind a handler expects, failing with a clear message.
+    void expect(const value& v, value::kind k, std::string_view what) const;
+
+    /// Pushes a path step for its lifetime.
+    class path_guard {
+    public:
+        path_guard(loader& l, std::string_view key) : l_(l) { l_.path_.push(key); }
+        path_guard(loader& l, std::size_t index) : l_(l) { l_.path_.push(index); }
+        ~path_guard() { l_.path_.pop(); }
+        path_guard(const path_guard&) = delete;
+        path_guard& operator=(const path_guard&) = delete;
+
+    private:
+        loader& l_;
+    };
+
+private:
+    const config& settings_;
+    const loader_registry* registry_;
+    object_path path_;
+};
+
+template <class T>
+T loader::load(const value& v) {
+    if constexpr (detail::has_handler_load<T>) {
+        return handler<T>::load(v, *this);
+    } else if constexpr (detail::has_adl_load<T>) {
+        using detail::zanj_load;
+        return zanj_load(tag<T>{}, v, *this);
+    } else if constexpr (!serializable<T>) {
+        static_assert(detail::no_handler_for_type<T>::value);
+        return T{};
+    } else {
+        static_assert(detail::no_loader_for_type<T>::value);
+        return T{};
+    }
+}
+
+/// How an untyped read rebuilds one kind of typed item.
+struct item_loader {
+    /// The format key this loader owns exactly, or, with `prefix` set, a prefix of the keys it owns.
+    std::string format;
+    bool prefix = false;
+    /// Rebuilds the item; its children are already rebuilt.
+    std::function<value(value item, loader& l)> load;
+    /// For `__zanj_meta__.json`.
+    std::string description;
+};
+
+/// Loaders of typed items by format key, consulted by untyped reads: an exact key first, then
+/// the longest registered prefix. Holds zanj's own loaders (arrays, sets, externals) from the
+/// start; `add<T>()` adds a user type so untyped reads rebuild it as a T.
+class loader_registry {
+public:
+    /// A registry holding zanj's built-in loaders.
+    loader_registry();
+
+    /// Adds a loader; a format key already registered is a usage_error.
+    void add(item_loader l);
+
+    /// Registers T (a dataclass, or any type whose handler declares `format_key`): untyped reads
+    /// rebuild items of its format key as T, available through `value::instance<T>()`.
+    template <class T>
+    void add();
+
+    /// The loader for a format key, or nullptr.
+    const item_loader* find(std::string_view format) const;
+
+    const std::vector<item_loader>& loaders() const noexcept { return loaders_; }
+
+    /// Rebuilds a whole tree bottom-up (what an untyped read returns).
+    value rebuild(value tree, loader& l) const;
+
+private:
+    std::vector<item_loader> loaders_;
+    std::unordered_map<std::string, std::size_t> exact_;
+};
+
+template <class T>
+void loader_registry::add() {
+    static_assert(requires { handler<T>::format_key(); },
+                  "zanj: loader_registry::add<T>() needs T's format key: declare T with ZANJ_DATACLASS, or give "
+                  "its handler a static std::string format_key()");
+    std::string key = handler<T>::format_key();
+    item_loader l;
+    l.format = key;
+    // Python matches a class whose format string is a prefix of the item's value.
+    l.prefix = true;
+    l.description = "C++ type registered for '" + key + "'";
+    l.load = [](value item, loader& ld) {
+        auto obj = std::make_shared<const std::any>(ld.load<T>(item));
+        item.set_instance(std::move(obj));
+        return item;
+    };
+    add(std::move(l));
+}
+
+template <class T>
+T value::get() const {
+    config defaults;
+    loader l(defaults);
+    return l.load<T>(*this);
+}
+
+} // namespace zanj

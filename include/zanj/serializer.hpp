@@ -1,0 +1,144 @@
+#pragma once
+/// \file
+/// `zanj::serializer`: walks a C++ object through its handlers and produces the JSON tree of
+/// `__zanj__.json`, sending large arrays and lists to external members as it goes.
+
+#include <zanj/config.hpp>
+#include <zanj/dtype.hpp>
+#include <zanj/handler.hpp>
+#include <zanj/object_path.hpp>
+#include <zanj/value.hpp>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace zanj {
+
+/// Array data to write, without copying it: contiguous, row-major, native-endian.
+struct array_view {
+    dtype type;
+    std::span<const std::size_t> shape;
+    const std::byte* data;
+};
+
+namespace detail {
+/// Receives the members the serializer puts outside `__zanj__.json` (the archive writer).
+class external_sink {
+public:
+    virtual ~external_sink() = default;
+    /// An array as an `.npy` member. `member` is unique and checked by the serializer.
+    virtual void add_npy(const std::string& member, const object_path& path, const array_view& array) = 0;
+    /// A list or tuple as a `.jsonl` member holding `lines` (one JSON value per line).
+    virtual void add_jsonl(const std::string& member, const object_path& path, std::string lines,
+                           std::size_t length, std::string_view kind) = 0;
+};
+} // namespace detail
+
+/// Walks objects through their handlers; handlers receive it to serialize their members.
+class serializer {
+public:
+    /// `sink` receives external members; without one, everything stays inline.
+    explicit serializer(const config& settings, detail::external_sink* sink = nullptr);
+    ~serializer();
+    serializer(const serializer&) = delete;
+    serializer& operator=(const serializer&) = delete;
+
+    const config& settings() const noexcept { return settings_; }
+    /// Where the item being serialized sits.
+    const object_path& path() const noexcept { return path_; }
+
+    /// The JSON form of `obj`, through its handler.
+    template <class T>
+    value serialize(const T& obj);
+
+    /// `obj` as the member `key` of a dict: the path grows by `key` while it is serialized.
+    template <class T>
+    value serialize_field(std::string_view key, const T& obj) {
+        path_guard guard(*this, key);
+        return serialize(obj);
+    }
+    /// `obj` as element `index` of a list.
+    template <class T>
+    value serialize_element(std::size_t index, const T& obj) {
+        path_guard guard(*this, index);
+        return serialize(obj);
+    }
+
+    /// A range as a list (`kind` "list") or tuple ("tuple"): inline, or a `.jsonl` member when it
+    /// has at least `external_list_threshold` items.
+    template <class Range>
+    value serialize_sequence(const Range& range, std::string_view kind = "list") {
+        value::list_type items;
+        if constexpr (requires { range.size(); }) items.reserve(range.size());
+        std::size_t i = 0;
+        for (const auto& item : range) items.push_back(serialize_element(i++, item));
+        return finish_sequence(std::move(items), kind);
+    }
+    /// Items already serialized (each under its index in the path), made a list or `.jsonl` member.
+    value finish_sequence(value::list_type items, std::string_view kind = "list");
+
+    /// An array: inline in the archive's `internal_array_mode`, a zero_dim item for 0-d arrays,
+    /// or an `.npy` member at or above `external_array_threshold` elements.
+    value write_array(const array_view& array);
+    value write_array(const ndarray& array) { return write_array({array.type(), array.shape(), array.bytes()}); }
+
+    /// A string, checked to be valid UTF-8.
+    value write_string(std::string_view s);
+
+    /// Throws type_error naming the current object path.
+    [[noreturn]] void fail(const std::string& why) const;
+
+    /// Pushes a path step for its lifetime.
+    class path_guard {
+    public:
+        path_guard(serializer& s, std::string_view key) : s_(s) { s_.path_.push(key); }
+        path_guard(serializer& s, std::size_t index) : s_(s) { s_.path_.push(index); }
+        ~path_guard() { s_.path_.pop(); }
+        path_guard(const path_guard&) = delete;
+        path_guard& operator=(const path_guard&) = delete;
+
+    private:
+        serializer& s_;
+    };
+
+private:
+    template <class T>
+    value dispatch(const T& obj);
+    // Under error_mode warn/ignore, what an item that failed becomes.
+    value fallback(const error& e);
+    // The member name for an external at the current path; throws on clashes (Python's rules).
+    std::string claim_member(std::string_view extension);
+
+    const config& settings_;
+    detail::external_sink* sink_;
+    object_path path_;
+    struct member_names;
+    member_names* members_;
+};
+
+template <class T>
+value serializer::dispatch(const T& obj) {
+    if constexpr (detail::has_handler_serialize<T>) {
+        return handler<T>::serialize(obj, *this);
+    } else if constexpr (detail::has_adl_serialize<T>) {
+        using detail::zanj_serialize;
+        return zanj_serialize(obj, *this);
+    } else {
+        static_assert(detail::no_handler_for_type<T>::value);
+        return {};
+    }
+}
+
+template <class T>
+value serializer::serialize(const T& obj) {
+    if (settings_.error_mode == error_mode::except) return dispatch(obj);
+    try {
+        return dispatch(obj);
+    } catch (const error& e) {
+        return fallback(e);
+    }
+}
+
+} // namespace zanj

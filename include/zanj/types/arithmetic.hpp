@@ -1,0 +1,84 @@
+#pragma once
+/// \file
+/// Handlers for bool, integers of every width, float, double, enums (as their underlying
+/// integer) and std::complex (as a `[real, imag]` list).
+
+#include <zanj/loader.hpp>
+#include <zanj/serializer.hpp>
+
+#include <cmath>
+#include <complex>
+#include <limits>
+#include <string>
+#include <type_traits>
+
+namespace zanj {
+
+template <>
+struct handler<bool> {
+    static value serialize(bool b, serializer&) { return value(b); }
+    static bool load(const value& v, loader& l) {
+        l.expect(v, value::kind::boolean, "a bool");
+        return v.as_bool();
+    }
+};
+
+template <class I>
+    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
+struct handler<I> {
+    static value serialize(I i, serializer&) { return value(i); }
+    static I load(const value& v, loader& l) {
+        if (!v.is_integer()) l.fail("expected an integer, found " + std::string(v.type_name()) + " " + v.dump());
+        if (v.type() == value::kind::unsigned_integer) {
+            std::uint64_t u = v.as_uint();
+            if (u > static_cast<std::uint64_t>(std::numeric_limits<I>::max())) out_of_range(v, l);
+            return static_cast<I>(u);
+        }
+        std::int64_t i = v.as_int();
+        if constexpr (std::is_signed_v<I>) {
+            if (i < std::numeric_limits<I>::min() || i > std::numeric_limits<I>::max()) out_of_range(v, l);
+        } else {
+            if (i < 0 || static_cast<std::uint64_t>(i) > std::numeric_limits<I>::max()) out_of_range(v, l);
+        }
+        return static_cast<I>(i);
+    }
+
+private:
+    [[noreturn]] static void out_of_range(const value& v, loader& l) {
+        l.fail("integer " + v.dump() + " is out of range for a " + std::to_string(sizeof(I) * 8) + "-bit " +
+               (std::is_signed_v<I> ? "signed" : "unsigned") + " integer");
+    }
+};
+
+template <class F>
+    requires std::is_floating_point_v<F>
+struct handler<F> {
+    static value serialize(F f, serializer&) { return value(static_cast<double>(f)); }
+    static F load(const value& v, loader& l) {
+        // JSON does not mark 1.0 apart from 1: an integer is a valid float.
+        if (!v.is_number()) l.fail("expected a float, found " + std::string(v.type_name()) + " " + v.dump());
+        return static_cast<F>(v.as_double());
+    }
+};
+
+template <class E>
+    requires std::is_enum_v<E>
+struct handler<E> {
+    using underlying = std::underlying_type_t<E>;
+    static value serialize(E e, serializer& s) { return s.serialize(static_cast<underlying>(e)); }
+    static E load(const value& v, loader& l) { return static_cast<E>(l.load<underlying>(v)); }
+};
+
+template <class F>
+struct handler<std::complex<F>> {
+    static value serialize(const std::complex<F>& c, serializer&) {
+        return value(value::list_type{value(static_cast<double>(c.real())), value(static_cast<double>(c.imag()))});
+    }
+    static std::complex<F> load(const value& v, loader& l) {
+        if (!v.is_list() || v.size() != 2 || !v[0].is_number() || !v[1].is_number())
+            l.fail("expected a complex number as [real, imag], found " + v.dump());
+        return {static_cast<F>(v[0].as_double()), static_cast<F>(v[1].as_double())};
+    }
+};
+
+} // namespace zanj

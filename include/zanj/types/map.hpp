@@ -1,0 +1,98 @@
+#pragma once
+/// \file
+/// Handlers for std::map and std::unordered_map with string, integer or enum keys: JSON dicts
+/// whose keys are strings, as Python writes them (`str(key)`). Unordered maps are written in
+/// key order so that equal maps give equal files.
+
+#include <zanj/loader.hpp>
+#include <zanj/serializer.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+namespace zanj {
+
+namespace detail {
+
+template <class K>
+concept map_key = std::is_same_v<K, std::string> || (std::is_integral_v<K> && !std::is_same_v<K, bool>) ||
+                  std::is_enum_v<K>;
+
+template <map_key K>
+std::string key_to_string(const K& k) {
+    if constexpr (std::is_same_v<K, std::string>) return k;
+    else if constexpr (std::is_enum_v<K>) return std::to_string(static_cast<std::underlying_type_t<K>>(k));
+    else return std::to_string(k);
+}
+
+template <map_key K>
+K key_from_string(const std::string& s, loader& l) {
+    if constexpr (std::is_same_v<K, std::string>) {
+        return s;
+    } else if constexpr (std::is_enum_v<K>) {
+        return static_cast<K>(key_from_string<std::underlying_type_t<K>>(s, l));
+    } else {
+        K k{};
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), k);
+        if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+            l.fail("dict key '" + s + "' is not " + (ec == std::errc::result_out_of_range ? "in range for" : "a") +
+                   " " + std::to_string(sizeof(K) * 8) + "-bit integer key");
+        return k;
+    }
+}
+
+template <class Map>
+value serialize_map(const Map& m, serializer& s, bool sort_keys) {
+    std::vector<std::pair<std::string, const typename Map::mapped_type*>> items;
+    items.reserve(m.size());
+    for (const auto& [k, v] : m) items.emplace_back(key_to_string(k), &v);
+    if (sort_keys) std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    value::dict_type out;
+    for (const auto& [k, v] : items) {
+        if (k == format_key) s.fail("a dict key equal to the format key \"__muutils_format__\" cannot be saved");
+        s.write_string(k);
+        out.insert_or_assign(k, s.serialize_field(k, *v));
+    }
+    return out;
+}
+
+template <class Map>
+Map load_map(const value& v, loader& l) {
+    l.expect(v, value::kind::dict, "a dict");
+    Map out;
+    for (const auto& [k, item] : v.as_dict()) {
+        auto key = key_from_string<typename Map::key_type>(k, l);
+        loader::path_guard guard(l, k);
+        out.insert_or_assign(std::move(key), l.load<typename Map::mapped_type>(item));
+    }
+    return out;
+}
+
+} // namespace detail
+
+template <detail::map_key K, class V, class C, class A>
+struct handler<std::map<K, V, C, A>> {
+    static value serialize(const std::map<K, V, C, A>& m, serializer& s) {
+        // Integer keys sort numerically in the map; keep that order.
+        return detail::serialize_map(m, s, false);
+    }
+    static std::map<K, V, C, A> load(const value& v, loader& l) { return detail::load_map<std::map<K, V, C, A>>(v, l); }
+};
+
+template <detail::map_key K, class V, class H, class E, class A>
+struct handler<std::unordered_map<K, V, H, E, A>> {
+    static value serialize(const std::unordered_map<K, V, H, E, A>& m, serializer& s) {
+        return detail::serialize_map(m, s, true);
+    }
+    static std::unordered_map<K, V, H, E, A> load(const value& v, loader& l) {
+        return detail::load_map<std::unordered_map<K, V, H, E, A>>(v, l);
+    }
+};
+
+} // namespace zanj

@@ -1,0 +1,36 @@
+#pragma once
+/// \file
+/// Handlers for std::optional (null when empty), std::nullopt_t and std::nullptr_t (null).
+
+#include <zanj/loader.hpp>
+#include <zanj/serializer.hpp>
+
+#include <cstddef>
+#include <optional>
+
+namespace zanj {
+
+template <class T>
+struct handler<std::optional<T>> {
+    static value serialize(const std::optional<T>& o, serializer& s) { return o ? s.serialize(*o) : value{}; }
+    static std::optional<T> load(const value& v, loader& l) {
+        if (v.is_null()) return std::nullopt;
+        return l.load<T>(v);
+    }
+};
+
+template <>
+struct handler<std::nullopt_t> {
+    static value serialize(std::nullopt_t, serializer&) { return value{}; }
+};
+
+template <>
+struct handler<std::nullptr_t> {
+    static value serialize(std::nullptr_t, serializer&) { return value{}; }
+    static std::nullptr_t load(const value& v, loader& l) {
+        l.expect(v, value::kind::null, "null");
+        return nullptr;
+    }
+};
+
+} // namespace zanj

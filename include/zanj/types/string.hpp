@@ -1,0 +1,55 @@
+#pragma once
+/// \file
+/// Handlers for std::string, std::string_view, C strings (save only) and std::filesystem::path
+/// (as a POSIX string, as Python writes paths).
+
+#include <zanj/loader.hpp>
+#include <zanj/serializer.hpp>
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace zanj {
+
+template <>
+struct handler<std::string> {
+    static value serialize(const std::string& s, serializer& ser) { return ser.write_string(s); }
+    static std::string load(const value& v, loader& l) {
+        l.expect(v, value::kind::string, "a string");
+        return v.as_string();
+    }
+};
+
+template <>
+struct handler<std::string_view> {
+    static value serialize(std::string_view s, serializer& ser) { return ser.write_string(s); }
+};
+
+template <>
+struct handler<const char*> {
+    static value serialize(const char* s, serializer& ser) {
+        if (!s) return value{};
+        return ser.write_string(s);
+    }
+};
+template <>
+struct handler<char*> : handler<const char*> {};
+template <std::size_t N>
+struct handler<char[N]> {
+    static value serialize(const char (&s)[N], serializer& ser) {
+        return ser.write_string(std::string_view(s, std::char_traits<char>::length(s)));
+    }
+};
+
+template <>
+struct handler<std::filesystem::path> {
+    static value serialize(const std::filesystem::path& p, serializer& ser) { return ser.write_string(p.generic_string()); }
+    static std::filesystem::path load(const value& v, loader& l) {
+        l.expect(v, value::kind::string, "a path string");
+        return std::filesystem::path(v.as_string());
+    }
+};
+
+} // namespace zanj

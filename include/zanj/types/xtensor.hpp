@@ -1,0 +1,113 @@
+#pragma once
+/// \file
+/// Handlers for xtensor containers (xt::xarray, xt::xtensor, xt::xtensor_fixed) of any
+/// array_element type: saved as arrays without copying when row-major; loaded with their dtype,
+/// rank and (for fixed shapes) shape checked.
+
+#include <zanj/dtype.hpp>
+#include <zanj/loader.hpp>
+#include <zanj/ndarray.hpp>
+#include <zanj/serializer.hpp>
+
+#include <xtensor/xarray.hpp>
+#include <xtensor/xfixed.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace zanj {
+
+namespace detail {
+
+template <class Container>
+value serialize_xcontainer(const Container& c, serializer& s) {
+    using element = typename Container::value_type;
+    static_assert(array_element<element>, "zanj: xtensor containers of this element type have no numpy dtype");
+    std::vector<std::size_t> shape(c.shape().begin(), c.shape().end());
+    if (c.layout() == xt::layout_type::row_major) {
+        return s.write_array({dtype_of<element>, shape, reinterpret_cast<const std::byte*>(c.data())});
+    }
+    // Column-major data is written in row-major order, as numpy's C order.
+    xt::xarray<element, xt::layout_type::row_major> row_major = c;
+    return s.write_array({dtype_of<element>, shape, reinterpret_cast<const std::byte*>(row_major.data())});
+}
+
+// Checks dtype (and rank, for fixed-rank containers) and returns the array.
+template <class Element>
+ndarray load_array_for(const value& v, loader& l, std::size_t rank, const char* container) {
+    ndarray a = l.array(v);
+    if (a.type() != dtype_of<Element>)
+        l.fail("dtype mismatch: the archive holds " + std::string(dtype_name(a.type())) + ", " + container +
+               " needs " + std::string(dtype_name(dtype_of<Element>)));
+    if (rank != std::size_t(-1) && a.ndim() != rank)
+        l.fail("rank mismatch: the archive holds an array of shape " + a.shape_string() + ", " + container +
+               " needs rank " + std::to_string(rank));
+    return a;
+}
+
+template <class Container>
+void copy_into(Container& c, const ndarray& a) {
+    if (a.nbytes()) {
+        if (c.layout() == xt::layout_type::row_major) {
+            std::memcpy(c.data(), a.bytes(), a.nbytes());
+        } else {
+            using element = typename Container::value_type;
+            auto src = a.values<element>();
+            xt::xarray<element, xt::layout_type::row_major> tmp(a.shape());
+            std::copy(src.begin(), src.end(), tmp.data());
+            c = tmp;
+        }
+    }
+}
+
+} // namespace detail
+
+template <class EC, xt::layout_type L, class SC, class Tag>
+struct handler<xt::xarray_container<EC, L, SC, Tag>> {
+    using container = xt::xarray_container<EC, L, SC, Tag>;
+    using element = typename container::value_type;
+    static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
+    static container load(const value& v, loader& l) {
+        ndarray a = detail::load_array_for<element>(v, l, std::size_t(-1), "xt::xarray");
+        typename container::shape_type shape(a.shape().begin(), a.shape().end());
+        container c(shape);
+        detail::copy_into(c, a);
+        return c;
+    }
+};
+
+template <class EC, std::size_t N, xt::layout_type L, class Tag>
+struct handler<xt::xtensor_container<EC, N, L, Tag>> {
+    using container = xt::xtensor_container<EC, N, L, Tag>;
+    using element = typename container::value_type;
+    static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
+    static container load(const value& v, loader& l) {
+        ndarray a = detail::load_array_for<element>(v, l, N, "xt::xtensor");
+        typename container::shape_type shape;
+        std::copy(a.shape().begin(), a.shape().end(), shape.begin());
+        container c(shape);
+        detail::copy_into(c, a);
+        return c;
+    }
+};
+
+template <class ET, class S, xt::layout_type L, bool SH, class Tag>
+struct handler<xt::xfixed_container<ET, S, L, SH, Tag>> {
+    using container = xt::xfixed_container<ET, S, L, SH, Tag>;
+    using element = typename container::value_type;
+    static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
+    static container load(const value& v, loader& l) {
+        container c;
+        ndarray a = detail::load_array_for<element>(v, l, c.dimension(), "xt::xtensor_fixed");
+        if (!std::equal(a.shape().begin(), a.shape().end(), c.shape().begin()))
+            l.fail("shape mismatch: the archive holds an array of shape " + a.shape_string() +
+                   ", the xt::xtensor_fixed has another shape");
+        detail::copy_into(c, a);
+        return c;
+    }
+};
+
+} // namespace zanj

@@ -1,0 +1,198 @@
+#pragma once
+/// \file
+/// `zanj::value`: the untyped object tree. It is JSON's data model (null, bool, integers,
+/// floats, strings, lists, dicts with their order kept) plus what Python's zanj loader rebuilds
+/// beyond JSON: arrays (`ndarray`) and sets. Untyped reads return one; typed reads and writes go
+/// through one.
+
+#include <zanj/error.hpp>
+#include <zanj/ndarray.hpp>
+
+#include <any>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace zanj {
+
+class value;
+
+/// The key that marks a typed item (Python's `_FORMAT_KEY`).
+inline constexpr std::string_view format_key = "__muutils_format__";
+/// The key of an external item's member name (Python's `_REF_KEY`).
+inline constexpr std::string_view ref_key = "$ref";
+
+/// A JSON object: string keys in insertion order, as Python's dicts keep them. Lookup is by
+/// scan for small dicts and through a hash index built on demand for large ones.
+class value_dict {
+public:
+    using item_type = std::pair<std::string, value>;
+    using iterator = std::vector<item_type>::iterator;
+    using const_iterator = std::vector<item_type>::const_iterator;
+
+    value_dict() = default;
+    value_dict(std::initializer_list<item_type> items);
+    value_dict(const value_dict& other);
+    value_dict(value_dict&&) noexcept = default;
+    value_dict& operator=(const value_dict& other);
+    value_dict& operator=(value_dict&&) noexcept = default;
+    ~value_dict();
+
+    std::size_t size() const noexcept { return items_.size(); }
+    bool empty() const noexcept { return items_.empty(); }
+    iterator begin() noexcept { return items_.begin(); }
+    iterator end() noexcept { return items_.end(); }
+    const_iterator begin() const noexcept { return items_.begin(); }
+    const_iterator end() const noexcept { return items_.end(); }
+
+    /// The value under `key`, or nullptr.
+    value* find(std::string_view key) noexcept;
+    const value* find(std::string_view key) const noexcept;
+    bool contains(std::string_view key) const noexcept { return find(key) != nullptr; }
+    /// The value under `key`, inserted as null at the end when absent.
+    value& operator[](std::string_view key);
+    /// Sets `key` to `v`, keeping the key's place when it exists.
+    value& insert_or_assign(std::string_view key, value v);
+    bool erase(std::string_view key);
+
+    friend bool operator==(const value_dict& a, const value_dict& b);
+
+private:
+    std::ptrdiff_t index_of(std::string_view key) const noexcept;
+
+    std::vector<item_type> items_;
+    mutable std::unique_ptr<std::unordered_map<std::string_view, std::size_t>> index_;
+};
+
+/// A Python set or frozenset (`{"__muutils_format__": "set", "data": [...]}` on disk).
+struct value_set {
+    std::vector<value> items;
+    bool frozen = false;
+
+    friend bool operator==(const value_set& a, const value_set& b);
+};
+
+/// A node of the untyped tree.
+class value {
+public:
+    enum class kind { null, boolean, integer, unsigned_integer, floating, string, list, dict, set, array };
+    using list_type = std::vector<value>;
+    using dict_type = value_dict;
+
+    value() noexcept = default;
+    value(std::nullptr_t) noexcept {}
+    value(bool b) noexcept : data_(b) {}
+    template <class I>
+        requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
+    value(I i) noexcept {
+        if constexpr (std::is_signed_v<I>) {
+            data_ = static_cast<std::int64_t>(i);
+        } else if (static_cast<std::uint64_t>(i) <= static_cast<std::uint64_t>(INT64_MAX)) {
+            data_ = static_cast<std::int64_t>(i);
+        } else {
+            data_ = static_cast<std::uint64_t>(i);
+        }
+    }
+    value(double d) noexcept : data_(d) {}
+    value(float f) noexcept : data_(static_cast<double>(f)) {}
+    value(std::string s) noexcept : data_(std::move(s)) {}
+    value(std::string_view s) : data_(std::string(s)) {}
+    value(const char* s) : data_(std::string(s)) {}
+    value(list_type l) noexcept : data_(std::move(l)) {}
+    value(dict_type d) noexcept : data_(std::move(d)) {}
+    value(value_set s) noexcept : data_(std::move(s)) {}
+    value(ndarray a) noexcept : data_(std::move(a)) {}
+
+    /// An empty list / dict.
+    static value list() { return value(list_type{}); }
+    static value dict() { return value(dict_type{}); }
+
+    kind type() const noexcept { return static_cast<kind>(data_.index()); }
+    /// "null", "bool", "int", "float", "str", "list", "dict", "set", "ndarray": for messages.
+    std::string_view type_name() const noexcept;
+
+    bool is_null() const noexcept { return type() == kind::null; }
+    bool is_bool() const noexcept { return type() == kind::boolean; }
+    /// Signed or unsigned integer.
+    bool is_integer() const noexcept { return type() == kind::integer || type() == kind::unsigned_integer; }
+    bool is_float() const noexcept { return type() == kind::floating; }
+    /// Integer or float.
+    bool is_number() const noexcept { return is_integer() || is_float(); }
+    bool is_string() const noexcept { return type() == kind::string; }
+    bool is_list() const noexcept { return type() == kind::list; }
+    bool is_dict() const noexcept { return type() == kind::dict; }
+    bool is_set() const noexcept { return type() == kind::set; }
+    bool is_array() const noexcept { return type() == kind::array; }
+
+    // Checked accessors: each throws type_error naming the kind found.
+    bool as_bool() const;
+    std::int64_t as_int() const;
+    std::uint64_t as_uint() const;
+    /// Any number as double (integers converted).
+    double as_double() const;
+    const std::string& as_string() const;
+    const list_type& as_list() const;
+    list_type& as_list();
+    const dict_type& as_dict() const;
+    dict_type& as_dict();
+    const value_set& as_set() const;
+    value_set& as_set();
+    const ndarray& as_array() const;
+    ndarray& as_array();
+
+    /// Dict member; throws type_error when this is not a dict or the key is missing.
+    const value& operator[](std::string_view key) const;
+    /// Dict member, inserted when missing (a null value becomes an empty dict first).
+    value& operator[](std::string_view key);
+    /// List element; throws type_error when out of range or not a list.
+    const value& operator[](std::size_t index) const;
+    value& operator[](std::size_t index);
+    /// Disambiguates `v[0]` between the key and index overloads.
+    const value& operator[](int index) const { return (*this)[static_cast<std::size_t>(index)]; }
+    value& operator[](int index) { return (*this)[static_cast<std::size_t>(index)]; }
+    const value& operator[](const char* key) const { return (*this)[std::string_view(key)]; }
+    value& operator[](const char* key) { return (*this)[std::string_view(key)]; }
+
+    /// Dict member or nullptr (also nullptr when this is not a dict).
+    const value* find(std::string_view key) const noexcept;
+    bool contains(std::string_view key) const noexcept { return find(key) != nullptr; }
+    /// Items of a list, set or dict; characters of nothing else (0).
+    std::size_t size() const noexcept;
+
+    /// The `__muutils_format__` string of a typed item, or empty.
+    std::string_view format() const noexcept;
+
+    /// This value loaded as T through T's handler (declared here, defined in zanj/loader.hpp).
+    template <class T>
+    T get() const;
+
+    /// An object rebuilt by a registered loader in an untyped read, or nullptr.
+    template <class T>
+    const T* instance() const noexcept {
+        return instance_ ? std::any_cast<T>(instance_.get()) : nullptr;
+    }
+    bool has_instance() const noexcept { return instance_ != nullptr; }
+    void set_instance(std::shared_ptr<const std::any> obj) noexcept { instance_ = std::move(obj); }
+
+    /// Compact JSON text (arrays are shown as a short `array(dtype, shape)` note); for messages
+    /// and debugging, not the archive writer.
+    std::string dump() const;
+
+    friend bool operator==(const value& a, const value& b);
+
+private:
+    std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, list_type, dict_type,
+                 value_set, ndarray>
+        data_;
+    std::shared_ptr<const std::any> instance_;
+};
+
+} // namespace zanj

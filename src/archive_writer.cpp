@@ -1,0 +1,136 @@
+#include <zanj/archive.hpp>
+
+#include <zanj/detail/array_codec.hpp>
+#include <zanj/detail/json_io.hpp>
+#include <zanj/detail/npy.hpp>
+#include <zanj/detail/sysinfo.hpp>
+#include <zanj/detail/zip.hpp>
+
+#include <chrono>
+
+namespace zanj::detail {
+
+namespace {
+
+value path_as_json(const object_path& path) {
+    value::list_type out;
+    for (const auto& segment : path.segments()) {
+        if (const auto* key = std::get_if<std::string>(&segment)) out.emplace_back(*key);
+        else out.emplace_back(std::get<std::size_t>(segment));
+    }
+    return value(std::move(out));
+}
+
+value compression_json(const compression_policy& policy) {
+    // Python's `compress` is a bool; say so when ours is one of its two layouts.
+    if (policy == compression_policy::python()) return value(true);
+    if (policy == compression_policy::none()) return value(false);
+    auto describe = [](const compression& c) {
+        value::dict_type d;
+        d.insert_or_assign("method", std::string(to_string(c.method)));
+        d.insert_or_assign("level", c.level);
+        return value(std::move(d));
+    };
+    value::dict_type out;
+    out.insert_or_assign("json", describe(policy.json));
+    out.insert_or_assign("arrays", describe(policy.arrays));
+    return value(std::move(out));
+}
+
+std::span<const std::byte> as_bytes(std::string_view s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
+
+} // namespace
+
+struct archive_writer::impl {
+    impl(const std::filesystem::path& file, const config& s, const loader_registry& r)
+        : zip(file), settings(s), registry(r) {}
+
+    zip_writer zip;
+    const config& settings;
+    const loader_registry& registry;
+    value::dict_type externals_info;
+
+    member_options options_for(const compression& c) const { return {.compression = c, .force_zip64 = true, .align = 64}; }
+};
+
+archive_writer::archive_writer(const std::filesystem::path& file, const config& settings, const loader_registry& registry)
+    : impl_(std::make_unique<impl>(file, settings, registry)) {}
+
+archive_writer::~archive_writer() = default;
+
+void archive_writer::add_npy(const std::string& member, const object_path& path, const array_view& array) {
+    std::string header = npy_header(array.type, array.shape);
+    std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
+    const std::span<const std::byte> pieces[] = {as_bytes(header), {array.data, nbytes}};
+    impl_->zip.add(member, pieces, impl_->options_for(impl_->settings.compress.arrays));
+
+    value::dict_type info;
+    info.insert_or_assign("item_type", "npy");
+    info.insert_or_assign("path", path_as_json(path));
+    info.insert_or_assign("type(data)", "<class 'numpy.ndarray'>");
+    info.insert_or_assign("len(data)", array.shape.empty() ? 0 : array.shape[0]);
+    add_array_metadata(info, array);
+    impl_->externals_info.insert_or_assign(member, value(std::move(info)));
+}
+
+void archive_writer::add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
+                               std::string_view kind) {
+    impl_->zip.add(member, as_bytes(lines), impl_->options_for(impl_->settings.compress.json));
+    value::dict_type info;
+    info.insert_or_assign("item_type", "jsonl");
+    info.insert_or_assign("path", path_as_json(path));
+    info.insert_or_assign("type(data)", "<class '" + std::string(kind) + "'>");
+    info.insert_or_assign("len(data)", length);
+    impl_->externals_info.insert_or_assign(member, value(std::move(info)));
+}
+
+void archive_writer::finish(const value& tree) {
+    const config& s = impl_->settings;
+    member_options json_options{.compression = s.compress.json};
+
+    std::string tree_text = write_json(tree, {.indent = 1});
+    impl_->zip.add("__zanj__.json", as_bytes(tree_text), json_options);
+
+    value::dict_type cfg;
+    cfg.insert_or_assign("error_mode", std::string(to_string(s.error_mode)));
+    cfg.insert_or_assign("array_mode", std::string(to_string(s.internal_array_mode)));
+    cfg.insert_or_assign("external_array_threshold", s.external_array_threshold);
+    cfg.insert_or_assign("external_list_threshold", s.external_list_threshold);
+    cfg.insert_or_assign("compress", compression_json(s.compress));
+    cfg.insert_or_assign("serialization_handlers", serialization_handler_descriptions());
+    value::list_type loaders;
+    for (const auto& l : impl_->registry.loaders()) {
+        value::dict_type d;
+        d.insert_or_assign("uid", l.format);
+        d.insert_or_assign("match", l.prefix ? "prefix" : "exact");
+        d.insert_or_assign("desc", l.description);
+        loaders.emplace_back(std::move(d));
+    }
+    cfg.insert_or_assign("load_handlers", value(std::move(loaders)));
+
+    value::dict_type meta;
+    meta.insert_or_assign("zanj_cfg", value(std::move(cfg)));
+    meta.insert_or_assign("sysinfo", system_description());
+    meta.insert_or_assign("externals_info", value(std::move(impl_->externals_info)));
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    meta.insert_or_assign("timestamp", std::chrono::duration<double>(now).count());
+    std::string meta_text = write_json(value(std::move(meta)), {.indent = 1});
+    impl_->zip.add("__zanj_meta__.json", as_bytes(meta_text), json_options);
+
+    impl_->zip.commit();
+}
+
+std::filesystem::path prepare_save_path(const std::filesystem::path& file) {
+    if (file.empty()) throw usage_error("cannot save to an empty path");
+    std::filesystem::path target = file;
+    if (target.extension() != ".zanj") target += ".zanj";
+    std::filesystem::path parent = target.parent_path();
+    if (!parent.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);
+        if (ec) throw io_error("cannot create the folder " + parent.string() + ": " + ec.message());
+    }
+    return target;
+}
+
+} // namespace zanj::detail

@@ -1,0 +1,427 @@
+#include <zanj/detail/array_codec.hpp>
+
+#include <bit>
+#include <complex>
+#include <cstring>
+#include <limits>
+#include <string>
+
+namespace zanj::detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "zanj assumes a little-endian host: NPY members and hex/base64 items are little-endian");
+
+namespace {
+
+// Calls f.template operator()<T>() with the storage type of `t` (uint16_t for float16).
+template <class F>
+decltype(auto) visit_dtype(dtype t, F&& f) {
+    switch (t) {
+    case dtype::bool_: return f.template operator()<bool>();
+    case dtype::int8: return f.template operator()<std::int8_t>();
+    case dtype::int16: return f.template operator()<std::int16_t>();
+    case dtype::int32: return f.template operator()<std::int32_t>();
+    case dtype::int64: return f.template operator()<std::int64_t>();
+    case dtype::uint8: return f.template operator()<std::uint8_t>();
+    case dtype::uint16: return f.template operator()<std::uint16_t>();
+    case dtype::uint32: return f.template operator()<std::uint32_t>();
+    case dtype::uint64: return f.template operator()<std::uint64_t>();
+    case dtype::float16: return f.template operator()<std::uint16_t>();
+    case dtype::float32: return f.template operator()<float>();
+    case dtype::float64: return f.template operator()<double>();
+    case dtype::complex64: return f.template operator()<std::complex<float>>();
+    case dtype::complex128: return f.template operator()<std::complex<double>>();
+    }
+    return f.template operator()<double>();
+}
+
+value element_to_json(dtype t, const std::byte* p) {
+    return visit_dtype(t, [&]<class T>() -> value {
+        T x;
+        std::memcpy(&x, p, sizeof x);
+        if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
+            return value(value::list_type{value(static_cast<double>(x.real())), value(static_cast<double>(x.imag()))});
+        } else if constexpr (std::is_same_v<T, std::uint16_t>) {
+            if (t == dtype::float16) return value(static_cast<double>(half_to_float(x)));
+            return value(x);
+        } else {
+            return value(x);
+        }
+    });
+}
+
+std::string_view suffix_of(std::string_view format) {
+    auto colon = format.find(':');
+    return colon == std::string_view::npos ? std::string_view{} : format.substr(colon + 1);
+}
+
+// ---- JSON leaves into elements ----
+
+[[noreturn]] void bad_element(const value& v, dtype t) {
+    throw type_error("array element " + v.dump() + " is not a valid " + std::string(dtype_name(t)));
+}
+
+void element_from_json(const value& v, dtype t, std::byte* out) {
+    visit_dtype(t, [&]<class T>() {
+        T x{};
+        if constexpr (std::is_same_v<T, bool>) {
+            if (v.is_bool()) x = v.as_bool();
+            else if (v.is_integer() && (v.as_uint() <= 1)) x = v.as_uint() == 1;
+            else bad_element(v, t);
+        } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
+            using R = typename T::value_type;
+            if (v.is_number()) x = T(static_cast<R>(v.as_double()), 0);
+            else if (v.is_list() && v.size() == 2 && v[0].is_number() && v[1].is_number())
+                x = T(static_cast<R>(v[0].as_double()), static_cast<R>(v[1].as_double()));
+            else bad_element(v, t);
+        } else if constexpr (std::is_floating_point_v<T>) {
+            if (!v.is_number()) bad_element(v, t);
+            x = static_cast<T>(v.as_double());
+        } else {
+            if constexpr (std::is_same_v<T, std::uint16_t>) {
+                if (t == dtype::float16) {
+                    if (!v.is_number()) bad_element(v, t);
+                    x = float_to_half(static_cast<float>(v.as_double()));
+                    std::memcpy(out, &x, sizeof x);
+                    return;
+                }
+            }
+            if (v.is_bool()) x = static_cast<T>(v.as_bool());
+            else if (!v.is_integer()) bad_element(v, t);
+            else if (v.type() == value::kind::unsigned_integer) {
+                if (v.as_uint() > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) bad_element(v, t);
+                x = static_cast<T>(v.as_uint());
+            } else {
+                std::int64_t i = v.as_int();
+                if constexpr (std::is_signed_v<T>) {
+                    if (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max()) bad_element(v, t);
+                } else {
+                    if (i < 0 || static_cast<std::uint64_t>(i) > std::numeric_limits<T>::max()) bad_element(v, t);
+                }
+                x = static_cast<T>(i);
+            }
+        }
+        std::memcpy(out, &x, sizeof x);
+    });
+}
+
+// Shape of nested lists, following first elements.
+shape_type nested_shape(const value& v) {
+    shape_type shape;
+    const value* cur = &v;
+    while (cur->is_list()) {
+        shape.push_back(cur->size());
+        if (cur->size() == 0) break;
+        cur = &(*cur)[std::size_t{0}];
+    }
+    return shape;
+}
+
+void fill_from_nested(const value& v, const shape_type& shape, std::size_t depth, dtype t, std::byte*& out) {
+    if (depth == shape.size()) {
+        if (v.is_list()) throw type_error("array data is nested deeper than its shape");
+        element_from_json(v, t, out);
+        out += dtype_size(t);
+        return;
+    }
+    if (!v.is_list() || v.size() != shape[depth])
+        throw type_error("array data is not rectangular: expected a list of " + std::to_string(shape[depth]) +
+                         " at depth " + std::to_string(depth) + ", found " + (v.is_list() ? "a list of " + std::to_string(v.size()) : std::string(v.type_name())));
+    for (const auto& item : v.as_list()) fill_from_nested(item, shape, depth + 1, t, out);
+}
+
+ndarray from_nested(const value& data, dtype t, shape_type shape) {
+    ndarray out(t, shape);
+    std::byte* p = out.bytes();
+    fill_from_nested(data, out.shape(), 0, t, p);
+    return out;
+}
+
+// dtype of a bare nested list, as np.array(list) infers it.
+dtype infer_dtype(const value& v) {
+    bool any_float = false, any_int = false, any_big = false, any_negative = false, any_bool = false;
+    auto visit = [&](auto& self, const value& x) -> void {
+        if (x.is_list()) {
+            for (const auto& item : x.as_list()) self(self, item);
+        } else if (x.is_bool()) {
+            any_bool = true;
+        } else if (x.type() == value::kind::unsigned_integer) {
+            any_big = true;
+        } else if (x.is_integer()) {
+            any_int = true;
+            any_negative |= x.as_int() < 0;
+        } else if (x.is_float()) {
+            any_float = true;
+        } else {
+            throw type_error("a list holding " + std::string(x.type_name()) + " cannot be read as an array");
+        }
+    };
+    visit(visit, v);
+    if (any_float || (any_big && any_negative)) return dtype::float64;
+    if (any_big) return dtype::uint64;
+    if (any_int) return dtype::int64;
+    if (any_bool) return dtype::bool_;
+    return dtype::float64; // numpy's dtype for an empty list
+}
+
+dtype dtype_of_item(const value& item) {
+    const value* d = item.find("dtype");
+    if (!d || !d->is_string()) throw type_error("array item has no \"dtype\" string");
+    auto t = dtype_from_name(d->as_string());
+    if (!t) throw type_error("unsupported array dtype '" + d->as_string() + "'");
+    return *t;
+}
+
+shape_type shape_of_item(const value& item) {
+    const value* s = item.find("shape");
+    if (!s || !s->is_list()) throw type_error("array item has no \"shape\" list");
+    shape_type shape;
+    for (const auto& e : s->as_list()) {
+        if (!e.is_integer() || (e.type() == value::kind::integer && e.as_int() < 0))
+            throw type_error("array shape " + s->dump() + " is not a list of non-negative integers");
+        shape.push_back(static_cast<std::size_t>(e.as_uint()));
+    }
+    return shape;
+}
+
+constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string to_hex(std::span<const std::byte> bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(bytes.size() * 2, '0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        auto b = static_cast<unsigned char>(bytes[i]);
+        out[2 * i] = digits[b >> 4];
+        out[2 * i + 1] = digits[b & 0xF];
+    }
+    return out;
+}
+
+std::string to_base64(std::span<const std::byte> bytes) {
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < bytes.size(); i += 3) {
+        std::uint32_t n = (std::uint32_t(bytes[i]) << 16) | (std::uint32_t(bytes[i + 1]) << 8) | std::uint32_t(bytes[i + 2]);
+        for (int k = 18; k >= 0; k -= 6) out += b64_alphabet[(n >> k) & 63];
+    }
+    if (std::size_t rest = bytes.size() - i) {
+        std::uint32_t n = std::uint32_t(bytes[i]) << 16;
+        if (rest == 2) n |= std::uint32_t(bytes[i + 1]) << 8;
+        out += b64_alphabet[(n >> 18) & 63];
+        out += b64_alphabet[(n >> 12) & 63];
+        out += rest == 2 ? b64_alphabet[(n >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+void from_hex(std::string_view s, std::byte* out, std::size_t n) {
+    if (s.size() != 2 * n)
+        throw format_error("hex array data has " + std::to_string(s.size()) + " digits, the shape and dtype need " +
+                           std::to_string(2 * n));
+    for (std::size_t i = 0; i < n; ++i) {
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) throw format_error("hex array data holds a non-hex character");
+        out[i] = static_cast<std::byte>((hi << 4) | lo);
+    }
+}
+
+void from_base64(std::string_view s, std::byte* out, std::size_t n) {
+    auto decode = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+') return 62;
+        if (c == '/') return 63;
+        return -1;
+    };
+    std::size_t written = 0;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    std::size_t i = 0;
+    for (; i < s.size() && s[i] != '='; ++i) {
+        int d = decode(s[i]);
+        if (d < 0) throw format_error("base64 array data holds an invalid character");
+        acc = (acc << 6) | static_cast<std::uint32_t>(d);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (written == n) throw format_error("base64 array data is longer than the shape and dtype need");
+            out[written++] = static_cast<std::byte>((acc >> bits) & 0xFF);
+        }
+    }
+    for (; i < s.size(); ++i)
+        if (s[i] != '=') throw format_error("base64 array data continues after its padding");
+    if (written != n)
+        throw format_error("base64 array data holds " + std::to_string(written) + " bytes, the shape and dtype need " +
+                           std::to_string(n));
+}
+
+} // namespace
+
+bool is_array_format(std::string_view format) noexcept {
+    return format.starts_with("numpy.ndarray:") || format.starts_with("torch.Tensor:");
+}
+
+float half_to_float(std::uint16_t h) noexcept {
+    std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
+    std::uint32_t exp = (h >> 10) & 0x1F;
+    std::uint32_t mant = h & 0x3FF;
+    std::uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else { // subnormal: normalise
+            int e = -1;
+            do {
+                ++e;
+                mant <<= 1;
+            } while (!(mant & 0x400));
+            bits = sign | std::uint32_t(127 - 15 - e) << 23 | (mant & 0x3FF) << 13;
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000u | mant << 13;
+    } else {
+        bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+    }
+    return std::bit_cast<float>(bits);
+}
+
+std::uint16_t float_to_half(float f) noexcept {
+    std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+    std::uint16_t sign = static_cast<std::uint16_t>((x >> 16) & 0x8000);
+    std::uint32_t abs = x & 0x7FFFFFFF;
+    if (abs >= 0x7F800000) // inf or NaN
+        return static_cast<std::uint16_t>(sign | 0x7C00 | (abs > 0x7F800000 ? 0x200 : 0));
+    if (abs >= 0x477FF000) return static_cast<std::uint16_t>(sign | 0x7C00); // overflow to inf
+    if (abs < 0x38800000) {                                                    // subnormal or zero
+        if (abs < 0x33000000) return sign;
+        std::uint32_t mant = (abs & 0x7FFFFF) | 0x800000;
+        int shift = 126 - int(abs >> 23);
+        std::uint32_t half = mant >> (shift + 1);
+        std::uint32_t rem = mant & ((1u << (shift + 1)) - 1);
+        std::uint32_t mid = 1u << shift;
+        if (rem > mid || (rem == mid && (half & 1))) ++half;
+        return static_cast<std::uint16_t>(sign | half);
+    }
+    // Normal: round to nearest even on the 13 dropped bits.
+    std::uint32_t h = ((abs >> 13) - ((127 - 15) << 10));
+    std::uint32_t rem = abs & 0x1FFF;
+    if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) ++h;
+    return static_cast<std::uint16_t>(sign | h);
+}
+
+void add_array_metadata(value::dict_type& item, const array_view& array) {
+    value::list_type shape;
+    for (auto e : array.shape) shape.emplace_back(e);
+    item.insert_or_assign("shape", value(std::move(shape)));
+    item.insert_or_assign("dtype", std::string(dtype_name(array.type)));
+    item.insert_or_assign("n_elements", shape_elements(array.shape));
+}
+
+value array_to_nested_list(const array_view& array) {
+    std::size_t element = dtype_size(array.type);
+    if (array.shape.empty()) return element_to_json(array.type, array.data);
+    const std::byte* p = array.data;
+    auto build = [&](auto& self, std::size_t depth) -> value {
+        value::list_type items;
+        items.reserve(array.shape[depth]);
+        for (std::size_t i = 0; i < array.shape[depth]; ++i) {
+            if (depth + 1 == array.shape.size()) {
+                items.push_back(element_to_json(array.type, p));
+                p += element;
+            } else {
+                items.push_back(self(self, depth + 1));
+            }
+        }
+        return value(std::move(items));
+    };
+    return build(build, 0);
+}
+
+value array_to_item(const array_view& array, array_mode mode) {
+    std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
+    std::span<const std::byte> bytes(array.data, nbytes);
+    value::dict_type item;
+    if (array.shape.empty()) {
+        item.insert_or_assign(format_key, "numpy.ndarray:zero_dim");
+        item.insert_or_assign("data", element_to_json(array.type, array.data));
+        add_array_metadata(item, array);
+        return item;
+    }
+    if (is_complex(array.type) && (mode == array_mode::array_list_meta || mode == array_mode::list))
+        mode = array_mode::array_b64_meta;
+    switch (mode) {
+    case array_mode::list: return array_to_nested_list(array);
+    case array_mode::array_list_meta:
+        item.insert_or_assign(format_key, "numpy.ndarray:array_list_meta");
+        item.insert_or_assign("data", array_to_nested_list(array));
+        break;
+    case array_mode::array_hex_meta:
+        item.insert_or_assign(format_key, "numpy.ndarray:array_hex_meta");
+        item.insert_or_assign("data", to_hex(bytes));
+        break;
+    case array_mode::array_b64_meta:
+        item.insert_or_assign(format_key, "numpy.ndarray:array_b64_meta");
+        item.insert_or_assign("data", to_base64(bytes));
+        break;
+    }
+    add_array_metadata(item, array);
+    return item;
+}
+
+ndarray array_from_item(const value& v) {
+    if (v.is_array()) return v.as_array();
+    if (v.is_list()) return from_nested(v, infer_dtype(v), nested_shape(v));
+    if (!v.is_dict()) throw type_error("expected an array, found " + std::string(v.type_name()) + " " + v.dump());
+    std::string_view format = v.format();
+    if (!is_array_format(format)) {
+        throw type_error(format.empty() ? "expected an array item, found a dict without a format key"
+                                        : "expected an array item, found '" + std::string(format) + "'");
+    }
+    std::string_view mode = suffix_of(format);
+    const value* data = v.find("data");
+    if (mode == "external") {
+        const value* ref = v.find(ref_key);
+        std::string member = ref && ref->is_string() ? ref->as_string() : "?";
+        if (!data) throw format_error("external array '" + member + "' was not loaded (missing from externals_info?)");
+        ndarray a = array_from_item(*data);
+        // The stub's metadata must describe what the member holds.
+        if (v.contains("shape") && shape_of_item(v) != a.shape())
+            throw format_error("the stub of '" + member + "' says shape " +
+                               ndarray(a.type(), shape_of_item(v)).shape_string() + ", the member holds " + a.shape_string());
+        if (v.contains("dtype") && dtype_of_item(v) != a.type())
+            throw format_error("the stub of '" + member + "' says dtype " + v["dtype"].as_string() +
+                               ", the member holds " + std::string(dtype_name(a.type())));
+        return a;
+    }
+    if (!data) throw type_error("array item '" + std::string(format) + "' has no \"data\"");
+    dtype t = dtype_of_item(v);
+    if (mode == "zero_dim") {
+        if (data->is_list() && !is_complex(t)) throw type_error("zero_dim array data must be a scalar, found " + data->dump());
+        return from_nested(*data, t, {});
+    }
+    shape_type shape = shape_of_item(v);
+    if (const value* n = v.find("n_elements"); n && n->is_integer() && n->as_uint() != shape_elements(shape))
+        throw format_error("array item says n_elements " + n->dump() + " but its shape " +
+                           ndarray(t, shape).shape_string() + " holds " + std::to_string(shape_elements(shape)));
+    if (mode == "array_list_meta") return from_nested(*data, t, std::move(shape));
+    if (mode == "array_hex_meta" || mode == "array_b64_meta") {
+        if (!data->is_string()) throw type_error("array item '" + std::string(format) + "' needs string data");
+        ndarray out(t, std::move(shape));
+        if (mode == "array_hex_meta") from_hex(data->as_string(), out.bytes(), out.nbytes());
+        else from_base64(data->as_string(), out.bytes(), out.nbytes());
+        return out;
+    }
+    throw type_error("unknown array mode '" + std::string(mode) + "' in format '" + std::string(format) + "'");
+}
+
+} // namespace zanj::detail

@@ -1,0 +1,336 @@
+#include <zanj/detail/json_io.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace zanj::detail {
+
+// ---- writing --------------------------------------------------------------------------------
+
+namespace {
+
+// Returns the offset of the first invalid UTF-8 sequence, or npos.
+std::size_t invalid_utf8_at(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t n;
+        std::uint32_t cp;
+        if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
+        else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
+        else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
+        else return i;
+        if (i + n >= s.size()) return i; // truncated sequence
+        for (std::size_t k = 1; k <= n; ++k) {
+            auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += n + 1;
+    }
+    return std::string_view::npos;
+}
+
+} // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept { return invalid_utf8_at(s) == std::string_view::npos; }
+
+namespace {
+
+void write_string(std::string_view s, std::string& out) {
+    if (auto bad = invalid_utf8_at(s); bad != std::string_view::npos)
+        throw type_error("string is not valid UTF-8 (byte " + std::to_string(bad) + "): JSON and Python need UTF-8");
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        switch (ch) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            if (c < 0x20) {
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xF];
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+}
+
+void write_double(double d, std::string& out) {
+    if (std::isnan(d)) {
+        out += "NaN";
+        return;
+    }
+    if (std::isinf(d)) {
+        out += d > 0 ? "Infinity" : "-Infinity";
+        return;
+    }
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+    std::string_view text(buf, static_cast<std::size_t>(end - buf));
+    out += text;
+    // Python writes 1.0, not 1: keep floats recognisable as floats.
+    if (text.find_first_of(".en") == std::string_view::npos) out += ".0";
+}
+
+template <class I>
+void write_integer(I i, std::string& out) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, i);
+    out.append(buf, end);
+}
+
+class json_writer {
+public:
+    json_writer(std::string& out, const json_write_options& options) : out_(out), options_(options) {}
+
+    void write(const value& v, int depth) {
+        switch (v.type()) {
+        case value::kind::null: out_ += "null"; break;
+        case value::kind::boolean: out_ += v.as_bool() ? "true" : "false"; break;
+        case value::kind::integer: write_integer(v.as_int(), out_); break;
+        case value::kind::unsigned_integer: write_integer(v.as_uint(), out_); break;
+        case value::kind::floating: write_double(v.as_double(), out_); break;
+        case value::kind::string: write_string(v.as_string(), out_); break;
+        case value::kind::list: write_list(v.as_list(), depth); break;
+        case value::kind::dict: write_dict(v.as_dict(), depth); break;
+        case value::kind::set: {
+            const auto& s = v.as_set();
+            value::dict_type d;
+            d.insert_or_assign(format_key, s.frozen ? "frozenset" : "set");
+            d.insert_or_assign("data", value(s.items));
+            write_dict(d, depth);
+            break;
+        }
+        case value::kind::array: {
+            if (!options_.describe_arrays)
+                throw type_error("an ndarray cannot be written as JSON directly; it must go through the serializer");
+            const auto& a = v.as_array();
+            write_string("array(" + std::string(dtype_name(a.type())) + ", " + a.shape_string() + ")", out_);
+            break;
+        }
+        }
+    }
+
+private:
+    void newline(int depth) {
+        if (options_.indent < 0) return;
+        out_ += '\n';
+        out_.append(static_cast<std::size_t>(depth * options_.indent), '\t');
+    }
+    void separator(int depth) {
+        out_ += ',';
+        if (options_.indent < 0) out_ += ' ';
+        newline(depth);
+    }
+
+    void write_list(const value::list_type& l, int depth) {
+        if (l.empty()) {
+            out_ += "[]";
+            return;
+        }
+        out_ += '[';
+        newline(depth + 1);
+        for (std::size_t i = 0; i < l.size(); ++i) {
+            if (i) separator(depth + 1);
+            write(l[i], depth + 1);
+        }
+        newline(depth);
+        out_ += ']';
+    }
+
+    void write_dict(const value::dict_type& d, int depth) {
+        if (d.empty()) {
+            out_ += "{}";
+            return;
+        }
+        out_ += '{';
+        newline(depth + 1);
+        bool first = true;
+        for (const auto& [k, v] : d) {
+            if (!first) separator(depth + 1);
+            first = false;
+            write_string(k, out_);
+            out_ += ": ";
+            write(v, depth + 1);
+        }
+        newline(depth);
+        out_ += '}';
+    }
+
+    std::string& out_;
+    const json_write_options& options_;
+};
+
+} // namespace
+
+void write_json(const value& v, std::string& out, const json_write_options& options) {
+    json_writer(out, options).write(v, 0);
+}
+
+std::string write_json(const value& v, const json_write_options& options) {
+    std::string out;
+    write_json(v, out, options);
+    return out;
+}
+
+// ---- parsing --------------------------------------------------------------------------------
+
+namespace {
+
+// nlohmann rejects Python's NaN/Infinity tokens, so they are swapped, outside strings only, for
+// string literals carrying a marker that does not occur in the text; the SAX handler turns those
+// strings back into floats.
+struct nonfinite_rewrite {
+    std::string text;
+    std::string marker; // empty when the text had no such token
+};
+
+nonfinite_rewrite rewrite_nonfinite(std::string_view in) {
+    nonfinite_rewrite r;
+    bool in_string = false;
+    std::size_t copied = 0;
+    auto replace = [&](std::size_t at, std::size_t len, std::string_view which) {
+        if (r.marker.empty()) {
+            r.marker = "\x01zanj-nonfinite";
+            while (in.find(r.marker.substr(1)) != std::string_view::npos) r.marker += '~';
+            r.text.reserve(in.size() + 64);
+        }
+        r.text.append(in.substr(copied, at - copied));
+        r.text += '"';
+        r.text += "\\u0001";
+        r.text += std::string_view(r.marker).substr(1);
+        r.text += which;
+        r.text += '"';
+        copied = at + len;
+    };
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        else if (c == 'N' && in.substr(i, 3) == "NaN") replace(i, 3, ":nan"), i += 2;
+        else if (c == 'I' && in.substr(i, 8) == "Infinity") replace(i, 8, ":inf"), i += 7;
+        else if (c == '-' && in.substr(i, 9) == "-Infinity") replace(i, 9, ":-inf"), i += 8;
+    }
+    if (!r.marker.empty()) r.text.append(in.substr(copied));
+    return r;
+}
+
+class value_builder : public nlohmann::json_sax<nlohmann::json> {
+public:
+    explicit value_builder(std::string marker) : marker_(std::move(marker)) {}
+
+    bool null() override { return put(value{}); }
+    bool boolean(bool b) override { return put(value(b)); }
+    bool number_integer(number_integer_t i) override { return put(value(i)); }
+    bool number_unsigned(number_unsigned_t u) override { return put(value(u)); }
+    bool number_float(number_float_t d, const string_t&) override { return put(value(d)); }
+    bool string(string_t& s) override {
+        if (!marker_.empty() && s.size() > marker_.size() && s.compare(0, marker_.size(), marker_) == 0) {
+            std::string_view which = std::string_view(s).substr(marker_.size());
+            if (which == ":nan") return put(value(std::numeric_limits<double>::quiet_NaN()));
+            if (which == ":inf") return put(value(std::numeric_limits<double>::infinity()));
+            if (which == ":-inf") return put(value(-std::numeric_limits<double>::infinity()));
+        }
+        return put(value(std::move(s)));
+    }
+    bool binary(binary_t&) override { return false; }
+    bool start_object(std::size_t) override {
+        stack_.push_back(&put_ref(value::dict()));
+        return true;
+    }
+    bool key(string_t& k) override {
+        key_ = std::move(k);
+        return true;
+    }
+    bool end_object() override {
+        stack_.pop_back();
+        return true;
+    }
+    bool start_array(std::size_t) override {
+        stack_.push_back(&put_ref(value::list()));
+        return true;
+    }
+    bool end_array() override {
+        stack_.pop_back();
+        return true;
+    }
+    bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+        error_ = ex.what();
+        position_ = position;
+        return false;
+    }
+
+    value root;
+    std::string error_;
+    std::size_t position_ = 0;
+
+private:
+    bool put(value v) {
+        put_ref(std::move(v));
+        return true;
+    }
+    value& put_ref(value v) {
+        if (stack_.empty()) {
+            root = std::move(v);
+            return root;
+        }
+        value& parent = *stack_.back();
+        if (parent.is_list()) {
+            auto& l = parent.as_list();
+            l.push_back(std::move(v));
+            return l.back();
+        }
+        // Python keeps the last of duplicate keys.
+        return parent.as_dict().insert_or_assign(key_, std::move(v));
+    }
+
+    std::string marker_;
+    std::string key_;
+    std::vector<value*> stack_;
+};
+
+} // namespace
+
+value parse_json(std::string_view text, std::string_view source) {
+    nonfinite_rewrite rewritten = rewrite_nonfinite(text);
+    std::string_view input = rewritten.marker.empty() ? text : std::string_view(rewritten.text);
+    value_builder builder(rewritten.marker);
+    bool ok = false;
+    try {
+        ok = nlohmann::json::sax_parse(input.begin(), input.end(), &builder);
+    } catch (const nlohmann::json::exception& e) {
+        builder.error_ = e.what();
+    }
+    if (!ok) {
+        std::string why = builder.error_.empty() ? "invalid JSON" : builder.error_;
+        throw format_error("invalid JSON in " + std::string(source) + ": " + why);
+    }
+    return std::move(builder.root);
+}
+
+} // namespace zanj::detail

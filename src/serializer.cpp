@@ -1,0 +1,174 @@
+#include <zanj/serializer.hpp>
+
+#include <zanj/detail/array_codec.hpp>
+#include <zanj/detail/json_io.hpp>
+#include <zanj/types/value.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <set>
+#include <unordered_map>
+
+namespace zanj {
+
+// Member names handed out so far, to enforce Python's rules: no two externals share a name,
+// and no external's path is a "/"-prefix of another's.
+struct serializer::member_names {
+    std::set<std::string, std::less<>> stems;
+};
+
+serializer::serializer(const config& settings, detail::external_sink* sink)
+    : settings_(settings), sink_(sink), members_(new member_names) {}
+
+serializer::~serializer() { delete members_; }
+
+void serializer::fail(const std::string& why) const { throw type_error(why, path_.str()); }
+
+value serializer::fallback(const error& e) {
+    if (settings_.error_mode == error_mode::warn) {
+        std::string message = std::string("zanj: warning: ") + e.what() + "; written as a string instead";
+        if (settings_.warning_sink) settings_.warning_sink(message);
+        else std::cerr << message << '\n';
+    }
+    return value("<zanj: not serialized: " + e.reason() + ">");
+}
+
+value serializer::write_string(std::string_view s) {
+    if (!detail::is_valid_utf8(s)) fail("string is not valid UTF-8; JSON and Python need UTF-8 text");
+    return value(s);
+}
+
+std::string serializer::claim_member(std::string_view extension) {
+    std::string stem = path_.joined();
+    for (const auto& segment : path_.segments()) {
+        if (const auto* key = std::get_if<std::string>(&segment)) {
+            // These would make member names that escape the archive folder or that zip tools refuse.
+            if (*key == ".." || *key == "." || key->find('\0') != std::string::npos || key->find('\\') != std::string::npos)
+                fail("the key '" + *key + "' cannot be part of an external member name");
+        }
+    }
+    if (!stem.empty() && stem.front() == '/') fail("an external member name cannot start with '/'");
+    auto& stems = members_->stems;
+    if (stems.contains(stem))
+        throw usage_error("two externals would share the member name '" + stem + "." + std::string(extension) + "'",
+                          path_.str());
+    // Is an existing stem below this one, or this one below an existing stem?
+    auto below = stems.lower_bound(stem + "/");
+    if (below != stems.end() && below->starts_with(stem + "/"))
+        throw usage_error("external '" + stem + "' would be a folder prefix of external '" + *below + "'", path_.str());
+    for (auto slash = stem.find('/'); slash != std::string::npos; slash = stem.find('/', slash + 1))
+        if (stems.contains(std::string_view(stem).substr(0, slash)))
+            throw usage_error("external '" + stem.substr(0, slash) + "' would be a folder prefix of external '" + stem + "'",
+                              path_.str());
+    stems.insert(stem);
+    return stem + "." + std::string(extension);
+}
+
+value serializer::write_array(const array_view& array) {
+    std::size_t n = shape_elements(array.shape);
+    if (!array.shape.empty() && sink_ && n >= settings_.external_array_threshold) {
+        std::string member = claim_member("npy");
+        sink_->add_npy(member, path_, array);
+        value::dict_type stub;
+        stub.insert_or_assign(format_key, "numpy.ndarray:external");
+        stub.insert_or_assign(ref_key, member);
+        detail::add_array_metadata(stub, array);
+        return stub;
+    }
+    return detail::array_to_item(array, settings_.internal_array_mode);
+}
+
+namespace {
+// Python's `type(x).__name__` of a JSON value, for the stub's column summary.
+std::string_view python_type_name(const value& v) {
+    switch (v.type()) {
+    case value::kind::null: return "NoneType";
+    case value::kind::boolean: return "bool";
+    case value::kind::integer:
+    case value::kind::unsigned_integer: return "int";
+    case value::kind::floating: return "float";
+    case value::kind::string: return "str";
+    case value::kind::list: return "list";
+    default: return "dict";
+    }
+}
+
+// Python's jsonl_metadata: first item, length, and per column the types seen and the count.
+void add_records_summary(value::dict_type& stub, const value::list_type& items) {
+    struct column {
+        std::string name;
+        std::vector<std::string_view> types;
+        std::size_t count = 0;
+    };
+    std::vector<column> columns;
+    std::unordered_map<std::string, std::size_t> index;
+    for (const auto& item : items) {
+        for (const auto& [k, v] : item.as_dict()) {
+            if (k == format_key) continue;
+            auto [it, inserted] = index.try_emplace(k, columns.size());
+            if (inserted) columns.push_back({k, {}, 0});
+            column& c = columns[it->second];
+            ++c.count;
+            auto name = python_type_name(v);
+            if (std::find(c.types.begin(), c.types.end(), name) == c.types.end()) c.types.push_back(name);
+        }
+    }
+    value::dict_type summary;
+    for (const auto& c : columns) {
+        value::dict_type col;
+        col.insert_or_assign("types", value(value::list_type(c.types.begin(), c.types.end())));
+        col.insert_or_assign("len", c.count);
+        summary.insert_or_assign(c.name, value(std::move(col)));
+    }
+    stub.insert_or_assign("data[0]", items.front());
+    stub.insert_or_assign("len(data)", items.size());
+    stub.insert_or_assign("columns", value(std::move(summary)));
+}
+} // namespace
+
+value serializer::finish_sequence(value::list_type items, std::string_view kind) {
+    if (!sink_ || items.size() < settings_.external_list_threshold) return value(std::move(items));
+    std::string member = claim_member("jsonl");
+    std::string lines;
+    for (const auto& item : items) {
+        // Python's json.dumps defaults: one line, ", " and ": " separators.
+        detail::write_json(item, lines, {.indent = -1});
+        lines += '\n';
+    }
+    value::dict_type stub;
+    stub.insert_or_assign(format_key, std::string(kind) + ":external");
+    stub.insert_or_assign(ref_key, member);
+    bool records = !items.empty() && std::all_of(items.begin(), items.end(), [](const value& v) { return v.is_dict(); });
+    if (records) add_records_summary(stub, items);
+    sink_->add_jsonl(member, path_, std::move(lines), items.size(), kind);
+    return stub;
+}
+
+// ---- handler<value> ---------------------------------------------------------------------------
+
+value handler<value>::serialize(const value& v, serializer& s) {
+    switch (v.type()) {
+    case value::kind::string: return s.write_string(v.as_string());
+    case value::kind::list: return s.serialize_sequence(v.as_list());
+    case value::kind::dict: {
+        value::dict_type out;
+        for (const auto& [k, item] : v.as_dict()) out.insert_or_assign(k, s.serialize_field(k, item));
+        return out;
+    }
+    case value::kind::set: {
+        const auto& set = v.as_set();
+        value::list_type data;
+        data.reserve(set.items.size());
+        serializer::path_guard guard(s, "data");
+        for (std::size_t i = 0; i < set.items.size(); ++i) data.push_back(s.serialize_element(i, set.items[i]));
+        value::dict_type out;
+        out.insert_or_assign(format_key, set.frozen ? "frozenset" : "set");
+        out.insert_or_assign("data", value(std::move(data)));
+        return out;
+    }
+    case value::kind::array: return s.write_array(v.as_array());
+    default: return v;
+    }
+}
+
+} // namespace zanj
