@@ -45,7 +45,8 @@ int main() {
         std::cout << "  layer " << layer["name"].as_string() << ": " << zanj::dtype_name(w.type()) << " "
                   << w.shape_string() << "\n";
     }
-    for (const auto& [member, info] : z.read_meta(path)["externals_info"].as_dict())
+    zanj::value meta = z.read_meta(path);
+    for (const auto& [member, info] : meta["externals_info"].as_dict())
         std::cout << "  member " << member << " (" << info["item_type"].as_string() << ")\n";
 
     // The typed read gives back an equal object.

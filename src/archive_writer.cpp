@@ -22,9 +22,9 @@ value path_as_json(const object_path& path) {
 }
 
 value compression_json(const compression_policy& policy) {
-    // Python's `compress` is a bool; say so when ours is one of its two layouts.
-    if (policy == compression_policy::python()) return value(true);
-    if (policy == compression_policy::none()) return value(false);
+    // Python stores the zipfile constant its bool became; do the same for its two layouts.
+    if (policy == compression_policy::python()) return value(8);
+    if (policy == compression_policy::none()) return value(0);
     auto describe = [](const compression& c) {
         value::dict_type d;
         d.insert_or_assign("method", std::string(to_string(c.method)));

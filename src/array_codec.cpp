@@ -1,5 +1,6 @@
 #include <zanj/detail/array_codec.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <complex>
 #include <cstring>
@@ -119,7 +120,8 @@ shape_type nested_shape(const value& v) {
 
 void fill_from_nested(const value& v, const shape_type& shape, std::size_t depth, dtype t, std::byte*& out) {
     if (depth == shape.size()) {
-        if (v.is_list()) throw type_error("array data is nested deeper than its shape");
+        // A complex element is itself a [real, imag] list.
+        if (v.is_list() && !is_complex(t)) throw type_error("array data is nested deeper than its shape");
         element_from_json(v, t, out);
         out += dtype_size(t);
         return;
@@ -357,8 +359,11 @@ value array_to_item(const array_view& array, array_mode mode) {
         add_array_metadata(item, array);
         return item;
     }
-    if (is_complex(array.type) && (mode == array_mode::array_list_meta || mode == array_mode::list))
-        mode = array_mode::array_b64_meta;
+    // Nested lists cannot hold complex numbers, nor the extents after a zero one (shape (0, 3)
+    // would read back as (0,)): such arrays take the base64 form, which keeps everything.
+    bool list_mode = mode == array_mode::array_list_meta || mode == array_mode::list;
+    bool zero_before_last = std::find(array.shape.begin(), array.shape.end() - 1, 0) != array.shape.end() - 1;
+    if (list_mode && (is_complex(array.type) || zero_before_last)) mode = array_mode::array_b64_meta;
     switch (mode) {
     case array_mode::list: return array_to_nested_list(array);
     case array_mode::array_list_meta:

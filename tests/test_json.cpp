@@ -1,0 +1,113 @@
+// JSON text as Python writes and reads it: NaN tokens, tab indentation, separators, UTF-8.
+#include <catch2/catch.hpp>
+
+#include <zanj/detail/json_io.hpp>
+#include <zanj/value.hpp>
+
+#include <cmath>
+#include <limits>
+
+using zanj::value;
+using zanj::detail::parse_json;
+using zanj::detail::write_json;
+
+TEST_CASE("Python's non-finite tokens are read as floats", "[json]") {
+    value v = parse_json(R"({"a": NaN, "b": Infinity, "c": -Infinity, "d": [NaN, 1.5]})", "test");
+    CHECK(std::isnan(v["a"].as_double()));
+    CHECK(v["b"].as_double() == std::numeric_limits<double>::infinity());
+    CHECK(v["c"].as_double() == -std::numeric_limits<double>::infinity());
+    CHECK(std::isnan(v["d"][0].as_double()));
+    CHECK(v["d"][1].as_double() == 1.5);
+}
+
+TEST_CASE("the tokens inside strings stay text", "[json]") {
+    value v = parse_json(R"({"NaN": "NaN and -Infinity", "x": "zanj-nonfinite:nan", "y": NaN})", "test");
+    CHECK(v["NaN"].as_string() == "NaN and -Infinity");
+    CHECK(v["x"].as_string() == "zanj-nonfinite:nan");
+    CHECK(std::isnan(v["y"].as_double()));
+}
+
+TEST_CASE("non-finite floats are written as Python's tokens", "[json]") {
+    value v = value::list();
+    v.as_list().emplace_back(std::numeric_limits<double>::quiet_NaN());
+    v.as_list().emplace_back(std::numeric_limits<double>::infinity());
+    v.as_list().emplace_back(-std::numeric_limits<double>::infinity());
+    CHECK(write_json(v, {.indent = -1}) == "[NaN, Infinity, -Infinity]");
+}
+
+TEST_CASE("the tree is written as json.dumps(indent='\\t') writes it", "[json]") {
+    value v;
+    v["a"] = 1;
+    v["b"] = value::list();
+    v["b"].as_list().emplace_back(1.0);
+    v["b"].as_list().emplace_back("x");
+    v["c"] = value::dict();
+    v["d"] = value::list();
+    CHECK(write_json(v) == "{\n\t\"a\": 1,\n\t\"b\": [\n\t\t1.0,\n\t\t\"x\"\n\t],\n\t\"c\": {},\n\t\"d\": []\n}");
+    CHECK(write_json(v, {.indent = -1}) == R"({"a": 1, "b": [1.0, "x"], "c": {}, "d": []})");
+}
+
+TEST_CASE("floats keep a float form and round-trip exactly", "[json]") {
+    for (double d : {0.1, 1.0, -0.0, 1e300, 5e-324, 123456789.125, 1.0 / 3.0}) {
+        std::string text = write_json(value(d));
+        CHECK(text.find_first_of(".e") != std::string::npos);
+        value back = parse_json(text, "test");
+        REQUIRE(back.is_float());
+        CHECK(back.as_double() == d);
+        CHECK(std::signbit(back.as_double()) == std::signbit(d));
+    }
+}
+
+TEST_CASE("integers of every range round-trip", "[json]") {
+    for (std::int64_t i : {std::int64_t{0}, std::int64_t{-1}, std::numeric_limits<std::int64_t>::min(),
+                           std::numeric_limits<std::int64_t>::max()}) {
+        value back = parse_json(write_json(value(i)), "test");
+        CHECK(back.as_int() == i);
+    }
+    value big = parse_json(write_json(value(std::numeric_limits<std::uint64_t>::max())), "test");
+    CHECK(big.as_uint() == std::numeric_limits<std::uint64_t>::max());
+}
+
+TEST_CASE("strings are escaped and UTF-8 is checked", "[json]") {
+    std::string s = "quote\" backslash\\ newline\n tab\t nul";
+    s += '\0';
+    s += " bell\x07 h\xC3\xA9llo \xF0\x9F\x8E\x89";
+    std::string text = write_json(value(s));
+    CHECK(text.find("\\u0000") != std::string::npos);
+    CHECK(text.find("\\u0007") != std::string::npos);
+    CHECK(parse_json(text, "test").as_string() == s);
+    CHECK(parse_json(R"("\u00e9\ud83c\udf89")", "test").as_string() == "\xC3\xA9\xF0\x9F\x8E\x89");
+
+    CHECK_FALSE(zanj::detail::is_valid_utf8("\xC3"));
+    CHECK_FALSE(zanj::detail::is_valid_utf8("\xC0\x80"));     // overlong
+    CHECK_FALSE(zanj::detail::is_valid_utf8("\xED\xA0\x80")); // surrogate
+    CHECK_FALSE(zanj::detail::is_valid_utf8("\xFF"));
+    CHECK(zanj::detail::is_valid_utf8("plain \xE4\xB8\x96\xE7\x95\x8C"));
+    CHECK_THROWS_AS(write_json(value(std::string("\xFF"))), zanj::type_error);
+}
+
+TEST_CASE("invalid JSON is a format_error naming the source", "[json]") {
+    CHECK_THROWS_AS(parse_json("{\"a\": }", "__zanj__.json"), zanj::format_error);
+    CHECK_THROWS_WITH(parse_json("[1, 2", "__zanj__.json"), Catch::Contains("__zanj__.json"));
+    CHECK_THROWS_AS(parse_json("", "x.jsonl line 3"), zanj::format_error);
+    CHECK_THROWS_AS(parse_json("nan", "x"), zanj::format_error); // only Python's spelling
+}
+
+TEST_CASE("dict keys keep their order and duplicates keep the last, as in Python", "[json]") {
+    value v = parse_json(R"({"z": 1, "a": 2, "m": 3, "a": 4})", "test");
+    std::vector<std::string> keys;
+    for (const auto& [k, x] : v.as_dict()) keys.push_back(k);
+    CHECK(keys == std::vector<std::string>{"z", "a", "m"});
+    CHECK(v["a"].as_int() == 4);
+}
+
+TEST_CASE("large dicts are looked up through their index", "[json]") {
+    value v = value::dict();
+    for (int i = 0; i < 1000; ++i) v[std::to_string(i)] = i;
+    CHECK(v["737"].as_int() == 737);
+    CHECK(v.find("1000") == nullptr);
+    v.as_dict().erase("737");
+    CHECK(v.find("737") == nullptr);
+    CHECK(v["738"].as_int() == 738);
+    CHECK(v.size() == 999);
+}
