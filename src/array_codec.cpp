@@ -306,11 +306,12 @@ std::uint16_t float_to_half(float f) noexcept {
     if (abs >= 0x477FF000) return static_cast<std::uint16_t>(sign | 0x7C00); // overflow to inf
     if (abs < 0x38800000) {                                                    // subnormal or zero
         if (abs < 0x33000000) return sign;
+        // The value is mant * 2^(e - 150); in half subnormal units of 2^-24 that is mant >> (126 - e).
         std::uint32_t mant = (abs & 0x7FFFFF) | 0x800000;
         int shift = 126 - int(abs >> 23);
-        std::uint32_t half = mant >> (shift + 1);
-        std::uint32_t rem = mant & ((1u << (shift + 1)) - 1);
-        std::uint32_t mid = 1u << shift;
+        std::uint32_t half = mant >> shift;
+        std::uint32_t rem = mant & ((1u << shift) - 1);
+        std::uint32_t mid = 1u << (shift - 1);
         if (rem > mid || (rem == mid && (half & 1))) ++half;
         return static_cast<std::uint16_t>(sign | half);
     }

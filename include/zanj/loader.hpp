@@ -109,6 +109,7 @@ struct item_loader {
     std::function<value(value item, loader& l)> load;
     /// For `__zanj_meta__.json`.
     std::string description;
+
 };
 
 /// Loaders of typed items by format key, consulted by untyped reads: an exact key first, then
