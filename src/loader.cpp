@@ -129,7 +129,12 @@ value rebuild_node(const loader_registry& registry, value v, loader& l) {
         return v;
     }
     if (!v.is_dict()) return v;
+    // An external stub's other members are summaries written beside the data ("data[0]" of a
+    // .jsonl list repeats its first item, with the unfilled stubs of arrays nested in it): as
+    // in Python, whose loaders read only "data", they are not rebuilt.
+    const bool external_stub = v.contains(ref_key);
     for (auto& [k, child] : v.as_dict()) {
+        if (external_stub && k != "data") continue;
         loader::path_guard guard(l, k);
         child = rebuild_node(registry, std::move(child), l);
     }

@@ -52,9 +52,11 @@ std::string serializer::claim_member(std::string_view extension) {
     if (stems.contains(stem))
         throw usage_error("two externals would share the member name '" + stem + "." + std::string(extension) + "'",
                           path_.str());
-    // Is an existing stem below this one, or this one below an existing stem?
+    // Is an existing stem below this one, or this one below an existing stem? Externals nested in
+    // a .jsonl list (its items' arrays: "items/3/w" below "items") are claimed before the list
+    // itself, whose items are serialized first; Python allows them, as FORMAT.md describes.
     auto below = stems.lower_bound(stem + "/");
-    if (below != stems.end() && below->starts_with(stem + "/"))
+    if (extension != "jsonl" && below != stems.end() && below->starts_with(stem + "/"))
         throw usage_error("external '" + stem + "' would be a folder prefix of external '" + *below + "'", path_.str());
     for (auto slash = stem.find('/'); slash != std::string::npos; slash = stem.find('/', slash + 1))
         if (stems.contains(std::string_view(stem).substr(0, slash)))
@@ -152,7 +154,10 @@ value handler<value>::serialize(const value& v, serializer& s) {
     case value::kind::list: return s.serialize_sequence(v.as_list());
     case value::kind::dict: {
         value::dict_type out;
-        for (const auto& [k, item] : v.as_dict()) out.insert_or_assign(k, s.serialize_field(k, item));
+        for (const auto& [k, item] : v.as_dict()) {
+            s.write_string(k); // keys must be UTF-8 too; checked here, where error_mode applies
+            out.insert_or_assign(k, s.serialize_field(k, item));
+        }
         return out;
     }
     case value::kind::set: {

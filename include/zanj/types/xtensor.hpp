@@ -35,23 +35,43 @@ value serialize_xcontainer(const Container& c, serializer& s) {
     return s.write_array({dtype_of<element>, shape, reinterpret_cast<const std::byte*>(row_major.data())});
 }
 
+// "(2, 3)", as numpy prints shapes.
+template <class Shape>
+std::string shape_text(const Shape& shape) {
+    std::string out = "(";
+    std::size_t i = 0;
+    for (auto extent : shape) out += (i++ ? ", " : "") + std::to_string(extent);
+    return out + (i == 1 ? ",)" : ")");
+}
+
+// A type_error at the current path that also names the array's member when it is external.
+[[noreturn]] inline void fail_array(const value& v, loader& l, const std::string& why) {
+    const value* ref = v.find(ref_key);
+    if (ref && ref->is_string()) throw type_error(why, l.path().str(), ref->as_string());
+    l.fail(why);
+}
+
 // Checks dtype (and rank, for fixed-rank containers) and returns the array.
 template <class Element>
 ndarray load_array_for(const value& v, loader& l, std::size_t rank, const char* container) {
     ndarray a = l.array(v);
     if (a.type() != dtype_of<Element>)
-        l.fail("dtype mismatch: the archive holds " + std::string(dtype_name(a.type())) + ", " + container +
-               " needs " + std::string(dtype_name(dtype_of<Element>)));
+        fail_array(v, l, "dtype mismatch: the archive holds " + std::string(dtype_name(a.type())) + ", " + container +
+                             " needs " + std::string(dtype_name(dtype_of<Element>)));
     if (rank != std::size_t(-1) && a.ndim() != rank)
-        l.fail("rank mismatch: the archive holds an array of shape " + a.shape_string() + ", " + container +
-               " needs rank " + std::to_string(rank));
+        fail_array(v, l, "rank mismatch: the archive holds an array of shape " + a.shape_string() + ", " + container +
+                             " needs rank " + std::to_string(rank));
     return a;
 }
 
 template <class Container>
 void copy_into(Container& c, const ndarray& a) {
     if (a.nbytes()) {
-        if (c.layout() == xt::layout_type::row_major) {
+        // A statically row-major container never needs the copy below; not instantiating it
+        // also spares rank-0 xtensors a GCC -Wnonnull false positive inside xtensor.
+        if constexpr (Container::static_layout == xt::layout_type::row_major) {
+            std::memcpy(c.data(), a.bytes(), a.nbytes());
+        } else if (c.layout() == xt::layout_type::row_major) {
             std::memcpy(c.data(), a.bytes(), a.nbytes());
         } else {
             using element = typename Container::value_type;
@@ -86,8 +106,8 @@ struct handler<xt::xtensor_container<EC, N, L, Tag>> {
     static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
     static container load(const value& v, loader& l) {
         ndarray a = detail::load_array_for<element>(v, l, N, "xt::xtensor");
-        typename container::shape_type shape;
-        std::copy(a.shape().begin(), a.shape().end(), shape.begin());
+        typename container::shape_type shape{};
+        if constexpr (N > 0) std::copy(a.shape().begin(), a.shape().end(), shape.begin());
         container c(shape);
         detail::copy_into(c, a);
         return c;
@@ -103,8 +123,8 @@ struct handler<xt::xfixed_container<ET, S, L, SH, Tag>> {
         container c;
         ndarray a = detail::load_array_for<element>(v, l, c.dimension(), "xt::xtensor_fixed");
         if (!std::equal(a.shape().begin(), a.shape().end(), c.shape().begin()))
-            l.fail("shape mismatch: the archive holds an array of shape " + a.shape_string() +
-                   ", the xt::xtensor_fixed has another shape");
+            detail::fail_array(v, l, "shape mismatch: the archive holds an array of shape " + a.shape_string() +
+                                         ", the xt::xtensor_fixed has shape " + detail::shape_text(c.shape()));
         detail::copy_into(c, a);
         return c;
     }

@@ -1,0 +1,64 @@
+#pragma once
+/// \file
+/// Thin checked wrappers over the POSIX file calls the zip container needs. Every failure throws
+/// zanj::io_error naming the operation, the file and the system's reason (strerror).
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+
+namespace zanj::detail {
+
+/// An open file descriptor with the path it was opened under; closed on destruction, where
+/// errors are ignored (call close() to see them).
+class file_handle {
+public:
+    file_handle() noexcept = default;
+    file_handle(int fd, std::filesystem::path path) noexcept;
+    ~file_handle();
+    file_handle(file_handle&& other) noexcept;
+    file_handle& operator=(file_handle&& other) noexcept;
+    file_handle(const file_handle&) = delete;
+    file_handle& operator=(const file_handle&) = delete;
+
+    int fd() const noexcept { return fd_; }
+    bool is_open() const noexcept { return fd_ >= 0; }
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+    /// Closes the descriptor, throwing when the system reports a late failure (e.g. on NFS).
+    void close();
+
+private:
+    int fd_ = -1;
+    std::filesystem::path path_;
+};
+
+/// Opens an existing file for reading.
+file_handle open_for_reading(const std::filesystem::path& path);
+
+/// Creates `.<name>.tmp-XXXXXX` in the folder of `destination` (which must exist), open for
+/// writing, with the mode a newly created file would get (0666 minus the umask), so that a
+/// rename over `destination` is atomic and leaves a normal file.
+file_handle make_temp_file_beside(const std::filesystem::path& destination);
+
+/// Size of the open file in bytes.
+std::uint64_t file_size(const file_handle& file);
+
+/// Writes all of `data` at the current position, retrying partial writes.
+void write_all(const file_handle& file, std::span<const std::byte> data);
+/// Writes all of `data` at `offset`, retrying partial writes.
+void pwrite_all(const file_handle& file, std::span<const std::byte> data, std::uint64_t offset);
+/// Reads exactly `out.size()` bytes at `offset`; reaching the end of the file first is an error.
+void pread_all(const file_handle& file, std::span<std::byte> out, std::uint64_t offset);
+
+/// Flushes the file's data and metadata to the disk.
+void fsync_file(const file_handle& file);
+/// Flushes a folder's entries (a rename into it) to the disk.
+void fsync_directory(const std::filesystem::path& folder);
+/// Renames `from` to `to`, replacing `to` atomically.
+void rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
+/// Removes a file.
+void unlink_file(const std::filesystem::path& path);
+
+} // namespace zanj::detail

@@ -1,0 +1,176 @@
+#include <zanj/detail/file_io.hpp>
+
+#include <zanj/error.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+namespace zanj::detail {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// One system call moves at most this much: Linux caps read/write near 2 GiB anyway.
+constexpr std::size_t max_chunk = std::size_t{1} << 30;
+
+[[noreturn]] void fail(const std::string& operation, const fs::path& path, int err) {
+    throw io_error("cannot " + operation + " " + path.string() + ": " + std::strerror(err));
+}
+
+// The process umask, read without changing it (umask() itself would race other threads).
+mode_t current_umask() {
+    mode_t mask = 022;
+    if (FILE* status = std::fopen("/proc/self/status", "re")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, status)) {
+            if (std::strncmp(line, "Umask:", 6) == 0) {
+                mask = static_cast<mode_t>(std::strtoul(line + 6, nullptr, 8));
+                break;
+            }
+        }
+        std::fclose(status);
+    }
+    return mask;
+}
+
+fs::path folder_of(const fs::path& path) {
+    fs::path folder = path.parent_path();
+    return folder.empty() ? fs::path(".") : folder;
+}
+
+} // namespace
+
+file_handle::file_handle(int fd, fs::path path) noexcept : fd_(fd), path_(std::move(path)) {}
+
+file_handle::~file_handle() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+file_handle::file_handle(file_handle&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+file_handle& file_handle::operator=(file_handle&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = std::exchange(other.fd_, -1);
+        path_ = std::move(other.path_);
+    }
+    return *this;
+}
+
+void file_handle::close() {
+    if (fd_ < 0) return;
+    // The descriptor is released even when close reports an error, so never retry it.
+    int rc = ::close(std::exchange(fd_, -1));
+    if (rc != 0 && errno != EINTR) fail("close", path_, errno);
+}
+
+file_handle open_for_reading(const fs::path& path) {
+    int fd;
+    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) fail("open", path, errno);
+    return {fd, path};
+}
+
+file_handle make_temp_file_beside(const fs::path& destination) {
+    std::string temp_name = ".";
+    temp_name += destination.filename().string();
+    temp_name += ".tmp-XXXXXX"; // appended in steps: GCC 12 warns falsely (-Wrestrict) about "." + s
+    fs::path pattern = folder_of(destination) / temp_name;
+    std::string name = pattern.string();
+    std::vector<char> buf(name.begin(), name.end());
+    buf.push_back('\0');
+    int fd = ::mkostemp(buf.data(), O_CLOEXEC);
+    if (fd < 0)
+        throw io_error("cannot create a temporary file in " + folder_of(destination).string() + " to write " +
+                       destination.string() + ": " + std::strerror(errno));
+    file_handle file(fd, fs::path(buf.data()));
+    // mkstemp creates 0600; give the archive the mode an ordinary new file would have.
+    if (::fchmod(fd, static_cast<mode_t>(0666 & ~current_umask())) != 0) {
+        int err = errno;
+        ::unlink(buf.data());
+        fail("set the permissions of", file.path(), err);
+    }
+    return file;
+}
+
+std::uint64_t file_size(const file_handle& file) {
+    struct stat st {};
+    if (::fstat(file.fd(), &st) != 0) fail("stat", file.path(), errno);
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+void write_all(const file_handle& file, std::span<const std::byte> data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(file.fd(), data.data(), std::min(data.size(), max_chunk));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("write", file.path(), errno);
+        }
+        data = data.subspan(static_cast<std::size_t>(n));
+    }
+}
+
+void pwrite_all(const file_handle& file, std::span<const std::byte> data, std::uint64_t offset) {
+    while (!data.empty()) {
+        ssize_t n = ::pwrite(file.fd(), data.data(), std::min(data.size(), max_chunk), static_cast<off_t>(offset));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("write", file.path(), errno);
+        }
+        data = data.subspan(static_cast<std::size_t>(n));
+        offset += static_cast<std::uint64_t>(n);
+    }
+}
+
+void pread_all(const file_handle& file, std::span<std::byte> out, std::uint64_t offset) {
+    while (!out.empty()) {
+        ssize_t n = ::pread(file.fd(), out.data(), std::min(out.size(), max_chunk), static_cast<off_t>(offset));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("read", file.path(), errno);
+        }
+        if (n == 0)
+            throw io_error("cannot read " + file.path().string() + ": unexpected end of file at offset " +
+                           std::to_string(offset) + " (was the file changed while open?)");
+        out = out.subspan(static_cast<std::size_t>(n));
+        offset += static_cast<std::uint64_t>(n);
+    }
+}
+
+void fsync_file(const file_handle& file) {
+    if (::fsync(file.fd()) != 0) fail("sync", file.path(), errno);
+}
+
+void fsync_directory(const fs::path& folder) {
+    int fd;
+    do fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) fail("open the folder", folder, errno);
+    file_handle dir(fd, folder);
+    // Some file systems cannot sync a folder and say EINVAL: nothing more can be done there.
+    if (::fsync(fd) != 0 && errno != EINVAL) fail("sync the folder", folder, errno);
+    dir.close();
+}
+
+void rename_file(const fs::path& from, const fs::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+        throw io_error("cannot rename " + from.string() + " to " + to.string() + ": " + std::strerror(errno));
+}
+
+void unlink_file(const fs::path& path) {
+    if (::unlink(path.c_str()) != 0) fail("remove", path, errno);
+}
+
+} // namespace zanj::detail

@@ -1,0 +1,319 @@
+#include <zanj/detail/zip.hpp>
+
+#include "zip_format.hpp"
+
+#include <zanj/detail/codec.hpp>
+#include <zanj/detail/file_io.hpp>
+#include <zanj/error.hpp>
+
+#include <libdeflate.h>
+
+#include <algorithm>
+#include <bit>
+#include <ctime>
+#include <string>
+#include <system_error>
+#include <unordered_set>
+
+namespace zanj::detail {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace zf = zip_format;
+
+// Small writes gather in a buffer; data pieces at least this big go straight from the caller's
+// memory to the file, without a copy.
+constexpr std::size_t direct_write_threshold = std::size_t{64} << 10;
+constexpr std::size_t buffer_flush_threshold = std::size_t{1} << 20;
+// The padding field stores the alignment in 16 bits.
+constexpr std::size_t max_align = std::size_t{1} << 15;
+
+struct dos_stamp {
+    std::uint16_t time = 0;
+    std::uint16_t date = 0;
+};
+
+// Zip timestamps are local time in MS-DOS form: years 1980 to 2107, two-second steps.
+dos_stamp dos_now() {
+    std::time_t now = std::time(nullptr);
+    std::tm t{};
+    if (!localtime_r(&now, &t)) return {0, (1 << 5) | 1}; // 1980-01-01
+    int year = std::clamp(t.tm_year + 1900, 1980, 2107);
+    return {static_cast<std::uint16_t>((t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec / 2)),
+            static_cast<std::uint16_t>(((year - 1980) << 9) | ((t.tm_mon + 1) << 5) | t.tm_mday)};
+}
+
+// What the central directory needs to know about a member already written.
+struct member_record {
+    std::string name;
+    std::uint16_t method = 0;
+    std::uint16_t version_needed = 0;
+    std::uint32_t crc32 = 0;
+    std::uint64_t compressed_size = 0;
+    std::uint64_t uncompressed_size = 0;
+    std::uint64_t local_header_offset = 0;
+};
+
+std::uint32_t crc32_of(std::span<const std::span<const std::byte>> pieces) {
+    std::uint32_t crc = 0;
+    // libdeflate_crc32 returns its initial value (0) for a null buffer, whatever the running CRC:
+    // skip empty pieces, whose data pointer may be null (an empty array's data, say).
+    for (auto piece : pieces)
+        if (!piece.empty()) crc = libdeflate_crc32(crc, piece.data(), piece.size());
+    return crc;
+}
+
+std::uint32_t field32(std::uint64_t v) { return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, zf::max32)); }
+
+void append_central_header(std::vector<std::byte>& out, const member_record& m, dos_stamp stamp) {
+    // ZIP64 in the central directory carries exactly the fields that overflow, in APPNOTE order.
+    std::vector<std::uint64_t> zip64_fields;
+    if (m.uncompressed_size >= zf::max32) zip64_fields.push_back(m.uncompressed_size);
+    if (m.compressed_size >= zf::max32) zip64_fields.push_back(m.compressed_size);
+    if (m.local_header_offset >= zf::max32) zip64_fields.push_back(m.local_header_offset);
+    std::size_t extra_size = zip64_fields.empty() ? 0 : 4 + 8 * zip64_fields.size();
+
+    zf::field_writer f(out);
+    f.u32(zf::central_header_signature);
+    f.u16(static_cast<std::uint16_t>(zf::host_unix << 8 | m.version_needed)); // version made by
+    f.u16(m.version_needed);
+    f.u16(zf::flag_utf8_name);
+    f.u16(m.method);
+    f.u16(stamp.time);
+    f.u16(stamp.date);
+    f.u32(m.crc32);
+    f.u32(field32(m.compressed_size));
+    f.u32(field32(m.uncompressed_size));
+    f.u16(static_cast<std::uint16_t>(m.name.size()));
+    f.u16(static_cast<std::uint16_t>(extra_size));
+    f.u16(0); // comment length
+    f.u16(0); // disk number start
+    f.u16(0); // internal attributes
+    f.u32(zf::unix_regular_file_0644);
+    f.u32(field32(m.local_header_offset));
+    f.text(m.name);
+    if (!zip64_fields.empty()) {
+        f.u16(zf::zip64_extra_id);
+        f.u16(static_cast<std::uint16_t>(8 * zip64_fields.size()));
+        for (std::uint64_t v : zip64_fields) f.u64(v);
+    }
+}
+
+} // namespace
+
+struct zip_writer::impl {
+    enum class state { open, committed, failed };
+
+    fs::path destination;
+    fs::path temp_path;
+    file_handle file;
+    state status = state::open;
+    dos_stamp stamp = dos_now();
+    std::uint64_t position = 0; // file offset of the next byte, buffered bytes included
+    std::vector<std::byte> pending;
+    std::vector<member_record> members;
+    std::unordered_set<std::string> names;
+    std::vector<std::byte> compressed; // reused from member to member
+
+    void put(std::span<const std::byte> bytes) {
+        pending.insert(pending.end(), bytes.begin(), bytes.end());
+        position += bytes.size();
+        if (pending.size() >= buffer_flush_threshold) flush();
+    }
+
+    void put_data(std::span<const std::byte> bytes) {
+        if (bytes.size() < direct_write_threshold) return put(bytes);
+        flush();
+        write_all(file, bytes);
+        position += bytes.size();
+    }
+
+    void flush() {
+        if (pending.empty()) return;
+        write_all(file, pending);
+        pending.clear();
+    }
+
+    void check_usable(std::string_view operation) const {
+        if (status == state::committed)
+            throw usage_error("zip writer: " + std::string(operation) + " after commit() of " + destination.string());
+        if (status == state::failed)
+            throw usage_error("zip writer: " + std::string(operation) + " after an earlier write to " +
+                              destination.string() + " failed; the archive cannot be completed");
+    }
+};
+
+zip_writer::zip_writer(fs::path destination) : impl_(std::make_unique<impl>()) {
+    impl_->destination = std::move(destination);
+    impl_->file = make_temp_file_beside(impl_->destination);
+    impl_->temp_path = impl_->file.path();
+}
+
+zip_writer::~zip_writer() {
+    if (!impl_ || impl_->status == impl::state::committed) return;
+    impl_->file = file_handle(); // closes, ignoring errors
+    std::error_code ignored;
+    fs::remove(impl_->temp_path, ignored);
+}
+
+void zip_writer::add(std::string_view name, std::span<const std::byte> data, const member_options& options) {
+    add(name, std::span<const std::span<const std::byte>>(&data, 1), options);
+}
+
+void zip_writer::add(std::string_view name, std::span<const std::span<const std::byte>> pieces,
+                     const member_options& options) {
+    impl& w = *impl_;
+    w.check_usable("add()");
+    std::string quoted = "'";
+    quoted += name;
+    quoted += '\''; // appended in steps: GCC 12 warns falsely (-Wrestrict) about "'" + s
+    if (name.empty()) throw usage_error("zip member names cannot be empty (" + w.destination.string() + ")");
+    if (name.size() > zf::max16) throw usage_error("zip member name " + quoted + " is longer than 65535 bytes");
+    if (name.find('\0') != std::string_view::npos)
+        throw usage_error("zip member name " + quoted + " contains a NUL byte");
+    if (w.names.contains(std::string(name)))
+        throw usage_error("duplicate member name " + quoted + " in " + w.destination.string());
+    if (options.align > max_align || (options.align > 1 && !std::has_single_bit(options.align)))
+        throw usage_error("alignment " + std::to_string(options.align) + " of member " + quoted +
+                          " is not a power of two up to " + std::to_string(max_align));
+
+    // Compress first: the local header then carries the final sizes, so no data descriptor.
+    const compression_method method = options.compression.method;
+    const bool stored = method == compression_method::store;
+    std::uint64_t uncompressed_size = 0;
+    for (auto piece : pieces) uncompressed_size += piece.size();
+    if (!stored) compress(options.compression, pieces, w.compressed);
+    const std::uint64_t compressed_size = stored ? uncompressed_size : w.compressed.size();
+
+    member_record m;
+    m.name = std::string(name);
+    m.method = static_cast<std::uint16_t>(method);
+    m.crc32 = crc32_of(pieces);
+    m.compressed_size = compressed_size;
+    m.uncompressed_size = uncompressed_size;
+    m.local_header_offset = w.position;
+    const bool sizes_overflow = uncompressed_size >= zf::max32 || compressed_size >= zf::max32;
+    const bool zip64_local = options.force_zip64 || sizes_overflow;
+    const bool zip64_central = sizes_overflow || m.local_header_offset >= zf::max32;
+    m.version_needed = method == compression_method::zstd ? zf::version_zstd
+                       : (zip64_local || zip64_central)  ? zf::version_zip64
+                                                         : zf::version_default;
+
+    // A local ZIP64 field always holds both sizes (APPNOTE 4.5.3), the header fields then say 0xFFFFFFFF.
+    const std::size_t zip64_extra_size = zip64_local ? 4 + 16 : 0;
+    std::size_t align_extra_size = 0;
+    if (stored && options.align > 1) {
+        std::uint64_t data_start = m.local_header_offset + zf::local_header_size + name.size() + zip64_extra_size +
+                                   zf::align_extra_min_size;
+        align_extra_size = zf::align_extra_min_size +
+                           static_cast<std::size_t>((options.align - data_start % options.align) % options.align);
+    }
+
+    std::vector<std::byte> header;
+    header.reserve(zf::local_header_size + name.size() + zip64_extra_size + align_extra_size);
+    zf::field_writer f(header);
+    f.u32(zf::local_header_signature);
+    f.u16(m.version_needed);
+    f.u16(zf::flag_utf8_name);
+    f.u16(m.method);
+    f.u16(w.stamp.time);
+    f.u16(w.stamp.date);
+    f.u32(m.crc32);
+    f.u32(zip64_local ? zf::max32 : static_cast<std::uint32_t>(compressed_size));
+    f.u32(zip64_local ? zf::max32 : static_cast<std::uint32_t>(uncompressed_size));
+    f.u16(static_cast<std::uint16_t>(name.size()));
+    f.u16(static_cast<std::uint16_t>(zip64_extra_size + align_extra_size));
+    f.text(name);
+    if (zip64_local) {
+        f.u16(zf::zip64_extra_id);
+        f.u16(16);
+        f.u64(uncompressed_size);
+        f.u64(compressed_size);
+    }
+    if (align_extra_size > 0) {
+        f.u16(zf::align_extra_id);
+        f.u16(static_cast<std::uint16_t>(align_extra_size - 4));
+        f.u16(static_cast<std::uint16_t>(options.align));
+        f.zeros(align_extra_size - zf::align_extra_min_size);
+    }
+
+    // A failure past this point leaves a partial member in the file: the writer is unusable.
+    try {
+        w.put(header);
+        if (stored) {
+            for (auto piece : pieces) w.put_data(piece);
+        } else {
+            w.put_data(w.compressed);
+        }
+    } catch (...) {
+        w.status = impl::state::failed;
+        throw;
+    }
+    w.names.insert(m.name);
+    w.members.push_back(std::move(m));
+}
+
+void zip_writer::commit() {
+    impl& w = *impl_;
+    w.check_usable("commit()");
+    try {
+        const std::uint64_t directory_offset = w.position;
+        std::vector<std::byte> directory;
+        for (const member_record& m : w.members) {
+            append_central_header(directory, m, w.stamp);
+            if (directory.size() >= buffer_flush_threshold) {
+                w.put(directory);
+                directory.clear();
+            }
+        }
+        w.put(directory);
+        const std::uint64_t directory_size = w.position - directory_offset;
+        const std::uint64_t count = w.members.size();
+
+        std::vector<std::byte> end;
+        zf::field_writer f(end);
+        if (count >= zf::max16 || directory_size >= zf::max32 || directory_offset >= zf::max32) {
+            const std::uint64_t zip64_end_offset = w.position;
+            f.u32(zf::zip64_end_signature);
+            f.u64(zf::zip64_end_size - 12); // the record's size, excluding its first 12 bytes
+            f.u16(static_cast<std::uint16_t>(zf::host_unix << 8 | zf::version_zip64));
+            f.u16(zf::version_zip64);
+            f.u32(0); // this disk
+            f.u32(0); // disk of the central directory
+            f.u64(count);
+            f.u64(count);
+            f.u64(directory_size);
+            f.u64(directory_offset);
+            f.u32(zf::zip64_locator_signature);
+            f.u32(0); // disk of the ZIP64 end record
+            f.u64(zip64_end_offset);
+            f.u32(1); // total disks
+        }
+        f.u32(zf::end_signature);
+        f.u16(0);
+        f.u16(0);
+        f.u16(static_cast<std::uint16_t>(std::min<std::uint64_t>(count, zf::max16)));
+        f.u16(static_cast<std::uint16_t>(std::min<std::uint64_t>(count, zf::max16)));
+        f.u32(field32(directory_size));
+        f.u32(field32(directory_offset));
+        f.u16(0); // comment length
+        w.put(end);
+        w.flush();
+
+        fsync_file(w.file);
+        w.file.close();
+        rename_file(w.temp_path, w.destination);
+    } catch (...) {
+        w.status = impl::state::failed;
+        throw;
+    }
+    w.status = impl::state::committed;
+    // The rename is durable only once the folder's entry is on disk.
+    fs::path folder = w.destination.parent_path();
+    fsync_directory(folder.empty() ? fs::path(".") : folder);
+}
+
+const fs::path& zip_writer::destination() const noexcept { return impl_->destination; }
+
+} // namespace zanj::detail

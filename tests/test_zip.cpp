@@ -1,0 +1,769 @@
+// The zip container (src/zip_writer.cpp, src/zip_reader.cpp): round trips for every method,
+// every archive we write checked by independent readers (libzip, Python's zipfile, unzip,
+// 7-Zip), archives written by libzip and Python read back, damaged input refused with errors
+// that name the member and the file, and the writer's atomic replace.
+
+#include <zanj/detail/zip.hpp>
+#include <zanj/error.hpp>
+
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+#include <zip.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace zanj_test;
+using Catch::Contains;
+using zanj::compression_method;
+using zanj::detail::member_options;
+using zanj::detail::zip_entry;
+using zanj::detail::zip_reader;
+using zanj::detail::zip_writer;
+
+struct member {
+    std::string name;
+    std::string data;
+    member_options options{};
+};
+
+std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+// Joins strings; GCC 12 warns falsely (-Wrestrict) about "literal" + std::to_string(...).
+std::string cat(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    for (std::string_view p : parts) out += p;
+    return out;
+}
+
+std::string random_bytes(std::size_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; i += 8) {
+        std::uint64_t v = rng();
+        std::memcpy(&s[i], &v, std::min<std::size_t>(8, n - i));
+    }
+    return s;
+}
+
+// JSON-like lines: both deflate and zstd shrink them a lot.
+std::string compressible_bytes(std::size_t n) {
+    std::string s;
+    s.reserve(n + 64);
+    for (std::size_t i = 0; s.size() < n; ++i)
+        s += "{\"step\": " + std::to_string(i) + ", \"loss\": 0." + std::to_string(i * 7919 % 10000) + "}\n";
+    s.resize(n);
+    return s;
+}
+
+// Words drawn at random from a small vocabulary: higher levels of either method find more.
+std::string wordy_bytes(std::size_t n, std::uint64_t seed) {
+    static const char* const words[] = {"alpha", "beta", "gamma", "delta", "loss", "step", "weight",
+                                        "layer", "bias", "epoch", "train", "valid", "model", "config",
+                                        "tensor", "array", "float32", "shape", "dtype", "value"};
+    std::mt19937_64 rng(seed);
+    std::string s;
+    s.reserve(n + 16);
+    while (s.size() < n) {
+        s += words[rng() % std::size(words)];
+        s += ' ';
+    }
+    s.resize(n);
+    return s;
+}
+
+member_options using_method(compression_method method, int level = -1) {
+    member_options o;
+    o.compression = {method, level};
+    return o;
+}
+
+member_options aligned_store(std::size_t align) {
+    member_options o;
+    o.align = align;
+    return o;
+}
+
+void write_archive(const fs::path& path, const std::vector<member>& members) {
+    zip_writer writer(path);
+    for (const member& m : members) writer.add(m.name, bytes_of(m.data), m.options);
+    writer.commit();
+}
+
+std::string read_member(const zip_reader& reader, const zip_entry& e) {
+    auto data = reader.read(e);
+    return {reinterpret_cast<const char*>(data.get()), static_cast<std::size_t>(e.uncompressed_size)};
+}
+
+std::string file_text(const fs::path& p) {
+    auto bytes = read_file(p);
+    return {bytes.begin(), bytes.end()};
+}
+
+bool any_zstd(const std::vector<member>& members) {
+    return std::any_of(members.begin(), members.end(),
+                       [](const member& m) { return m.options.compression.method == compression_method::zstd; });
+}
+
+void check_with_our_reader(const fs::path& path, const std::vector<member>& members) {
+    zip_reader reader(path);
+    REQUIRE(reader.entries().size() == members.size());
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        const zip_entry& e = reader.entries()[i];
+        INFO("member " << members[i].name);
+        CHECK(e.name == members[i].name);
+        CHECK(e.method == members[i].options.compression.method);
+        CHECK(e.uncompressed_size == members[i].data.size());
+        CHECK(reader.find(members[i].name) == &e);
+        CHECK(read_member(reader, e) == members[i].data);
+    }
+    CHECK(reader.find("no such member") == nullptr);
+}
+
+// ZIP_CHECKCONS makes libzip compare every local header with its central directory entry.
+void check_with_libzip(const fs::path& path, const std::vector<member>& members) {
+    int code = 0;
+    zip_t* archive = zip_open(path.c_str(), ZIP_CHECKCONS | ZIP_RDONLY, &code);
+    if (!archive) {
+        zip_error_t error;
+        zip_error_init_with_code(&error, code);
+        std::string why = zip_error_strerror(&error);
+        zip_error_fini(&error);
+        FAIL("libzip cannot open " << path << ": " << why);
+    }
+    CHECK(zip_get_num_entries(archive, 0) == static_cast<zip_int64_t>(members.size()));
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        const member& m = members[i];
+        INFO("libzip, member " << m.name);
+        const char* name = zip_get_name(archive, i, ZIP_FL_ENC_RAW);
+        REQUIRE(name);
+        CHECK(name == m.name);
+        zip_stat_t st;
+        REQUIRE(zip_stat_index(archive, i, 0, &st) == 0);
+        CHECK(st.size == m.data.size());
+        // libzip 1.7.3 cannot decompress zstd: listing is all it can do there.
+        if (m.options.compression.method == compression_method::zstd) continue;
+        zip_file_t* file = zip_fopen_index(archive, i, 0);
+        REQUIRE(file);
+        std::string got(m.data.size() + 1, '\0');
+        std::size_t total = 0;
+        while (true) {
+            zip_int64_t n = zip_fread(file, got.data() + total, got.size() - total);
+            REQUIRE(n >= 0);
+            if (n == 0) break;
+            total += static_cast<std::size_t>(n);
+        }
+        got.resize(total);
+        CHECK(zip_fclose(file) == 0);
+        CHECK(got == m.data);
+    }
+    zip_discard(archive);
+}
+
+// zip_verify.py: testzip(), every member's bytes, and the attributes we promise.
+void check_with_python(const fs::path& path, const std::vector<member>& members, const fs::path& work) {
+    if (any_zstd(members)) {
+        // Python before 3.14 cannot decompress zstd; it must still list the archive.
+        auto r = run(python() + " -c 'import sys, zipfile; print(len(zipfile.ZipFile(sys.argv[1]).namelist()))' " +
+                     quote(path));
+        INFO(r.output);
+        CHECK(r.exit_code == 0);
+        CHECK(r.output == std::to_string(members.size()) + "\n");
+        return;
+    }
+    fs::path expected = work / "expected";
+    fs::remove_all(expected);
+    for (const member& m : members) {
+        fs::create_directories((expected / m.name).parent_path());
+        write_file(expected / m.name, m.data);
+    }
+    auto r = run(python() + " " + quote(python_script("zip_verify.py")) + " " + quote(path) + " " + quote(expected));
+    INFO("python zip_verify.py: " << r.output);
+    CHECK(r.exit_code == 0);
+}
+
+void check_with_unzip(const fs::path& path) {
+    REQUIRE(have_command("unzip"));
+    auto r = run("unzip -tq " + quote(path));
+    INFO("unzip -t: " << r.output);
+    CHECK(r.exit_code == 0);
+}
+
+void check_with_7z(const fs::path& path) {
+    REQUIRE(have_command("7z"));
+    auto r = run("7z t " + quote(path));
+    INFO("7z t: " << r.output);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Contains("Everything is Ok"));
+}
+
+// Every reader we know must accept what we write.
+void check_everywhere(const fs::path& path, const std::vector<member>& members, const fs::path& work) {
+    check_with_our_reader(path, members);
+    check_with_libzip(path, members);
+    check_with_python(path, members, work);
+    if (!any_zstd(members)) check_with_unzip(path); // unzip 6.0 knows no zstd
+    check_with_7z(path);
+}
+
+// Little-endian fields of raw archive bytes, decoded independently of the library.
+std::uint64_t le(const std::string& bytes, std::size_t pos, int width) {
+    std::uint64_t v = 0;
+    for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes.at(pos + i));
+    return v;
+}
+
+void patch_le(std::string& bytes, std::size_t pos, std::uint64_t value, int width) {
+    for (int i = 0; i < width; ++i) bytes.at(pos + i) = static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+
+void flip_byte(std::string& bytes, std::size_t pos) { bytes.at(pos) = static_cast<char>(~bytes.at(pos)); }
+
+// Offset of the central directory entry of `name`.
+std::size_t central_entry_of(const std::string& bytes, const std::string& name) {
+    const std::string signature("PK\x01\x02", 4);
+    for (std::size_t pos = bytes.find(signature); pos != std::string::npos; pos = bytes.find(signature, pos + 1)) {
+        if (le(bytes, pos + 28, 2) == name.size() && bytes.compare(pos + 46, name.size(), name) == 0) return pos;
+    }
+    FAIL("no central directory entry for " << name);
+    return 0;
+}
+
+// The extra field `id` of the local header at `offset`, or empty.
+std::string local_extra_field(const std::string& bytes, std::uint64_t offset, std::uint16_t id) {
+    std::size_t pos = offset + 30 + le(bytes, offset + 26, 2);
+    std::size_t end = pos + le(bytes, offset + 28, 2);
+    while (pos + 4 <= end) {
+        std::size_t size = le(bytes, pos + 2, 2);
+        if (le(bytes, pos, 2) == id) return bytes.substr(pos + 4, size);
+        pos += 4 + size;
+    }
+    return {};
+}
+
+std::vector<std::string> temp_files_in(const fs::path& folder) {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(folder)) {
+        std::string name = entry.path().filename().string();
+        if (name.find(".tmp-") != std::string::npos) found.push_back(name);
+    }
+    return found;
+}
+
+void open_archive(const fs::path& path) { zip_reader reader(path); }
+
+} // namespace
+
+TEST_CASE("zip members round-trip with every method", "[zip]") {
+    auto method = GENERATE(compression_method::store, compression_method::deflate, compression_method::zstd);
+    const std::string method_name(zanj::to_string(method));
+    fs::path dir = scratch_dir("zip_round_trip_" + method_name);
+    fs::path path = dir / "archive.zanj";
+
+    member_options options = using_method(method);
+    if (method == compression_method::store) options.align = 64;
+    std::vector<member> members = {
+        {"__zanj_meta__.json", compressible_bytes(700), options},
+        {"empty.txt", "", options},
+        {"one.bin", "x", options},
+        {"layers/0/w.npy", random_bytes(5 << 20, 1), options},
+        {"layers/0/log.jsonl", compressible_bytes(5 << 20), options},
+        {"caf\xc3\xa9/\xce\xbb.npy", random_bytes(1000, 2), options}, // UTF-8 names
+    };
+    write_archive(path, members);
+    check_everywhere(path, members, dir);
+
+    if (method != compression_method::store) {
+        zip_reader reader(path);
+        const zip_entry* text = reader.find("layers/0/log.jsonl");
+        REQUIRE(text);
+        CHECK(text->compressed_size < text->uncompressed_size / 4);
+    }
+}
+
+TEST_CASE("zip archives mixing methods, levels and options are valid everywhere", "[zip]") {
+    fs::path dir = scratch_dir("zip_mixed");
+    member_options zip64_stored = aligned_store(64);
+    zip64_stored.force_zip64 = true;
+    member_options zip64_deflate = using_method(compression_method::deflate, 1);
+    zip64_deflate.force_zip64 = true;
+
+    std::vector<member> store_deflate = {
+        {"__zanj_meta__.json", compressible_bytes(900), using_method(compression_method::deflate)},
+        {"__zanj__.json", compressible_bytes(30000), using_method(compression_method::deflate, 12)},
+        {"a/b.npy", random_bytes(4096, 3), aligned_store(64)},
+        {"a/c.npy", random_bytes(77, 4), aligned_store(4096)},
+        {"a/d.npy", random_bytes(100000, 5), zip64_stored},
+        {"a/e.jsonl", compressible_bytes(5000), zip64_deflate},
+        {"a/f.bin", random_bytes(3, 6), using_method(compression_method::deflate, 0)},
+    };
+    SECTION("store and deflate") {
+        write_archive(dir / "mixed.zanj", store_deflate);
+        check_everywhere(dir / "mixed.zanj", store_deflate, dir);
+    }
+    SECTION("store, deflate and zstd") {
+        std::vector<member> all = store_deflate;
+        member_options zip64_zstd = using_method(compression_method::zstd, 19);
+        zip64_zstd.force_zip64 = true;
+        all.push_back({"z/x.npy", random_bytes(70000, 7), using_method(compression_method::zstd, 1)});
+        all.push_back({"z/y.jsonl", compressible_bytes(200000), zip64_zstd});
+        all.push_back({"z/empty", "", using_method(compression_method::zstd)});
+        write_archive(dir / "all.zanj", all);
+        check_everywhere(dir / "all.zanj", all, dir);
+    }
+}
+
+TEST_CASE("zip members can be added in pieces", "[zip]") {
+    auto method = GENERATE(compression_method::store, compression_method::deflate, compression_method::zstd);
+    fs::path dir = scratch_dir("zip_pieces_" + std::string(zanj::to_string(method)));
+    // Small pieces are buffered, large ones written straight from memory; empty ones are legal.
+    std::vector<std::string> parts = {"NUMPY header\n", "", random_bytes(200000, 8), compressible_bytes(70000), "",
+                                      std::string(1, '\0'), random_bytes(65536, 9)};
+    std::vector<std::span<const std::byte>> pieces;
+    std::string whole;
+    for (const auto& p : parts) {
+        pieces.push_back(bytes_of(p));
+        whole += p;
+    }
+    member_options options = using_method(method);
+    options.align = 64;
+    {
+        zip_writer writer(dir / "pieces.zanj");
+        writer.add("small.json", bytes_of("{}"), using_method(compression_method::deflate));
+        writer.add("joined.npy", pieces, options);
+        writer.add("none", std::span<const std::span<const std::byte>>{}, options);
+        writer.commit();
+    }
+    std::vector<member> expected = {{"small.json", "{}", using_method(compression_method::deflate)},
+                                    {"joined.npy", whole, options},
+                                    {"none", "", options}};
+    check_everywhere(dir / "pieces.zanj", expected, dir);
+}
+
+TEST_CASE("zip stored members start at aligned offsets", "[zip]") {
+    fs::path dir = scratch_dir("zip_alignment");
+    std::vector<member> members;
+    // Names and sizes of every parity, so the padding needed differs from member to member.
+    for (int i = 0; i < 24; ++i) {
+        member_options o = aligned_store(i % 3 == 0 ? 4096 : 64);
+        o.force_zip64 = i % 4 == 1;
+        members.push_back({std::string(static_cast<std::size_t>(i + 1), 'n') + ".npy",
+                           random_bytes(static_cast<std::size_t>(i * 37 + i % 5), static_cast<std::uint64_t>(i)), o});
+        // Compressed members ignore the alignment but shift the ones that follow.
+        members.push_back({cat({"j", std::to_string(i), ".json"}), compressible_bytes(static_cast<std::size_t>(i * 11)),
+                           using_method(compression_method::deflate)});
+    }
+    write_archive(dir / "aligned.zanj", members);
+    zip_reader reader(dir / "aligned.zanj");
+    const std::string bytes = file_text(dir / "aligned.zanj");
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        const member& m = members[i];
+        if (m.options.compression.method != compression_method::store) continue;
+        const zip_entry& e = reader.entries()[i];
+        INFO(m.name);
+        CHECK(e.data_offset % m.options.align == 0);
+        // The padding lives in a zipalign field (0xD935) of the local header only.
+        std::string field = local_extra_field(bytes, e.local_header_offset, 0xD935);
+        REQUIRE(field.size() >= 2);
+        CHECK(le(field, 0, 2) == m.options.align);
+        std::size_t central = central_entry_of(bytes, m.name);
+        CHECK(le(bytes, central + 30, 2) == 0); // no extra field in the central directory
+    }
+    check_everywhere(dir / "aligned.zanj", members, dir);
+}
+
+TEST_CASE("zip force_zip64 writes a ZIP64 local header as numpy does", "[zip]") {
+    auto method = GENERATE(compression_method::store, compression_method::deflate, compression_method::zstd);
+    fs::path dir = scratch_dir("zip_force_zip64_" + std::string(zanj::to_string(method)));
+    member_options o = using_method(method);
+    o.force_zip64 = true;
+    std::vector<member> members = {{"x.npy", random_bytes(3000, 11), o}, {"y.npy", compressible_bytes(9000), o},
+                                   {"z.npy", "", o}};
+    write_archive(dir / "z64.zanj", members);
+    check_everywhere(dir / "z64.zanj", members, dir);
+
+    zip_reader reader(dir / "z64.zanj");
+    const std::string bytes = file_text(dir / "z64.zanj");
+    for (const zip_entry& e : reader.entries()) {
+        INFO(e.name);
+        const std::uint64_t h = e.local_header_offset;
+        CHECK(le(bytes, h + 4, 2) == (method == compression_method::zstd ? 63u : 45u)); // version needed
+        CHECK(le(bytes, h + 18, 4) == 0xFFFFFFFFu); // compressed size: see the ZIP64 field
+        CHECK(le(bytes, h + 22, 4) == 0xFFFFFFFFu); // uncompressed size
+        std::string zip64 = local_extra_field(bytes, h, 0x0001);
+        REQUIRE(zip64.size() == 16);
+        CHECK(le(zip64, 0, 8) == e.uncompressed_size);
+        CHECK(le(zip64, 8, 8) == e.compressed_size);
+        // The central directory needs no ZIP64 field for small members, but agrees on the version.
+        std::size_t central = central_entry_of(bytes, e.name);
+        CHECK(le(bytes, central + 6, 2) == le(bytes, h + 4, 2));
+        CHECK(le(bytes, central + 20, 4) == e.compressed_size);
+    }
+}
+
+TEST_CASE("zip archives of 65535 members or more get ZIP64 end records", "[zip]") {
+    fs::path dir = scratch_dir("zip_many_members");
+    fs::path path = dir / "many.zanj";
+    const std::size_t count = 70000;
+    {
+        zip_writer writer(path);
+        for (std::size_t i = 0; i < count; ++i)
+            writer.add("m/" + std::to_string(i), bytes_of(std::to_string(i * i)), member_options{});
+        writer.commit();
+    }
+    const std::string bytes = file_text(path);
+    CHECK(bytes.find(std::string("PK\x06\x06", 4)) != std::string::npos);
+    CHECK(bytes.find(std::string("PK\x06\x07", 4)) != std::string::npos);
+    CHECK(le(bytes, bytes.size() - 22 + 10, 2) == 0xFFFF); // the classic record defers to ZIP64
+
+    zip_reader reader(path);
+    REQUIRE(reader.entries().size() == count);
+    for (std::size_t i : {std::size_t{0}, std::size_t{65534}, std::size_t{65535}, count - 1}) {
+        const zip_entry* e = reader.find("m/" + std::to_string(i));
+        REQUIRE(e);
+        CHECK(read_member(reader, *e) == std::to_string(i * i));
+    }
+
+    int code = 0;
+    zip_t* archive = zip_open(path.c_str(), ZIP_CHECKCONS | ZIP_RDONLY, &code);
+    REQUIRE(archive);
+    CHECK(zip_get_num_entries(archive, 0) == static_cast<zip_int64_t>(count));
+    zip_discard(archive);
+
+    auto r = run(python() + " -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); "
+                            "print(len(z.namelist()), z.testzip(), z.read(\"m/69999\").decode())' " +
+                 quote(path));
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK(r.output == "70000 None " + std::to_string(69999ull * 69999ull) + "\n");
+    check_with_unzip(path);
+    check_with_7z(path);
+}
+
+TEST_CASE("zip reader reads archives written by libzip", "[zip]") {
+    fs::path dir = scratch_dir("zip_libzip_written");
+    fs::path path = dir / "libzip.zip";
+    std::vector<member> members = {
+        {"__zanj_meta__.json", compressible_bytes(500), using_method(compression_method::deflate)},
+        {"__zanj__.json", compressible_bytes(60000), using_method(compression_method::deflate)},
+        {"w/0.npy", random_bytes(300000, 12), {}},
+        {"w/empty.npy", "", {}},
+        {"w/d.bin", random_bytes(5000, 13), using_method(compression_method::deflate)},
+    };
+    int code = 0;
+    zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
+    REQUIRE(archive);
+    for (const member& m : members) {
+        zip_source_t* source = zip_source_buffer(archive, m.data.data(), m.data.size(), 0);
+        REQUIRE(source);
+        zip_int64_t index = zip_file_add(archive, m.name.c_str(), source, ZIP_FL_ENC_UTF_8);
+        REQUIRE(index >= 0);
+        bool stored = m.options.compression.method == compression_method::store;
+        REQUIRE(zip_set_file_compression(archive, static_cast<zip_uint64_t>(index),
+                                         stored ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0) == 0);
+    }
+    REQUIRE(zip_close(archive) == 0);
+    check_with_our_reader(path, members);
+}
+
+TEST_CASE("zip reader reads archives written by Python's zipfile", "[zip]") {
+    const std::string options = GENERATE(as<std::string>{}, "", "--store", "--force-zip64", "--store --force-zip64",
+                                          "--zip64-limit 1000 --filecount-limit 2",
+                                          "--store --zip64-limit 1000 --filecount-limit 2");
+    fs::path dir = scratch_dir("zip_python_written");
+    fs::path source = dir / "source";
+    fs::path path = dir / "python.zip";
+    const bool stored = options.find("--store") != std::string::npos;
+    const member_options method = using_method(stored ? compression_method::store : compression_method::deflate);
+    // In the sorted order the script writes them.
+    std::vector<member> members = {
+        {"__zanj__.json", compressible_bytes(20000), method},
+        {"__zanj_meta__.json", compressible_bytes(800), method},
+        {"empty.txt", "", method},
+        {"layers/0/w.npy", random_bytes(100000, 14), method},
+        {"layers/1/w.npy", random_bytes(999, 15), method},
+    };
+    for (const member& m : members) {
+        fs::create_directories((source / m.name).parent_path());
+        write_file(source / m.name, m.data);
+    }
+    auto r = run(python() + " " + quote(python_script("zip_write.py")) + " " + quote(source) + " " + quote(path) + " " +
+                 options);
+    INFO("zip_write.py " << options << ": " << r.output);
+    REQUIRE(r.exit_code == 0);
+    check_with_our_reader(path, members);
+
+    if (options.find("--zip64-limit") != std::string::npos) {
+        // Make sure the ZIP64 records we meant to read are really there.
+        const std::string bytes = file_text(path);
+        CHECK(bytes.find(std::string("PK\x06\x06", 4)) != std::string::npos);
+        std::size_t central = central_entry_of(bytes, "layers/1/w.npy");
+        CHECK(le(bytes, central + 42, 4) == 0xFFFFFFFFu); // offset in the ZIP64 field
+    }
+}
+
+TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip]") {
+    fs::path dir = scratch_dir("zip_bad_input");
+    fs::path good = dir / "good.zanj";
+    const std::vector<member> members = {
+        {"a.json", compressible_bytes(20000), using_method(compression_method::deflate)},
+        {"b.npy", random_bytes(3000, 16), aligned_store(64)},
+        {"c.txt", "hello, world", {}},
+        {"d.npy", random_bytes(5000, 17), using_method(compression_method::zstd)},
+    };
+    write_archive(good, members);
+    const std::string bytes = file_text(good);
+    zip_reader reader(good);
+    const zip_entry& a = *reader.find("a.json");
+    const zip_entry& b = *reader.find("b.npy");
+    const zip_entry& c = *reader.find("c.txt");
+    const zip_entry& d = *reader.find("d.npy");
+    fs::path bad = dir / "bad.zanj";
+    const std::string bad_name = bad.string();
+
+    SECTION("a missing file is an I/O error") {
+        fs::path missing = dir / "missing.zanj";
+        REQUIRE_THROWS_AS(open_archive(missing), zanj::io_error);
+        REQUIRE_THROWS_WITH(open_archive(missing),
+                            Contains("cannot open " + missing.string()) && Contains("No such file or directory"));
+    }
+    SECTION("an empty file") {
+        write_file(bad, "");
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("not a zip archive") && Contains(bad_name));
+    }
+    SECTION("random bytes") {
+        write_file(bad, random_bytes(5000, 18));
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad),
+                            Contains("not a zip archive (no end-of-central-directory record): " + bad_name));
+    }
+    SECTION("a truncated archive") {
+        // Cut inside a local header, inside member data, inside the central directory and
+        // inside the end record.
+        const std::size_t n = bytes.size();
+        for (std::size_t keep : {std::size_t{3}, std::size_t{10}, std::size_t{100}, n / 3, n / 2, n - 100, n - 60,
+                                 n - 22, n - 21, n - 15, n - 10, n - 1}) {
+            INFO("kept " << keep << " of " << n << " bytes");
+            write_file(bad, bytes.substr(0, keep));
+            REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+            REQUIRE_THROWS_WITH(open_archive(bad), Contains("archive is truncated") && Contains(bad_name));
+        }
+    }
+    SECTION("a member that extends past the end of the file") {
+        std::string patched = bytes;
+        patch_le(patched, central_entry_of(patched, "b.npy") + 20, 1u << 30, 4); // compressed size
+        write_file(bad, patched);
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("archive is truncated: member 'b.npy' extends past the end "
+                                                        "of the file (" + bad_name + ")"));
+    }
+    SECTION("a flipped byte in stored data fails the CRC check") {
+        std::string patched = bytes;
+        flip_byte(patched, b.data_offset + 100);
+        write_file(bad, patched);
+        zip_reader damaged(bad);
+        REQUIRE_THROWS_AS(damaged.read(*damaged.find("b.npy")), zanj::format_error);
+        REQUIRE_THROWS_WITH(damaged.read(*damaged.find("b.npy")),
+                            Contains("CRC-32 mismatch in member 'b.npy' (" + bad_name + "): the archive is corrupt"));
+        CHECK(read_member(damaged, *damaged.find("c.txt")) == "hello, world"); // the rest stays readable
+    }
+    SECTION("a flipped byte in deflate data") {
+        std::string patched = bytes;
+        flip_byte(patched, a.data_offset + a.compressed_size / 2);
+        write_file(bad, patched);
+        zip_reader damaged(bad);
+        REQUIRE_THROWS_AS(damaged.read(*damaged.find("a.json")), zanj::format_error);
+        REQUIRE_THROWS_WITH(damaged.read(*damaged.find("a.json")), Contains("'a.json'") && Contains(bad_name));
+    }
+    SECTION("a flipped byte in zstd data") {
+        std::string patched = bytes;
+        flip_byte(patched, d.data_offset + d.compressed_size / 2);
+        write_file(bad, patched);
+        zip_reader damaged(bad);
+        REQUIRE_THROWS_AS(damaged.read(*damaged.find("d.npy")), zanj::format_error);
+        REQUIRE_THROWS_WITH(damaged.read(*damaged.find("d.npy")), Contains("'d.npy'") && Contains(bad_name));
+    }
+    SECTION("a size that disagrees with the deflate data") {
+        std::string patched = bytes;
+        patch_le(patched, central_entry_of(patched, "a.json") + 24, a.uncompressed_size - 1, 4);
+        write_file(bad, patched);
+        zip_reader damaged(bad);
+        REQUIRE_THROWS_AS(damaged.read(*damaged.find("a.json")), zanj::format_error);
+        REQUIRE_THROWS_WITH(damaged.read(*damaged.find("a.json")),
+                            Contains("corrupt deflate data in member 'a.json'") && Contains(bad_name));
+    }
+    SECTION("duplicate member names") {
+        fs::path source = dir / "source";
+        fs::create_directories(source);
+        write_file(source / "a.json", "{}");
+        write_file(source / "b.npy", "data");
+        auto r = run(python() + " " + quote(python_script("zip_write.py")) + " " + quote(source) + " " + quote(bad) +
+                     " --duplicate a.json");
+        INFO(r.output);
+        REQUIRE(r.exit_code == 0);
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("duplicate member name 'a.json' (" + bad_name + ")"));
+    }
+    SECTION("an encrypted member") {
+        std::string patched = bytes;
+        const std::size_t central = central_entry_of(patched, "c.txt");
+        patch_le(patched, central + 8, le(patched, central + 8, 2) | 1, 2);
+        write_file(bad, patched);
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt' is encrypted") && Contains(bad_name));
+    }
+    SECTION("overlapping members") {
+        std::string patched = bytes;
+        // a.json's data now runs into b.npy's local header.
+        patch_le(patched, central_entry_of(patched, "a.json") + 20, b.local_header_offset - a.data_offset + 10, 4);
+        write_file(bad, patched);
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("members 'a.json' and 'b.npy' overlap") && Contains(bad_name));
+    }
+    SECTION("a central directory offset pointing at another member") {
+        std::string patched = bytes;
+        patch_le(patched, central_entry_of(patched, "c.txt") + 42, b.local_header_offset, 4);
+        write_file(bad, patched);
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt'") && Contains(bad_name));
+    }
+    SECTION("a central directory offset pointing into data") {
+        std::string patched = bytes;
+        patch_le(patched, central_entry_of(patched, "c.txt") + 42, b.data_offset + 8, 4);
+        write_file(bad, patched);
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt' has no local header") && Contains(bad_name));
+    }
+    SECTION("a central directory offset inside the central directory") {
+        std::string patched = bytes;
+        patch_le(patched, central_entry_of(patched, "c.txt") + 42, central_entry_of(patched, "a.json"), 4);
+        write_file(bad, patched);
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt' overlaps the central directory"));
+    }
+    SECTION("a damaged central directory") {
+        std::string patched = bytes;
+        patched[central_entry_of(patched, "b.npy")] = 'Q';
+        write_file(bad, patched);
+        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("corrupt central directory: entry 2 of 4") && Contains(bad_name));
+    }
+    SECTION("an unsupported compression method is refused when read") {
+        std::string patched = bytes;
+        patch_le(patched, central_entry_of(patched, "c.txt") + 10, 12, 2); // bzip2
+        write_file(bad, patched);
+        zip_reader odd(bad);
+        CHECK(read_member(odd, *odd.find("b.npy")) == members[1].data);
+        REQUIRE_THROWS_AS(odd.read(*odd.find("c.txt")), zanj::format_error);
+        REQUIRE_THROWS_WITH(odd.read(*odd.find("c.txt")),
+                            Contains("member 'c.txt' uses compression method 12") && Contains(bad_name));
+    }
+    SECTION("a declared size beyond the limit is refused when read") {
+        zip_entry huge = c;
+        huge.uncompressed_size = huge.compressed_size = (std::uint64_t{1} << 40) + 1;
+        REQUIRE_THROWS_AS(reader.read(huge), zanj::format_error);
+        REQUIRE_THROWS_WITH(reader.read(huge), Contains("'c.txt'") && Contains("1 TiB"));
+    }
+}
+
+TEST_CASE("zip writer replaces the destination atomically", "[zip]") {
+    fs::path dir = scratch_dir("zip_atomic");
+    fs::path dest = dir / "out.zanj";
+    write_file(dest, "old contents");
+
+    SECTION("an uncommitted writer leaves the destination alone and removes its temporary file") {
+        {
+            zip_writer writer(dest);
+            writer.add("a.json", bytes_of("{}"), {});
+            auto temps = temp_files_in(dir);
+            REQUIRE(temps.size() == 1);
+            CHECK(temps[0].rfind(".out.zanj.tmp-", 0) == 0);
+        }
+        CHECK(file_text(dest) == "old contents");
+        CHECK(temp_files_in(dir).empty());
+    }
+    SECTION("commit replaces the destination and leaves no temporary file") {
+        std::vector<member> members = {{"a.json", "{\"a\": 1}", {}}, {"b.npy", random_bytes(100, 19), {}}};
+        write_archive(dest, members);
+        CHECK(temp_files_in(dir).empty());
+        check_with_our_reader(dest, members);
+        // Again, over the archive just written.
+        members.pop_back();
+        write_archive(dest, members);
+        CHECK(temp_files_in(dir).empty());
+        check_with_our_reader(dest, members);
+    }
+    SECTION("the archive gets the mode of an ordinary new file") {
+        write_archive(dest, {{"a", "b", {}}});
+        mode_t mask = ::umask(0);
+        ::umask(mask);
+        struct stat st {};
+        REQUIRE(::stat(dest.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == (0666 & ~mask));
+    }
+    SECTION("a missing folder is an I/O error naming it") {
+        fs::path nowhere = dir / "no-such-folder" / "x.zanj";
+        REQUIRE_THROWS_AS(zip_writer(nowhere), zanj::io_error);
+        REQUIRE_THROWS_WITH(zip_writer(nowhere), Contains((dir / "no-such-folder").string()));
+    }
+}
+
+TEST_CASE("zip writer refuses misuse", "[zip]") {
+    fs::path dir = scratch_dir("zip_misuse");
+    fs::path dest = dir / "out.zanj";
+    zip_writer writer(dest);
+    CHECK(writer.destination() == dest);
+    writer.add("a.json", bytes_of("{}"), {});
+
+    SECTION("a duplicate name, after which the writer still works") {
+        REQUIRE_THROWS_AS(writer.add("a.json", bytes_of("[]"), {}), zanj::usage_error);
+        REQUIRE_THROWS_WITH(writer.add("a.json", bytes_of("[]"), {}), Contains("duplicate member name 'a.json'"));
+        writer.add("b.json", bytes_of("[]"), {});
+        writer.commit();
+        check_with_our_reader(dest, {{"a.json", "{}", {}}, {"b.json", "[]", {}}});
+    }
+    SECTION("bad options") {
+        member_options odd_align;
+        odd_align.align = 48;
+        REQUIRE_THROWS_AS(writer.add("x", bytes_of("x"), odd_align), zanj::usage_error);
+        REQUIRE_THROWS_AS(writer.add("x", bytes_of("x"), using_method(compression_method::deflate, 13)),
+                          zanj::usage_error);
+        REQUIRE_THROWS_AS(writer.add("x", bytes_of("x"), using_method(compression_method::zstd, 23)),
+                          zanj::usage_error);
+        REQUIRE_THROWS_AS(writer.add("x", bytes_of("x"), using_method(static_cast<compression_method>(12))),
+                          zanj::usage_error);
+        REQUIRE_THROWS_AS(writer.add("", bytes_of("x"), {}), zanj::usage_error);
+    }
+    SECTION("add or commit after commit") {
+        writer.commit();
+        REQUIRE_THROWS_AS(writer.add("b.json", bytes_of("[]"), {}), zanj::usage_error);
+        REQUIRE_THROWS_AS(writer.commit(), zanj::usage_error);
+        check_with_our_reader(dest, {{"a.json", "{}", {}}});
+    }
+}
+
+TEST_CASE("zip compression levels are honoured", "[zip]") {
+    fs::path dir = scratch_dir("zip_levels");
+    const std::string text = wordy_bytes(1 << 20, 20);
+    auto compressed_size = [&](compression_method method, int level) {
+        fs::path path = dir / cat({"l", std::to_string(level), ".zanj"});
+        write_archive(path, {{"t", text, using_method(method, level)}});
+        zip_reader reader(path);
+        CHECK(read_member(reader, reader.entries()[0]) == text);
+        return reader.entries()[0].compressed_size;
+    };
+    CHECK(compressed_size(compression_method::deflate, 0) > text.size()); // level 0: stored blocks
+    CHECK(compressed_size(compression_method::deflate, 1) > compressed_size(compression_method::deflate, 9));
+    CHECK(compressed_size(compression_method::deflate, -1) == compressed_size(compression_method::deflate, 6));
+    CHECK(compressed_size(compression_method::zstd, 1) > compressed_size(compression_method::zstd, 19));
+    CHECK(compressed_size(compression_method::zstd, -1) == compressed_size(compression_method::zstd, 3));
+}
