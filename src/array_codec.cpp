@@ -354,7 +354,8 @@ value array_to_item(const array_view& array, array_mode mode) {
     std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
     std::span<const std::byte> bytes(array.data, nbytes);
     value::dict_type item;
-    if (array.shape.empty()) {
+    // A complex scalar is no JSON number either: 0-d complex arrays take the base64 form below.
+    if (array.shape.empty() && !is_complex(array.type)) {
         item.insert_or_assign(format_key, "numpy.ndarray:zero_dim");
         item.insert_or_assign("data", element_to_json(array.type, array.data));
         add_array_metadata(item, array);
@@ -363,7 +364,8 @@ value array_to_item(const array_view& array, array_mode mode) {
     // Nested lists cannot hold complex numbers, nor the extents after a zero one (shape (0, 3)
     // would read back as (0,)): such arrays take the base64 form, which keeps everything.
     bool list_mode = mode == array_mode::array_list_meta || mode == array_mode::list;
-    bool zero_before_last = std::find(array.shape.begin(), array.shape.end() - 1, 0) != array.shape.end() - 1;
+    bool zero_before_last = !array.shape.empty() &&
+                            std::find(array.shape.begin(), array.shape.end() - 1, 0) != array.shape.end() - 1;
     if (list_mode && (is_complex(array.type) || zero_before_last)) mode = array_mode::array_b64_meta;
     switch (mode) {
     case array_mode::list: return array_to_nested_list(array);

@@ -754,7 +754,7 @@ TEMPLATE_TEST_CASE("xtensor containers of every element type round-trip", "[type
         auto a = make_array<T>({2, 3});
         CHECK((from_value<fixed>(to_value(a)) == f));
     }
-    SECTION("0-d array: always a zero_dim item") {
+    SECTION("0-d array: a zero_dim item (complex ones, which JSON cannot hold, in base64 or hex)") {
         xt::xarray<T> a = xt::xarray<T>::from_shape({});
         REQUIRE(a.size() == 1);
         a.data()[0] = element<T>(7);
@@ -763,7 +763,12 @@ TEMPLATE_TEST_CASE("xtensor containers of every element type round-trip", "[type
             zanj::config cfg;
             cfg.internal_array_mode = mode;
             const zanj::value v = to_value(a, cfg);
-            CHECK(v.format() == "numpy.ndarray:zero_dim");
+            if constexpr (zanj::is_complex(zanj::dtype_of<T>)) {
+                CHECK(v.format() == (mode == zanj::array_mode::array_hex_meta ? "numpy.ndarray:array_hex_meta"
+                                                                               : "numpy.ndarray:array_b64_meta"));
+            } else {
+                CHECK(v.format() == "numpy.ndarray:zero_dim");
+            }
             CHECK(v["shape"].dump() == "[]");
             CHECK(v["dtype"] == zanj::value(dtype_name));
             CHECK(v["n_elements"] == zanj::value(1));
