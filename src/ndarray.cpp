@@ -47,15 +47,17 @@ ndarray ndarray::clone() const {
     return out;
 }
 
-std::string ndarray::shape_string() const {
+std::string shape_string(std::span<const std::size_t> shape) {
     std::string s = "(";
-    for (std::size_t i = 0; i < shape_.size(); ++i) {
+    for (std::size_t i = 0; i < shape.size(); ++i) {
         if (i) s += ", ";
-        s += std::to_string(shape_[i]);
+        s += std::to_string(shape[i]);
     }
-    if (shape_.size() == 1) s += ",";
+    if (shape.size() == 1) s += ",";
     return s + ")";
 }
+
+std::string ndarray::shape_string() const { return zanj::shape_string(shape_); }
 
 void ndarray::check_type(zanj::dtype wanted) const {
     if (wanted != type_)

@@ -10,16 +10,6 @@ namespace {
 
 constexpr std::string_view magic = "\x93NUMPY";
 
-std::string shape_literal(std::span<const std::size_t> shape) {
-    std::string s = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (i) s += ", ";
-        s += std::to_string(shape[i]);
-    }
-    if (shape.size() == 1) s += ',';
-    return s + ')';
-}
-
 [[noreturn]] void bad_npy(std::string_view member, const std::string& why) {
     throw format_error("invalid NPY data: " + why, {}, std::string(member));
 }
@@ -173,7 +163,7 @@ void fortran_to_c(const std::byte* src, std::byte* dst, const shape_type& shape,
 
 std::string npy_header(dtype type, std::span<const std::size_t> shape) {
     std::string dict = "{'descr': '" + std::string(npy_descr(type)) + "', 'fortran_order': False, 'shape': " +
-                       shape_literal(shape) + ", }";
+                       shape_string(shape) + ", }";
     // numpy >= 1.17 pads so the data starts at a multiple of 64, and ends the header with '\n'.
     auto padded = [&](std::size_t prefix) {
         std::size_t total = prefix + dict.size() + 1;
@@ -225,7 +215,7 @@ ndarray npy_decode(std::shared_ptr<std::byte> storage, std::size_t size, std::st
     std::size_t expected = count * element;
     std::size_t available = size - info.data_offset;
     if (available != expected)
-        bad_npy(member, "shape " + shape_literal(info.shape) + " of " + std::string(dtype_name(info.type)) +
+        bad_npy(member, "shape " + shape_string(info.shape) + " of " + std::string(dtype_name(info.type)) +
                             " needs " + std::to_string(expected) + " bytes of data, the member holds " +
                             std::to_string(available));
 

@@ -1,6 +1,9 @@
 #pragma once
 // Shared helpers of the test suite: scratch folders, running external tools, file bytes.
 
+#include <catch2/catch.hpp>
+
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +23,16 @@ inline fs::path scratch_dir(const std::string& name) {
     fs::remove_all(dir);
     fs::create_directories(dir);
     return dir;
+}
+
+/// A fresh folder for each call, named after the running Catch2 test (CTest runs test cases in
+/// parallel, so names must not collide). Needs catch.hpp included first.
+inline fs::path fresh_dir(const std::string& prefix) {
+    static int counter = 0;
+    std::string name = Catch::getResultCapture().getCurrentTestName();
+    for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    return scratch_dir(prefix + "_" + name.substr(0, 150) + "_" + std::to_string(counter++));
 }
 
 struct command_result {

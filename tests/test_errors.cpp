@@ -65,17 +65,7 @@ namespace {
 using DoubleArrays = std::map<std::string, xt::xarray<double>>;
 using IntLists = std::map<std::string, std::vector<int>>;
 
-std::string sanitized(std::string s) {
-    for (char& c : s)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    return s.substr(0, 150); // test names are unique: CTest runs them in parallel
-}
-
-fs::path fresh_dir() {
-    static int counter = 0;
-    return zanj_test::scratch_dir("errors_" + sanitized(Catch::getResultCapture().getCurrentTestName()) + "_" +
-                                  std::to_string(counter++));
-}
+fs::path fresh_dir() { return zanj_test::fresh_dir("errors"); }
 
 // Helpers of the archive-building scripts: `write(out, tree, externals, members)` writes a zanj
 // archive as Python lays it out; `npy(arr)` is numpy's bytes of an array; `stub` and `npy_info`

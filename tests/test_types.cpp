@@ -210,18 +210,7 @@ inline Vec2 zanj_load(zanj::tag<Vec2>, const zanj::value& v, zanj::loader& l) {
 
 namespace {
 
-std::string sanitized(std::string s) {
-    for (char& c : s)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    return s.substr(0, 150); // test names are unique: CTest runs them in parallel
-}
-
-/// A fresh folder for each call, named after the running test.
-fs::path fresh_dir() {
-    static int counter = 0;
-    return zanj_test::scratch_dir("types_" + sanitized(Catch::getResultCapture().getCurrentTestName()) + "_" +
-                                  std::to_string(counter++));
-}
+fs::path fresh_dir() { return zanj_test::fresh_dir("types"); }
 
 template <class T>
 zanj::value to_value(const T& obj, const zanj::config& cfg = zanj::config{}) {

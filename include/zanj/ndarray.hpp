@@ -21,6 +21,9 @@ using shape_type = std::vector<std::size_t>;
 /// Number of elements of a shape; throws `format_error` when the product overflows.
 std::size_t shape_elements(std::span<const std::size_t> shape);
 
+/// "(3, 4)", "(5,)" or "()", as numpy prints shapes.
+std::string shape_string(std::span<const std::size_t> shape);
+
 /// A row-major (C order) n-dimensional array of native-endian elements of a run-time dtype.
 ///
 /// Storage is shared, as with numpy arrays: copying an ndarray copies a handle, not the data
