@@ -18,9 +18,9 @@ struct serializer::member_names {
 };
 
 serializer::serializer(const config& settings, detail::external_sink* sink)
-    : settings_(settings), sink_(sink), members_(new member_names) {}
+    : settings_(settings), sink_(sink), members_(std::make_unique<member_names>()) {}
 
-serializer::~serializer() { delete members_; }
+serializer::~serializer() = default;
 
 void serializer::fail(const std::string& why) const { throw type_error(why, path_.str()); }
 

@@ -10,6 +10,7 @@
 #include <zanj/value.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -115,7 +116,7 @@ private:
     detail::external_sink* sink_;
     object_path path_;
     struct member_names;
-    member_names* members_;
+    std::unique_ptr<member_names> members_;
 };
 
 template <class T>
