@@ -34,6 +34,14 @@ value parse_member(const zip_reader& zip, const zip_entry& e) {
     return parse_json(member_text(zip.read(e), e), e.name);
 }
 
+// One of the two JSON members every zanj archive has.
+const zip_entry& require_member(const zip_reader& zip, std::string_view name) {
+    const zip_entry* e = zip.find(name);
+    if (!e)
+        throw format_error("not a zanj archive (a zip without " + std::string(name) + "): " + zip.path().string());
+    return *e;
+}
+
 value read_jsonl(const zip_reader& zip, const zip_entry& e) {
     auto data = zip.read(e);
     std::string_view text = member_text(data, e);
@@ -81,14 +89,8 @@ value& walk(value& root, const value::list_type& path, const std::string& member
 
 archive_contents read_archive(const std::filesystem::path& file, const config&) {
     zip_reader zip(file);
-    const zip_entry* tree_entry = zip.find(tree_member);
-    if (!tree_entry)
-        throw format_error("not a zanj archive (a zip without __zanj__.json): " + file.string());
-    const zip_entry* meta_entry = zip.find(meta_member);
-    if (!meta_entry)
-        throw format_error("not a zanj archive (a zip without __zanj_meta__.json): " + file.string());
-
-    archive_contents out{parse_member(zip, *tree_entry), parse_member(zip, *meta_entry)};
+    const zip_entry& tree_entry = require_member(zip, tree_member);
+    archive_contents out{parse_member(zip, tree_entry), parse_member(zip, require_member(zip, meta_member))};
     if (!out.meta.is_dict()) throw format_error("__zanj_meta__.json is not a JSON object", {}, std::string(meta_member));
     const value* info = out.meta.find("externals_info");
     if (!info) return out; // an archive without externals may omit it
@@ -146,11 +148,7 @@ value ZANJ::read(const std::filesystem::path& file) const {
 
 value ZANJ::read_meta(const std::filesystem::path& file) const {
     detail::zip_reader zip(file);
-    const detail::zip_entry* meta = zip.find("__zanj_meta__.json");
-    if (!meta) throw format_error("not a zanj archive (a zip without __zanj_meta__.json): " + file.string());
-    return detail::parse_json({reinterpret_cast<const char*>(zip.read(*meta).get()),
-                               static_cast<std::size_t>(meta->uncompressed_size)},
-                              meta->name);
+    return detail::parse_member(zip, detail::require_member(zip, detail::meta_member));
 }
 
 } // namespace zanj

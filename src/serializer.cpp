@@ -154,10 +154,7 @@ value handler<value>::serialize(const value& v, serializer& s) {
     case value::kind::list: return s.serialize_sequence(v.as_list());
     case value::kind::dict: {
         value::dict_type out;
-        for (const auto& [k, item] : v.as_dict()) {
-            s.write_string(k); // keys must be UTF-8 too; checked here, where error_mode applies
-            out.insert_or_assign(k, s.serialize_field(k, item));
-        }
+        for (const auto& [k, item] : v.as_dict()) s.add_field(out, k, item);
         return out;
     }
     case value::kind::set: {

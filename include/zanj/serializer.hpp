@@ -60,6 +60,12 @@ public:
         path_guard guard(*this, key);
         return serialize(obj);
     }
+    /// Adds `obj` to `dict` under `key`, which is checked to be UTF-8 like any JSON string.
+    template <class T>
+    void add_field(value::dict_type& dict, std::string_view key, const T& obj) {
+        write_string(key);
+        dict.insert_or_assign(key, serialize_field(key, obj));
+    }
     /// `obj` as element `index` of a list.
     template <class T>
     value serialize_element(std::size_t index, const T& obj) {

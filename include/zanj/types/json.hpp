@@ -24,10 +24,7 @@ struct json_handler {
         case Json::value_t::array: return s.serialize_sequence(j);
         case Json::value_t::object: {
             value::dict_type out;
-            for (auto it = j.begin(); it != j.end(); ++it) {
-                s.write_string(it.key()); // keys must be UTF-8 too; checked here, where error_mode applies
-                out.insert_or_assign(it.key(), s.serialize_field(it.key(), *it));
-            }
+            for (auto it = j.begin(); it != j.end(); ++it) s.add_field(out, it.key(), *it);
             return out;
         }
         case Json::value_t::binary: s.fail("nlohmann::json binary values have no JSON form");

@@ -56,8 +56,7 @@ value serialize_map(const Map& m, serializer& s, bool sort_keys) {
     value::dict_type out;
     for (const auto& [k, v] : items) {
         if (k == format_key) s.fail("a dict key equal to the format key \"__muutils_format__\" cannot be saved");
-        s.write_string(k);
-        out.insert_or_assign(k, s.serialize_field(k, *v));
+        s.add_field(out, k, *v);
     }
     return out;
 }
