@@ -1,4 +1,4 @@
-#include <zanj/archive.hpp>
+#include <zanj/detail/archive_writer.hpp>
 
 #include <zanj/detail/array_codec.hpp>
 #include <zanj/detail/json_io.hpp>

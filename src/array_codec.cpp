@@ -386,6 +386,29 @@ value array_to_item(const array_view& array, array_mode mode) {
     return item;
 }
 
+void check_stub(const value& stub, dtype type, const shape_type& shape, std::string_view member) {
+    // The stub's metadata must describe what the member holds.
+    if (stub.contains("shape") && shape_of_item(stub) != shape)
+        throw format_error("the stub of '" + std::string(member) + "' says shape " + shape_string(shape_of_item(stub)) +
+                           ", the member holds " + shape_string(shape));
+    if (stub.contains("dtype") && dtype_of_item(stub) != type)
+        throw format_error("the stub of '" + std::string(member) + "' says dtype " + stub["dtype"].dump() +
+                           ", the member holds " + std::string(dtype_name(type)));
+}
+
+std::optional<array_header> inline_array_header(const value& item) {
+    std::string_view format = item.format();
+    if (!item.is_dict() || !is_array_format(format)) return std::nullopt;
+    try {
+        array_header h;
+        h.type = dtype_of_item(item);
+        if (suffix_of(format) != "zero_dim") h.shape = shape_of_item(item);
+        return h;
+    } catch (const error&) {
+        return std::nullopt;
+    }
+}
+
 ndarray array_from_item(const value& v) {
     if (v.is_array()) return v.as_array();
     if (v.is_list()) return from_nested(v, infer_dtype(v), nested_shape(v));
@@ -402,13 +425,7 @@ ndarray array_from_item(const value& v) {
         std::string member = ref && ref->is_string() ? ref->as_string() : "?";
         if (!data) throw format_error("external array '" + member + "' was not loaded (missing from externals_info?)");
         ndarray a = array_from_item(*data);
-        // The stub's metadata must describe what the member holds.
-        if (v.contains("shape") && shape_of_item(v) != a.shape())
-            throw format_error("the stub of '" + member + "' says shape " +
-                               ndarray(a.type(), shape_of_item(v)).shape_string() + ", the member holds " + a.shape_string());
-        if (v.contains("dtype") && dtype_of_item(v) != a.type())
-            throw format_error("the stub of '" + member + "' says dtype " + v["dtype"].as_string() +
-                               ", the member holds " + std::string(dtype_name(a.type())));
+        check_stub(v, a.type(), a.shape(), member);
         return a;
     }
     if (!data) throw type_error("array item '" + std::string(format) + "' has no \"data\"");

@@ -1,8 +1,10 @@
 #include <zanj/loader.hpp>
 
+#include <zanj/archive.hpp>
 #include <zanj/detail/array_codec.hpp>
 #include <zanj/types/value.hpp>
 
+#include <cstring>
 #include <iostream>
 
 namespace zanj {
@@ -30,8 +32,17 @@ void warn(const config& settings, const std::string& message) {
 
 // ---- loader -------------------------------------------------------------------------------------
 
-loader::loader(const config& settings, const loader_registry* registry)
-    : settings_(settings), registry_(registry ? registry : &default_registry()) {}
+loader::loader(const config& settings, const loader_registry* registry, const detail::external_source* externals,
+               object_path start)
+    : settings_(settings), registry_(registry ? registry : &default_registry()), externals_(externals),
+      path_(std::move(start)) {}
+
+std::string_view loader::pending_member(const value& v) const noexcept {
+    if (!v.is_dict() || v.contains("data")) return {};
+    const value* ref = v.find(ref_key);
+    return ref && ref->is_string() ? std::string_view(ref->as_string()) : std::string_view{};
+}
+
 
 void loader::fail(const std::string& why) const { throw type_error(why, path_.str()); }
 
@@ -50,6 +61,13 @@ const value& loader::field(const value& v, std::string_view key) const {
 const value::list_type& loader::sequence(const value& v) const {
     if (v.is_list()) return v.as_list();
     if (v.is_set()) return v.as_set().items;
+    if (std::string_view member = pending_member(v); !member.empty() && externals_ && externals_->has_jsonl(member)) {
+        try {
+            return externals_->jsonl(member).as_list();
+        } catch (const error& e) {
+            detail::rethrow_at(e, path_.str(), std::string(member));
+        }
+    }
     std::string_view format = v.format();
     if (format == "list:external" || format == "tuple:external") {
         const value* data = v.find("data");
@@ -65,14 +83,40 @@ const value::list_type& loader::sequence(const value& v) const {
 }
 
 ndarray loader::array(const value& v) const {
+    const std::string_view pending = pending_member(v);
     try {
+        if (!pending.empty() && externals_ && externals_->has_npy(pending)) {
+            ndarray a = externals_->npy(pending);
+            detail::check_stub(v, a.type(), a.shape(), pending);
+            return a;
+        }
         return detail::array_from_item(v);
     } catch (const error& e) {
         const value* ref = v.find(ref_key);
-        std::string member = ref && ref->is_string() ? ref->as_string() : std::string{};
-        if (dynamic_cast<const format_error*>(&e)) throw format_error(e.reason(), path_.str(), member);
-        throw type_error(e.reason(), path_.str(), member);
+        detail::rethrow_at(e, path_.str(), ref && ref->is_string() ? ref->as_string() : std::string{});
     }
+}
+
+void loader::array_into(const value& v, const array_placer& place) const {
+    const std::string_view pending = pending_member(v);
+    if (!pending.empty() && externals_ && externals_->has_npy(pending)) {
+        try {
+            externals_->npy_into(pending, [&](dtype type, const shape_type& shape) {
+                detail::check_stub(v, type, shape, pending);
+                return place(type, shape);
+            });
+            return;
+        } catch (const error& e) {
+            detail::rethrow_at(e, path_.str(), std::string(pending));
+        }
+    }
+    ndarray a = array(v);
+    std::span<std::byte> out = place(a.type(), a.shape());
+    if (out.size() != a.nbytes())
+        throw usage_error("loader::array_into: room for " + std::to_string(out.size()) + " bytes, the array has " +
+                              std::to_string(a.nbytes()),
+                          path_.str());
+    if (!out.empty()) std::memcpy(out.data(), a.bytes(), out.size());
 }
 
 // ---- loader_registry ----------------------------------------------------------------------------
@@ -91,6 +135,8 @@ loader_registry::loader_registry() {
     auto array_loader = [](value item, loader& l) { return value(l.array(item)); };
     add({"numpy.ndarray:", true, array_loader, "numpy array, every mode"});
     add({"torch.Tensor:", true, array_loader, "torch tensor, every mode (read as an array)"});
+    // What archive::read_filter left in place of the items it skipped stays as it is.
+    add({std::string(not_loaded_format), false, [](value item, loader&) { return item; }, "item skipped by a filtered read"});
     // Tables come with the table type; until then the records stay as they are.
     add({"pandas.DataFrame:external", false, [](value item, loader&) { return item; }, "pandas DataFrame (kept as records)"});
 }
@@ -133,6 +179,9 @@ value rebuild_node(const loader_registry& registry, value v, loader& l) {
     // .jsonl list repeats its first item, with the unfilled stubs of arrays nested in it): as
     // in Python, whose loaders read only "data", they are not rebuilt.
     const bool external_stub = v.contains(ref_key);
+    if (const value* ref = v.find(ref_key); ref && ref->is_string() && !v.contains("data") && l.externals() &&
+                                            l.externals()->has_jsonl(ref->as_string()))
+        v.as_dict().insert_or_assign("data", l.externals()->jsonl(ref->as_string()));
     for (auto& [k, child] : v.as_dict()) {
         if (external_stub && k != "data") continue;
         loader::path_guard guard(l, k);

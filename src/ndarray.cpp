@@ -41,6 +41,17 @@ ndarray::ndarray(zanj::dtype type, shape_type shape)
 ndarray::ndarray(zanj::dtype type, shape_type shape, std::shared_ptr<const void> owner, std::byte* data)
     : type_(type), shape_(std::move(shape)), size_(shape_elements(shape_)), owner_(std::move(owner)), data_(data) {}
 
+ndarray ndarray::rows(std::size_t begin, std::size_t end) const {
+    if (shape_.empty()) throw usage_error("a 0-d array has no rows to select");
+    if (begin > end || end > shape_[0])
+        throw usage_error("rows " + std::to_string(begin) + " to " + std::to_string(end) +
+                          " are outside an array of shape " + shape_string());
+    shape_type part = shape_;
+    part[0] = end - begin;
+    const std::size_t row_bytes = shape_[0] ? nbytes() / shape_[0] : 0;
+    return ndarray(type_, std::move(part), owner_, data_ + begin * row_bytes);
+}
+
 ndarray ndarray::clone() const {
     ndarray out(type_, shape_);
     if (nbytes()) std::memcpy(out.data_, data_, nbytes());

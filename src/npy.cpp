@@ -207,17 +207,23 @@ npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_v
     return info;
 }
 
-ndarray npy_decode(std::shared_ptr<std::byte> storage, std::size_t size, std::string_view member) {
-    npy_header_info info = npy_parse_header({storage.get(), size}, member);
+std::size_t npy_check_size(const npy_header_info& info, std::uint64_t member_size, std::string_view member) {
     std::size_t count = shape_elements(info.shape);
     std::size_t element = dtype_size(info.type);
     if (count > SIZE_MAX / element) bad_npy(member, "shape overflows the address space");
     std::size_t expected = count * element;
-    std::size_t available = size - info.data_offset;
+    std::uint64_t available = member_size - info.data_offset;
     if (available != expected)
         bad_npy(member, "shape " + shape_string(info.shape) + " of " + std::string(dtype_name(info.type)) +
                             " needs " + std::to_string(expected) + " bytes of data, the member holds " +
                             std::to_string(available));
+    return expected;
+}
+
+ndarray npy_decode(std::shared_ptr<std::byte> storage, std::size_t size, std::string_view member) {
+    npy_header_info info = npy_parse_header({storage.get(), size}, member);
+    std::size_t expected = npy_check_size(info, size, member);
+    std::size_t element = dtype_size(info.type);
 
     std::byte* data = storage.get() + info.data_offset;
     if (info.big_endian) {

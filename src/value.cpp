@@ -14,26 +14,33 @@ constexpr std::size_t index_threshold = 24;
 value_dict::value_dict(std::initializer_list<item_type> items) {
     for (const auto& [k, v] : items) insert_or_assign(k, v);
 }
-value_dict::value_dict(const value_dict& other) : items_(other.items_) {}
+value_dict::value_dict(const value_dict& other) : items_(other.items_) { reindex(); }
 value_dict& value_dict::operator=(const value_dict& other) {
     if (this != &other) {
         items_ = other.items_;
-        index_.reset();
+        reindex();
     }
     return *this;
 }
 value_dict::~value_dict() = default;
 
-std::ptrdiff_t value_dict::index_of(std::string_view key) const noexcept {
+// The index is kept up to date by every change, so that lookups never write and several
+// threads may read one dict at once.
+void value_dict::reindex() {
     if (items_.size() < index_threshold) {
+        index_.reset();
+        return;
+    }
+    index_ = std::make_unique<std::unordered_map<std::string_view, std::size_t>>();
+    index_->reserve(items_.size());
+    for (std::size_t i = 0; i < items_.size(); ++i) index_->emplace(items_[i].first, i);
+}
+
+std::ptrdiff_t value_dict::index_of(std::string_view key) const noexcept {
+    if (!index_) {
         for (std::size_t i = 0; i < items_.size(); ++i)
             if (items_[i].first == key) return static_cast<std::ptrdiff_t>(i);
         return -1;
-    }
-    if (!index_ || index_->size() != items_.size()) {
-        index_ = std::make_unique<std::unordered_map<std::string_view, std::size_t>>();
-        index_->reserve(items_.size());
-        for (std::size_t i = 0; i < items_.size(); ++i) index_->emplace(items_[i].first, i);
     }
     auto it = index_->find(key);
     return it == index_->end() ? -1 : static_cast<std::ptrdiff_t>(it->second);
@@ -58,17 +65,19 @@ value& value_dict::insert_or_assign(std::string_view key, value v) {
         *existing = std::move(v);
         return *existing;
     }
-    // Appending may move the strings the index points into.
-    index_.reset();
+    const std::size_t capacity = items_.capacity();
     items_.emplace_back(std::string(key), std::move(v));
+    // A reallocation moves short strings, whose views the index holds: then rebuild it.
+    if (items_.capacity() != capacity || !index_) reindex();
+    else index_->emplace(items_.back().first, items_.size() - 1);
     return items_.back().second;
 }
 
 bool value_dict::erase(std::string_view key) {
     auto i = index_of(key);
     if (i < 0) return false;
-    index_.reset();
     items_.erase(items_.begin() + i);
+    reindex();
     return true;
 }
 

@@ -3,15 +3,18 @@
 #include "zip_format.hpp"
 
 #include <zanj/detail/codec.hpp>
+#include <zanj/detail/crc32.hpp>
 #include <zanj/detail/file_io.hpp>
+#include <zanj/detail/mapped_file.hpp>
+#include <zanj/detail/parallel.hpp>
 #include <zanj/error.hpp>
 #include <zanj/ndarray.hpp>
 
-#include <libdeflate.h>
-
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -69,19 +72,38 @@ struct directory_location {
 struct zip_reader::impl {
     fs::path path;
     std::string path_text; // for messages
+    // The bytes come from a file, or from memory.
     file_handle file;
+    std::span<const std::byte> memory;
+    std::shared_ptr<const void> memory_owner;
     std::uint64_t size = 0;
     std::vector<zip_entry> entries;
     std::unordered_map<std::string_view, std::size_t> index; // views into entries' names
+    mutable std::once_flag map_once;
+    mutable std::shared_ptr<mapped_file> mapping;
 
     [[noreturn]] void fail(const std::string& why) const { throw format_error(why + " (" + path_text + ")"); }
 
+    void open();
+    void read_at(std::span<std::byte> out, std::uint64_t offset) const {
+        if (file.is_open()) return pread_all(file, out, offset);
+        std::memcpy(out.data(), memory.data() + offset, out.size()); // bounds checked by the callers
+    }
     directory_location locate_directory();
     void read_directory(const directory_location& where);
     void apply_zip64_extra(zip_entry& e, std::uint64_t& disk_start, std::span<const std::byte> extra) const;
-    void check_within(const zip_entry& e, std::uint64_t begin, std::uint64_t length, const directory_location& where) const;
-    void read_local_headers(const directory_location& where);
-    void check_overlaps() const;
+    void check_within(const zip_entry& e, std::uint64_t begin, std::uint64_t length, std::uint64_t limit) const;
+    void check_layout(const directory_location& where);
+    std::uint64_t data_offset(const zip_entry& e) const;
+    void check_readable(const zip_entry& e) const;
+    using chunk_placer = std::function<std::span<std::byte>(std::uint64_t offset, std::size_t length)>;
+    std::uint32_t read_chunks(std::uint64_t offset, std::uint64_t length, unsigned threads,
+                              const chunk_placer& place) const;
+    void check_crc(const zip_entry& e, std::uint32_t crc) const {
+        if (crc != e.crc32)
+            throw format_error("CRC-32 mismatch in member " + in_quotes(e.name) + " (" + path_text +
+                               "): the archive is corrupt");
+    }
 };
 
 directory_location zip_reader::impl::locate_directory() {
@@ -91,7 +113,7 @@ directory_location zip_reader::impl::locate_directory() {
     const auto tail_size = static_cast<std::size_t>(std::min<std::uint64_t>(size, zf::max_end_search));
     const std::uint64_t tail_offset = size - tail_size;
     std::vector<std::byte> tail(tail_size);
-    pread_all(file, tail, tail_offset);
+    read_at(tail, tail_offset);
     std::optional<std::size_t> found;
     if (tail_size >= zf::end_size) {
         for (std::size_t pos = tail_size - zf::end_size + 1; pos-- > 0;) {
@@ -105,7 +127,7 @@ directory_location zip_reader::impl::locate_directory() {
         // A file that starts like a zip but has no end record was cut short (or never finished).
         const auto head_size = static_cast<std::size_t>(std::min<std::uint64_t>(size, 4));
         std::byte head[4]{};
-        pread_all(file, {head, head_size}, 0);
+        read_at({head, head_size}, 0);
         bool starts_like_zip = head_size >= 2;
         for (std::size_t i = 0; i < head_size; ++i)
             starts_like_zip = starts_like_zip && std::to_integer<std::uint32_t>(head[i]) ==
@@ -131,13 +153,13 @@ directory_location zip_reader::impl::locate_directory() {
     if (end_offset >= zf::zip64_locator_size) {
         std::byte locator[zf::zip64_locator_size];
         const std::uint64_t locator_offset = end_offset - zf::zip64_locator_size;
-        pread_all(file, locator, locator_offset);
+        read_at(locator, locator_offset);
         if (get32(locator) == zf::zip64_locator_signature) {
             const std::uint64_t record_offset = get64(locator + 8);
             if (record_offset > locator_offset || locator_offset - record_offset < zf::zip64_end_size)
                 fail("corrupt ZIP64 end-of-central-directory locator: the archive is corrupt");
             std::byte record[zf::zip64_end_size];
-            pread_all(file, record, record_offset);
+            read_at(record, record_offset);
             if (get32(record) != zf::zip64_end_signature)
                 fail("missing ZIP64 end-of-central-directory record: the archive is corrupt");
             disk = get32(record + 16);
@@ -183,7 +205,7 @@ void zip_reader::impl::apply_zip64_extra(zip_entry& e, std::uint64_t& disk_start
 
 void zip_reader::impl::read_directory(const directory_location& where) {
     std::vector<std::byte> directory(static_cast<std::size_t>(where.size));
-    pread_all(file, directory, where.offset);
+    read_at(directory, where.offset);
     entries.reserve(static_cast<std::size_t>(where.count));
     std::size_t pos = 0;
     for (std::uint64_t i = 0; i < where.count; ++i) {
@@ -216,48 +238,64 @@ void zip_reader::impl::read_directory(const directory_location& where) {
 }
 
 void zip_reader::impl::check_within(const zip_entry& e, std::uint64_t begin, std::uint64_t length,
-                                    const directory_location& where) const {
+                                    std::uint64_t limit) const {
     if (begin > size || length > size - begin)
         fail("archive is truncated: member " + in_quotes(e.name) + " extends past the end of the file");
-    if (begin > where.offset || length > where.offset - begin)
+    if (begin > limit || length > limit - begin) {
+        const zip_entry* next = nullptr;
+        for (const zip_entry& other : entries)
+            if (other.local_header_offset == limit && &other != &e) next = &other;
+        if (next)
+            fail("members " + in_quotes(e.name) + " and " + in_quotes(next->name) + " overlap: the archive is corrupt");
         fail("member " + in_quotes(e.name) + " overlaps the central directory: the archive is corrupt");
-}
-
-void zip_reader::impl::read_local_headers(const directory_location& where) {
-    std::vector<std::byte> header;
-    for (zip_entry& e : entries) {
-        const std::uint64_t fixed_size = zf::local_header_size + e.name.size();
-        check_within(e, e.local_header_offset, fixed_size, where);
-        header.resize(static_cast<std::size_t>(fixed_size));
-        pread_all(file, header, e.local_header_offset);
-        if (get32(header.data()) != zf::local_header_signature)
-            fail("member " + in_quotes(e.name) + " has no local header where the central directory says: "
-                 "the archive is corrupt");
-        const std::size_t name_size = get16(header.data() + 26);
-        const std::size_t extra_size = get16(header.data() + 28);
-        if (name_size != e.name.size() ||
-            std::memcmp(header.data() + zf::local_header_size, e.name.data(), name_size) != 0)
-            fail("member " + in_quotes(e.name) + ": its local header names a different member: the archive is corrupt");
-        const std::uint64_t header_size = fixed_size + extra_size;
-        if (e.compressed_size > std::numeric_limits<std::uint64_t>::max() - header_size)
-            fail("archive is truncated: member " + in_quotes(e.name) + " extends past the end of the file");
-        check_within(e, e.local_header_offset, header_size + e.compressed_size, where);
-        e.data_offset = e.local_header_offset + header_size;
     }
 }
 
-void zip_reader::impl::check_overlaps() const {
-    std::vector<const zip_entry*> by_offset;
+// Every member must fit, with the smallest possible local header, between its offset and the
+// next member's (or the central directory); the exact header size is checked on first read.
+void zip_reader::impl::check_layout(const directory_location& where) {
+    std::vector<zip_entry*> by_offset;
     by_offset.reserve(entries.size());
-    for (const zip_entry& e : entries) by_offset.push_back(&e);
+    for (zip_entry& e : entries) by_offset.push_back(&e);
     std::sort(by_offset.begin(), by_offset.end(),
               [](const zip_entry* a, const zip_entry* b) { return a->local_header_offset < b->local_header_offset; });
-    for (std::size_t i = 1; i < by_offset.size(); ++i) {
-        const zip_entry& a = *by_offset[i - 1];
-        const zip_entry& b = *by_offset[i];
-        if (a.data_offset + a.compressed_size > b.local_header_offset)
-            fail("members " + in_quotes(a.name) + " and " + in_quotes(b.name) + " overlap: the archive is corrupt");
+    for (std::size_t i = 0; i < by_offset.size(); ++i) {
+        zip_entry& e = *by_offset[i];
+        e.limit = i + 1 < by_offset.size() ? by_offset[i + 1]->local_header_offset : where.offset;
+        const std::uint64_t header = zf::local_header_size + e.name.size();
+        if (e.compressed_size > std::numeric_limits<std::uint64_t>::max() - header)
+            fail("archive is truncated: member " + in_quotes(e.name) + " extends past the end of the file");
+        check_within(e, e.local_header_offset, header + e.compressed_size, e.limit);
     }
+}
+
+std::uint64_t zip_reader::impl::data_offset(const zip_entry& e) const {
+    const std::uint64_t fixed_size = zf::local_header_size + e.name.size();
+    std::byte fixed[zf::local_header_size];
+    read_at(fixed, e.local_header_offset);
+    if (get32(fixed) != zf::local_header_signature)
+        fail("member " + in_quotes(e.name) + " has no local header where the central directory says: "
+             "the archive is corrupt");
+    const std::size_t name_size = get16(fixed + 26);
+    const std::size_t extra_size = get16(fixed + 28);
+    std::string name(name_size, '\0');
+    if (name_size == e.name.size())
+        read_at(std::as_writable_bytes(std::span(name.data(), name.size())), e.local_header_offset + zf::local_header_size);
+    if (name != e.name)
+        fail("member " + in_quotes(e.name) + ": its local header names a different member: the archive is corrupt");
+    const std::uint64_t header_size = fixed_size + extra_size;
+    check_within(e, e.local_header_offset, header_size + e.compressed_size, e.limit);
+    return e.local_header_offset + header_size;
+}
+
+void zip_reader::impl::open() {
+    const directory_location where = locate_directory();
+    read_directory(where);
+    index.reserve(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        if (!index.emplace(entries[i].name, i).second) fail("duplicate member name " + in_quotes(entries[i].name));
+    }
+    check_layout(where);
 }
 
 zip_reader::zip_reader(fs::path path) : impl_(std::make_unique<impl>()) {
@@ -266,15 +304,18 @@ zip_reader::zip_reader(fs::path path) : impl_(std::make_unique<impl>()) {
     r.path_text = r.path.string();
     r.file = open_for_reading(r.path);
     r.size = file_size(r.file);
-    const directory_location where = r.locate_directory();
-    r.read_directory(where);
-    r.index.reserve(r.entries.size());
-    for (std::size_t i = 0; i < r.entries.size(); ++i) {
-        if (!r.index.emplace(r.entries[i].name, i).second)
-            r.fail("duplicate member name " + in_quotes(r.entries[i].name));
-    }
-    r.read_local_headers(where);
-    r.check_overlaps();
+    r.open();
+}
+
+zip_reader::zip_reader(std::span<const std::byte> bytes, std::shared_ptr<const void> owner, std::string name)
+    : impl_(std::make_unique<impl>()) {
+    impl& r = *impl_;
+    r.path = name;
+    r.path_text = std::move(name);
+    r.memory = bytes;
+    r.memory_owner = std::move(owner);
+    r.size = bytes.size();
+    r.open();
 }
 
 zip_reader::~zip_reader() = default;
@@ -288,35 +329,132 @@ const zip_entry* zip_reader::find(std::string_view name) const noexcept {
     return it == impl_->index.end() ? nullptr : &impl_->entries[it->second];
 }
 
-std::shared_ptr<std::byte> zip_reader::read(const zip_entry& e) const {
-    const impl& r = *impl_;
+std::uint64_t zip_reader::data_offset(const zip_entry& e) const { return impl_->data_offset(e); }
+
+void zip_reader::check_local_headers() const {
+    for (const zip_entry& e : impl_->entries) impl_->data_offset(e);
+}
+
+void zip_reader::impl::check_readable(const zip_entry& e) const {
     const auto method = e.method;
     if (method != compression_method::store && method != compression_method::deflate &&
         method != compression_method::zstd)
-        r.fail("member " + in_quotes(e.name) + " uses compression method " +
-               method_description(static_cast<std::uint16_t>(method)) + ", which zanj cannot read");
+        fail("member " + in_quotes(e.name) + " uses compression method " +
+             method_description(static_cast<std::uint16_t>(method)) + ", which zanj cannot read");
     if (e.uncompressed_size > max_uncompressed_size)
-        r.fail("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
-               " bytes uncompressed, more than the 1 TiB zanj accepts");
+        fail("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
+             " bytes uncompressed, more than the 1 TiB zanj accepts");
     if (method == compression_method::store && e.compressed_size != e.uncompressed_size)
-        r.fail("stored member " + in_quotes(e.name) + " has different compressed and uncompressed sizes: "
-               "the archive is corrupt");
+        fail("stored member " + in_quotes(e.name) + " has different compressed and uncompressed sizes: "
+             "the archive is corrupt");
+}
 
+// Reads `size` bytes of stored data from `offset` in chunks spread over threads, each checked
+// while it is still in the cache, and returns their CRC. Chunk i goes to `place(i, length)`, or,
+// when `place` is empty, to a scratch buffer of the thread's.
+std::uint32_t zip_reader::impl::read_chunks(std::uint64_t offset, std::uint64_t length, unsigned threads,
+                                            const chunk_placer& place) const {
+    constexpr std::uint64_t chunk = std::uint64_t{4} << 20;
+    const auto chunks = static_cast<std::size_t>((length + chunk - 1) / chunk);
+    auto chunk_length = [&](std::size_t i) { return static_cast<std::size_t>(std::min(chunk, length - i * chunk)); };
+    std::vector<std::uint32_t> chunk_crcs(chunks);
+    parallel_for(chunks, chunks > 1 ? threads : 1, [&](std::size_t i) {
+        thread_local std::vector<std::byte> scratch;
+        std::span<std::byte> piece;
+        if (place) {
+            piece = place(i * chunk, chunk_length(i));
+        } else {
+            scratch.resize(chunk_length(i));
+            piece = scratch;
+        }
+        read_at(piece, offset + i * chunk);
+        chunk_crcs[i] = crc32(0, piece);
+    });
+    std::uint32_t crc = 0;
+    for (std::size_t i = 0; i < chunks; ++i) crc = crc32_combine(crc, chunk_crcs[i], chunk_length(i));
+    return crc;
+}
+
+void zip_reader::read_into(const zip_entry& e, std::span<std::byte> head, std::span<std::byte> body,
+                           unsigned threads) const {
+    const impl& r = *impl_;
+    r.check_readable(e);
+    if (head.size() + body.size() != e.uncompressed_size)
+        throw usage_error("zip_reader::read_into: " + std::to_string(head.size() + body.size()) +
+                          " bytes of room for member " + in_quotes(e.name) + " of " +
+                          std::to_string(e.uncompressed_size) + " bytes");
+    const std::uint64_t offset = r.data_offset(e);
+    if (e.method == compression_method::store) {
+        r.read_at(head, offset);
+        const std::uint32_t body_crc = r.read_chunks(offset + head.size(), body.size(), threads,
+                                                     [&](std::uint64_t at, std::size_t n) {
+                                                         return body.subspan(static_cast<std::size_t>(at), n);
+                                                     });
+        r.check_crc(e, crc32_combine(crc32(0, head), body_crc, body.size()));
+        return;
+    }
     const auto size = static_cast<std::size_t>(e.uncompressed_size);
-    std::shared_ptr<std::byte> out = allocate_aligned(size);
-    std::span<std::byte> bytes(out.get(), size);
-    if (method == compression_method::store) {
-        pread_all(r.file, bytes, e.data_offset);
-    } else if (e.compressed_size > 0 || size > 0) { // some writers give empty members no stream at all
+    // Decompressing straight into the caller's memory when it is one piece saves a copy.
+    std::shared_ptr<std::byte> joined;
+    std::span<std::byte> out = head.empty() ? body : body.empty() ? head : std::span<std::byte>{};
+    if (out.data() == nullptr && size > 0) {
+        joined = allocate_aligned(size);
+        out = {joined.get(), size};
+    }
+    if (e.compressed_size > 0 || size > 0) { // some writers give empty members no stream at all
         const auto compressed_size = static_cast<std::size_t>(e.compressed_size);
         auto compressed = std::make_unique_for_overwrite<std::byte[]>(compressed_size);
-        pread_all(r.file, {compressed.get(), compressed_size}, e.data_offset);
-        decompress(method, {compressed.get(), compressed_size}, bytes, e.name, r.path_text);
+        r.read_at({compressed.get(), compressed_size}, offset);
+        decompress(e.method, {compressed.get(), compressed_size}, out, e.name, r.path_text);
     }
-    if (libdeflate_crc32(0, bytes.data(), bytes.size()) != e.crc32)
-        throw format_error("CRC-32 mismatch in member " + in_quotes(e.name) + " (" + r.path_text +
-                           "): the archive is corrupt");
+    r.check_crc(e, crc32(0, out));
+    if (joined) {
+        std::memcpy(head.data(), out.data(), head.size());
+        if (!body.empty()) std::memcpy(body.data(), out.data() + head.size(), body.size());
+    }
+}
+
+std::shared_ptr<std::byte> zip_reader::read(const zip_entry& e) const {
+    impl_->check_readable(e);
+    const auto size = static_cast<std::size_t>(e.uncompressed_size);
+    std::shared_ptr<std::byte> out = allocate_aligned(size);
+    read_into(e, {}, {out.get(), size});
     return out;
+}
+
+void zip_reader::read_stored(const zip_entry& e, std::uint64_t offset, std::span<std::byte> out) const {
+    const impl& r = *impl_;
+    r.check_readable(e);
+    if (e.method != compression_method::store)
+        throw usage_error("zip_reader::read_stored: member " + in_quotes(e.name) + " is compressed");
+    if (offset > e.uncompressed_size || out.size() > e.uncompressed_size - offset)
+        throw usage_error("zip_reader::read_stored: bytes " + std::to_string(offset) + " to " +
+                          std::to_string(offset + out.size()) + " are outside member " + in_quotes(e.name) +
+                          " of " + std::to_string(e.uncompressed_size) + " bytes");
+    r.read_at(out, r.data_offset(e) + offset);
+}
+
+void zip_reader::verify(const zip_entry& e, unsigned threads) const {
+    const impl& r = *impl_;
+    r.check_readable(e);
+    if (e.method != compression_method::store) {
+        read(e);
+        return;
+    }
+    // Through a scratch buffer per thread, so that checking a huge member needs little memory.
+    r.check_crc(e, r.read_chunks(r.data_offset(e), e.uncompressed_size, threads, {}));
+}
+
+mapped_member zip_reader::map(const zip_entry& e) const {
+    const impl& r = *impl_;
+    r.check_readable(e);
+    if (e.method != compression_method::store)
+        throw usage_error("zip_reader::map: member " + in_quotes(e.name) + " is compressed");
+    if (!r.file.is_open()) return {};
+    const std::uint64_t offset = r.data_offset(e);
+    std::call_once(r.map_once, [&] { r.mapping = std::make_shared<mapped_file>(r.file, r.size); });
+    std::span<std::byte> all = r.mapping->bytes();
+    return {all.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(e.uncompressed_size)), r.mapping};
 }
 
 const fs::path& zip_reader::path() const noexcept { return impl_->path; }

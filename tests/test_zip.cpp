@@ -258,7 +258,11 @@ std::vector<std::string> temp_files_in(const fs::path& folder) {
     return found;
 }
 
-void open_archive(const fs::path& path) { zip_reader reader(path); }
+// Opening checks the central directory; local headers are checked on first read.
+void open_archive(const fs::path& path) {
+    zip_reader reader(path);
+    reader.check_local_headers();
+}
 
 } // namespace
 
@@ -369,7 +373,7 @@ TEST_CASE("zip stored members start at aligned offsets", "[zip]") {
         if (m.options.compression.method != compression_method::store) continue;
         const zip_entry& e = reader.entries()[i];
         INFO(m.name);
-        CHECK(e.data_offset % m.options.align == 0);
+        CHECK(reader.data_offset(e) % m.options.align == 0);
         // The padding lives in a zipalign field (0xD935) of the local header only.
         std::string field = local_extra_field(bytes, e.local_header_offset, 0xD935);
         REQUIRE(field.size() >= 2);
@@ -568,7 +572,7 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
     }
     SECTION("a flipped byte in stored data fails the CRC check") {
         std::string patched = bytes;
-        flip_byte(patched, b.data_offset + 100);
+        flip_byte(patched, reader.data_offset(b) + 100);
         write_file(bad, patched);
         zip_reader damaged(bad);
         REQUIRE_THROWS_AS(damaged.read(*damaged.find("b.npy")), zanj::format_error);
@@ -578,7 +582,7 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
     }
     SECTION("a flipped byte in deflate data") {
         std::string patched = bytes;
-        flip_byte(patched, a.data_offset + a.compressed_size / 2);
+        flip_byte(patched, reader.data_offset(a) + a.compressed_size / 2);
         write_file(bad, patched);
         zip_reader damaged(bad);
         REQUIRE_THROWS_AS(damaged.read(*damaged.find("a.json")), zanj::format_error);
@@ -586,7 +590,7 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
     }
     SECTION("a flipped byte in zstd data") {
         std::string patched = bytes;
-        flip_byte(patched, d.data_offset + d.compressed_size / 2);
+        flip_byte(patched, reader.data_offset(d) + d.compressed_size / 2);
         write_file(bad, patched);
         zip_reader damaged(bad);
         REQUIRE_THROWS_AS(damaged.read(*damaged.find("d.npy")), zanj::format_error);
@@ -624,7 +628,7 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
     SECTION("overlapping members") {
         std::string patched = bytes;
         // a.json's data now runs into b.npy's local header.
-        patch_le(patched, central_entry_of(patched, "a.json") + 20, b.local_header_offset - a.data_offset + 10, 4);
+        patch_le(patched, central_entry_of(patched, "a.json") + 20, b.local_header_offset - reader.data_offset(a) + 10, 4);
         write_file(bad, patched);
         REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
         REQUIRE_THROWS_WITH(open_archive(bad), Contains("members 'a.json' and 'b.npy' overlap") && Contains(bad_name));
@@ -634,14 +638,31 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
         patch_le(patched, central_entry_of(patched, "c.txt") + 42, b.local_header_offset, 4);
         write_file(bad, patched);
         REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
-        REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt'") && Contains(bad_name));
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("members 'b.npy' and 'c.txt' overlap") && Contains(bad_name));
     }
     SECTION("a central directory offset pointing into data") {
         std::string patched = bytes;
-        patch_le(patched, central_entry_of(patched, "c.txt") + 42, b.data_offset + 8, 4);
+        patch_le(patched, central_entry_of(patched, "c.txt") + 42, reader.data_offset(b) + 8, 4);
         write_file(bad, patched);
-        REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
-        REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt' has no local header") && Contains(bad_name));
+        REQUIRE_THROWS_AS(zip_reader(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(zip_reader(bad), Contains("members 'b.npy' and 'c.txt' overlap") && Contains(bad_name));
+    }
+    SECTION("a damaged local header is found when its member is read") {
+        std::string patched = bytes;
+        patched[c.local_header_offset] = 'Q';
+        write_file(bad, patched);
+        zip_reader damaged(bad); // the central directory is intact
+        CHECK(read_member(damaged, *damaged.find("b.npy")) == members[1].data);
+        REQUIRE_THROWS_AS(damaged.read(*damaged.find("c.txt")), zanj::format_error);
+        REQUIRE_THROWS_WITH(damaged.read(*damaged.find("c.txt")),
+                            Contains("member 'c.txt' has no local header") && Contains(bad_name));
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt' has no local header"));
+    }
+    SECTION("a local header naming another member") {
+        std::string patched = bytes;
+        patched[c.local_header_offset + 30] = 'X'; // first letter of the name
+        write_file(bad, patched);
+        REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt': its local header names a different member"));
     }
     SECTION("a central directory offset inside the central directory") {
         std::string patched = bytes;

@@ -1,110 +1,175 @@
 #pragma once
 /// \file
-/// `zanj::ZANJ`, the facade: save an object to a `.zanj` archive and read it back, typed or
-/// untyped. (The class keeps the name of Python's `ZANJ`, which it mirrors.)
+/// `zanj::archive`: an open `.zanj` file, read lazily. Opening reads the zip directory and the
+/// two JSON members only; arrays and long lists are read when asked for, arrays as copies or as
+/// zero-copy views of a memory mapping, whole or by rows.
 
 #include <zanj/config.hpp>
+#include <zanj/dtype.hpp>
 #include <zanj/loader.hpp>
-#include <zanj/serializer.hpp>
+#include <zanj/ndarray.hpp>
+#include <zanj/object_path.hpp>
 #include <zanj/value.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace zanj {
 
-namespace detail {
+/// What an item of the tree is.
+enum class item_kind {
+    null,
+    boolean,
+    integer,
+    floating,
+    string,
+    list,          ///< a JSON list
+    dict,          ///< a JSON object without a format key
+    array,         ///< an array, inline or in a `.npy` member
+    external_list, ///< a list, tuple or table in a `.jsonl` member
+    object,        ///< another typed item: a dataclass, a set, a user type...
+};
 
-/// Writes an archive: externals as the serializer produces them, then `__zanj__.json` and
-/// `__zanj_meta__.json`; nothing appears at the destination until `finish` succeeds.
-class archive_writer final : public external_sink {
+std::string_view to_string(item_kind k) noexcept;
+
+/// An array's type and where its bytes are.
+struct array_info {
+    zanj::dtype dtype = dtype::float64;
+    shape_type shape;
+    /// The member holding it, or empty when it is inline in `__zanj__.json`.
+    std::string member;
+    /// The inline mode ("array_list_meta", "array_hex_meta", "array_b64_meta", "zero_dim") or
+    /// "external".
+    std::string mode;
+    /// For members: how they are stored, and their sizes in the zip.
+    compression_method method = compression_method::store;
+    std::uint64_t compressed_size = 0;
+    std::uint64_t uncompressed_size = 0;
+};
+
+/// One item of the tree, as the zip directory and the JSON describe it (no array is read).
+struct item_info {
+    object_path path;
+    item_kind kind = item_kind::null;
+    /// The format key (`__muutils_format__`), or empty.
+    std::string format;
+    /// Items of lists and dicts, rows of external lists (when their stub records it).
+    std::size_t length = 0;
+    /// The `.npy` or `.jsonl` member of an external item, or empty.
+    std::string member;
+    /// Set for arrays.
+    std::optional<array_info> array;
+};
+
+/// How a read delivers arrays.
+enum class access {
+    /// Every array gets storage of its own, and its member's CRC-32 is checked.
+    copy,
+    /// Stored, aligned, little-endian C-order arrays are views of a private copy-on-write mapping
+    /// of the file: nothing is copied or read until used, writing to them never touches the file,
+    /// and each keeps the mapping alive. Other arrays are copies.
+    view,
+};
+
+/// Options of one read.
+struct read_options {
+    zanj::access access = access::copy;
+    /// With views: check each viewed member's CRC-32 first (this reads all its bytes). Copies
+    /// are always checked.
+    bool verify = false;
+};
+
+/// The format key `archive::read_filter` gives the items it skips.
+inline constexpr std::string_view not_loaded_format = "zanj:not_loaded";
+
+/// True for what `archive::read_filter` left in place of an item it skipped: a dict with the
+/// format key `zanj:not_loaded`, the item's `path`, and its own `format`, `$ref`, `shape` and
+/// `dtype` where it had them.
+bool is_not_loaded(const value& v) noexcept;
+
+/// An open `.zanj` archive. Reads are safe from several threads at once.
+///
+/// \code
+/// zanj::archive a("run.zanj");
+/// for (const auto& item : a.items())                   // no array is read
+///     std::cout << item.path.str() << " " << zanj::to_string(item.kind) << "\n";
+/// auto w = a.view("/layers/0/w");                      // zero-copy, 0 bytes read
+/// auto head = a.rows("/data", 0, 100);                 // reads only those rows
+/// Layer layer = a.read<Layer>("/layers/0");            // a typed sub-tree
+/// \endcode
+class archive {
 public:
-    archive_writer(const std::filesystem::path& file, const config& settings, const loader_registry& registry);
-    ~archive_writer() override;
-    archive_writer(const archive_writer&) = delete;
-    archive_writer& operator=(const archive_writer&) = delete;
+    /// Opens `file`: reads the zip directory and `__zanj__.json` / `__zanj_meta__.json`, and
+    /// checks that `externals_info` agrees with the tree. `registry` rebuilds typed items in
+    /// untyped reads (zanj's built-in loaders when null).
+    explicit archive(const std::filesystem::path& file, config settings = {},
+                     std::shared_ptr<const loader_registry> registry = nullptr);
+    ~archive();
+    archive(archive&&) noexcept;
+    archive& operator=(archive&&) noexcept;
 
-    void add_npy(const std::string& member, const object_path& path, const array_view& array) override;
-    void add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
-                   std::string_view kind) override;
+    const std::filesystem::path& path() const noexcept;
+    /// `__zanj_meta__.json`.
+    const value& meta() const noexcept;
+    /// `__zanj__.json` as it is: external items are stubs (`$ref`) without their data.
+    const value& tree() const noexcept;
 
-    /// Writes the tree and the metadata and moves the archive into place.
-    void finish(const value& tree);
+    /// Every item, parents first, in the tree's order; the items inside external lists are not
+    /// listed (they live in their `.jsonl` member). Built on first call.
+    const std::vector<item_info>& items() const;
+    /// The item at `path` ("/layers/0/w", "/" for the root), or nothing. Paths may go into
+    /// external lists (their member is then read).
+    std::optional<item_info> find(std::string_view path) const;
+    std::optional<item_info> find(const object_path& path) const;
+
+    /// The item at `path` as a T. Throws usage_error when there is no such item.
+    template <class T>
+    T read(std::string_view path = "/", read_options options = {}) const;
+    /// The item at `path` untyped, as `ZANJ::read` gives whole archives.
+    value read(std::string_view path = "/", read_options options = {}) const;
+    /// The whole tree untyped, reading only the items `keep` accepts: it is asked top-down, and
+    /// an item it refuses is replaced by a placeholder (see `is_not_loaded`) without looking
+    /// inside it.
+    value read_filter(const std::function<bool(const item_info&)>& keep, read_options options = {}) const;
+
+    /// The array at `path` (an array item, inline or external).
+    ndarray array(std::string_view path, read_options options = {}) const;
+    /// The array at `path` with `access::view`: zero-copy when it is stored and aligned.
+    ndarray view(std::string_view path, bool verify = false) const { return array(path, {access::view, verify}); }
+    /// Rows [begin, end) of the array at `path`, along its first axis. For stored members only
+    /// those bytes are read (a copy, unchecked: checking needs the whole member) or mapped (a
+    /// view); compressed and inline arrays are read whole first.
+    ndarray rows(std::string_view path, std::size_t begin, std::size_t end, read_options options = {}) const;
+
+    /// Checks the whole archive: every member's local header and CRC-32, every `.npy` header
+    /// against its stub, every `.jsonl` member's lines. Throws the first problem found.
+    void verify() const;
 
 private:
     struct impl;
+    struct source;
+    const value& node_at(std::string_view path, object_path& where) const;
+    std::unique_ptr<detail::external_source> make_source(read_options options) const;
+    const config& settings() const noexcept;
+    const loader_registry* registry() const noexcept;
+
     std::unique_ptr<impl> impl_;
 };
 
-/// An archive's tree with every external loaded into its stub's "data", and its metadata.
-struct archive_contents {
-    value tree;
-    value meta;
-};
-
-/// Reads the archive as Python's reader does, up to (not including) rebuilding typed items.
-archive_contents read_archive(const std::filesystem::path& file, const config& settings);
-
-/// Python's rule: ".zanj" is appended when missing; missing parent folders are created.
-std::filesystem::path prepare_save_path(const std::filesystem::path& file);
-
-} // namespace detail
-
-/// Saves objects to `.zanj` archives and reads them back.
-///
-/// \code
-/// zanj::ZANJ z;                                // Python's defaults
-/// auto path = z.save(run, "out/run");          // writes out/run.zanj
-/// Run back = z.read<Run>(path);                // typed
-/// zanj::value tree = z.read(path);             // untyped: arrays as ndarray, sets as sets
-/// \endcode
-class ZANJ {
-public:
-    explicit ZANJ(config settings = {}) : settings_(std::move(settings)), registry_(std::make_shared<loader_registry>()) {}
-
-    config& settings() noexcept { return settings_; }
-    const config& settings() const noexcept { return settings_; }
-
-    /// The loaders untyped reads use; add your own format keys here.
-    loader_registry& loaders() noexcept { return *registry_; }
-    const loader_registry& loaders() const noexcept { return *registry_; }
-
-    /// Lets untyped reads rebuild items of T's format key as T (see `value::instance<T>()`).
-    template <class T>
-    void register_type() {
-        registry_->add<T>();
-    }
-
-    /// Saves `obj` to `file` (".zanj" appended when missing, parent folders created) and returns
-    /// the path written. The file appears complete or not at all.
-    template <class T>
-    std::filesystem::path save(const T& obj, const std::filesystem::path& file) const {
-        std::filesystem::path target = detail::prepare_save_path(file);
-        detail::archive_writer writer(target, settings_, *registry_);
-        serializer s(settings_, &writer);
-        value tree = s.serialize(obj);
-        writer.finish(tree);
-        return target;
-    }
-
-    /// Reads `file` as a T.
-    template <class T>
-    T read(const std::filesystem::path& file) const {
-        detail::archive_contents contents = detail::read_archive(file, settings_);
-        loader l(settings_, registry_.get());
-        return l.load<T>(contents.tree);
-    }
-
-    /// Reads `file` untyped: the tree with arrays as ndarray, sets as sets, externals filled in,
-    /// and registered types rebuilt.
-    value read(const std::filesystem::path& file) const;
-
-    /// The archive's `__zanj_meta__.json`.
-    value read_meta(const std::filesystem::path& file) const;
-
-private:
-    config settings_;
-    std::shared_ptr<loader_registry> registry_;
-};
+template <class T>
+T archive::read(std::string_view path, read_options options) const {
+    object_path where;
+    const value& node = node_at(path, where);
+    auto externals = make_source(options);
+    loader l(settings(), registry(), externals.get(), std::move(where));
+    return l.load<T>(node);
+}
 
 } // namespace zanj

@@ -66,6 +66,8 @@ struct config {
     /// Lists and tuples with at least this many items become `.jsonl` members.
     std::size_t external_list_threshold = 256;
     compression_policy compress{};
+    /// Threads for compressing, decompressing and checking large members; 0 uses every core.
+    unsigned threads = 0;
     /// Receives warnings under `error_mode::warn`; the default prints to stderr.
     std::function<void(std::string_view)> warning_sink{};
 };

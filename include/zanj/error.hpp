@@ -53,4 +53,10 @@ public:
     using error::error;
 };
 
+namespace detail {
+/// Throws a copy of `e`, of the same class, located at `object_path` and `member` (each kept
+/// from `e` when `e` already names one).
+[[noreturn]] void rethrow_at(const error& e, const std::string& object_path, const std::string& member);
+} // namespace detail
+
 } // namespace zanj

@@ -9,8 +9,10 @@
 #include <zanj/object_path.hpp>
 #include <zanj/value.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,14 +22,44 @@ namespace zanj {
 
 class loader_registry;
 
+/// Where an array read into caller-provided storage goes: called once the array's dtype and
+/// shape are known, it returns room for exactly its bytes (checking the dtype and shape first,
+/// and throwing when they do not fit).
+using array_placer = std::function<std::span<std::byte>(dtype type, const shape_type& shape)>;
+
+namespace detail {
+
+/// Where a loader finds what the tree only references: the lines of `.jsonl` members and the
+/// arrays of `.npy` members (an open archive).
+class external_source {
+public:
+    virtual ~external_source() = default;
+    /// Whether `member` is an external of that kind (listed in `externals_info`).
+    virtual bool has_jsonl(std::string_view member) const = 0;
+    virtual bool has_npy(std::string_view member) const = 0;
+    /// The parsed lines of a `.jsonl` member, as a list; parsed once and kept.
+    virtual const value& jsonl(std::string_view member) const = 0;
+    /// The array of a `.npy` member, viewed or copied as the read asked.
+    virtual ndarray npy(std::string_view member) const = 0;
+    /// Reads the array of a `.npy` member straight into the storage `place` gives.
+    virtual void npy_into(std::string_view member, const array_placer& place) const = 0;
+};
+
+} // namespace detail
+
 /// Walks a tree into typed objects; handlers receive it to load their members.
 class loader {
 public:
-    explicit loader(const config& settings, const loader_registry* registry = nullptr);
+    /// A loader with these settings; `registry` rebuilds typed items in untyped reads (the
+    /// built-in loaders when null), `externals` supplies external members' data (when null,
+    /// external items must carry their data), and `start` is where the loaded item sits.
+    explicit loader(const config& settings, const loader_registry* registry = nullptr,
+                    const detail::external_source* externals = nullptr, object_path start = {});
 
     const config& settings() const noexcept { return settings_; }
     const loader_registry* registry() const noexcept { return registry_; }
     const object_path& path() const noexcept { return path_; }
+    const detail::external_source* externals() const noexcept { return externals_; }
 
     /// `v` as T, through T's handler.
     template <class T>
@@ -58,6 +90,10 @@ public:
     /// array_hex_meta, array_b64_meta, zero_dim, external), or a bare nested list.
     ndarray array(const value& v) const;
 
+    /// The same array read into storage that `place` provides once dtype and shape are known:
+    /// an external array goes straight from the archive into it, without an intermediate copy.
+    void array_into(const value& v, const array_placer& place) const;
+
     /// Throws type_error naming the current object path (and the member, when the item came
     /// from one).
     [[noreturn]] void fail(const std::string& why) const;
@@ -79,8 +115,12 @@ public:
     };
 
 private:
+    // The member of an external stub that has no data yet, or empty.
+    std::string_view pending_member(const value& v) const noexcept;
+
     const config& settings_;
     const loader_registry* registry_;
+    const detail::external_source* externals_;
     object_path path_;
 };
 

@@ -73,6 +73,10 @@ public:
         return {reinterpret_cast<T*>(data_), size_};
     }
 
+    /// Rows [begin, end) along the first axis, sharing this array's storage (no copy).
+    /// Throws usage_error for a 0-d array or rows outside the array.
+    ndarray rows(std::size_t begin, std::size_t end) const;
+
     /// A deep copy with storage of its own.
     ndarray clone() const;
 

@@ -31,7 +31,8 @@ inline constexpr std::string_view format_key = "__muutils_format__";
 inline constexpr std::string_view ref_key = "$ref";
 
 /// A JSON object: string keys in insertion order, as Python's dicts keep them. Lookup is by
-/// scan for small dicts and through a hash index built on demand for large ones.
+/// scan for small dicts and through a hash index for large ones; lookups never modify the dict,
+/// so several threads may read it at once.
 class value_dict {
 public:
     using item_type = std::pair<std::string, value>;
@@ -67,9 +68,11 @@ public:
 
 private:
     std::ptrdiff_t index_of(std::string_view key) const noexcept;
+    void reindex();
 
     std::vector<item_type> items_;
-    mutable std::unique_ptr<std::unordered_map<std::string_view, std::size_t>> index_;
+    // Key to position, for dicts large enough that hashing beats a scan.
+    std::unique_ptr<std::unordered_map<std::string_view, std::size_t>> index_;
 };
 
 /// A Python set or frozenset (`{"__muutils_format__": "set", "data": [...]}` on disk).

@@ -7,6 +7,7 @@
 #include <zanj/dataclass.hpp>
 #include <zanj/dtype.hpp>
 #include <zanj/error.hpp>
+#include <zanj/facade.hpp>
 #include <zanj/handler.hpp>
 #include <zanj/loader.hpp>
 #include <zanj/ndarray.hpp>

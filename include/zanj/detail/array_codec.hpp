@@ -8,6 +8,7 @@
 #include <zanj/serializer.hpp>
 #include <zanj/value.hpp>
 
+#include <optional>
 #include <string_view>
 
 namespace zanj::detail {
@@ -26,6 +27,20 @@ void add_array_metadata(value::dict_type& item, const array_view& array);
 /// bare nested list (its dtype inferred: bool, int64 or float64). Throws type_error or
 /// format_error with the reason only; callers add the location.
 ndarray array_from_item(const value& v);
+
+/// Throws format_error when an external stub's "shape" or "dtype" disagrees with what its member
+/// holds.
+void check_stub(const value& stub, dtype type, const shape_type& shape, std::string_view member);
+
+/// An array's dtype and shape.
+struct array_header {
+    dtype type = dtype::float64;
+    shape_type shape;
+};
+
+/// The dtype and shape an array item (inline or stub) declares, or nothing when it is no array
+/// item or its metadata is missing or unreadable.
+std::optional<array_header> inline_array_header(const value& item);
 
 /// The elements as nested JSON lists (complex elements as [real, imag]).
 value array_to_nested_list(const array_view& array);

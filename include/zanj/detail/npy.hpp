@@ -6,6 +6,7 @@
 #include <zanj/ndarray.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -32,6 +33,10 @@ struct npy_header_info {
 
 /// Parses the header of an NPY member; `member` names it in errors.
 npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member);
+
+/// The data size the header implies; throws format_error unless the member (of `member_size`
+/// bytes, header included) holds exactly that.
+std::size_t npy_check_size(const npy_header_info& info, std::uint64_t member_size, std::string_view member);
 
 /// Decodes a whole NPY member held in `storage` (of `size` bytes) into a native-endian, C-order
 /// array. The array shares `storage` when the data needs no conversion and is aligned;

@@ -61,16 +61,27 @@ struct zip_entry {
     std::uint64_t compressed_size = 0;
     std::uint64_t uncompressed_size = 0;
     std::uint64_t local_header_offset = 0;
-    /// Offset of the member's data in the file, from its local header.
-    std::uint64_t data_offset = 0;
+    /// Where the member must end at the latest: the next member's local header, or the central
+    /// directory.
+    std::uint64_t limit = 0;
 };
 
-/// Reads a zip archive: end-of-central-directory (ZIP64 included), central directory and local
-/// headers are parsed and checked when it opens (bounds, overlaps, duplicate names, encryption),
-/// member data is read on demand with its CRC checked.
+/// A stored member's bytes inside the archive's private mapping, and the mapping's owner.
+struct mapped_member {
+    std::span<std::byte> bytes;
+    std::shared_ptr<const void> owner;
+};
+
+/// Reads a zip archive from a file or from memory. Opening reads and checks the end records and
+/// the central directory (bounds, overlaps, duplicate names, encryption); a member's local
+/// header is checked when the member is first read (`check_local_headers` checks them all), so
+/// that opening costs no I/O per member. Reads are safe from several threads at once.
 class zip_reader {
 public:
     explicit zip_reader(std::filesystem::path path);
+    /// An archive held in memory; `bytes` must stay valid while `owner` lives. `name` stands for
+    /// the archive in messages.
+    zip_reader(std::span<const std::byte> bytes, std::shared_ptr<const void> owner, std::string name);
     ~zip_reader();
     zip_reader(zip_reader&&) noexcept;
     zip_reader& operator=(zip_reader&&) noexcept;
@@ -79,10 +90,30 @@ public:
     /// The entry of that name, or nullptr.
     const zip_entry* find(std::string_view name) const noexcept;
 
+    /// Offset of the member's data in the archive, after checking its local header.
+    std::uint64_t data_offset(const zip_entry& entry) const;
+    /// Checks every member's local header.
+    void check_local_headers() const;
+
     /// The member's uncompressed bytes in a 64-byte-aligned buffer, CRC checked.
     /// Throws format_error naming the member on corrupt data.
     std::shared_ptr<std::byte> read(const zip_entry& entry) const;
+    /// The member's uncompressed bytes laid into `head` and then `body` (whose sizes add up to
+    /// the member's), CRC checked. Large stored members are read and checked in chunks on up to
+    /// `threads` threads.
+    void read_into(const zip_entry& entry, std::span<std::byte> head, std::span<std::byte> body,
+                   unsigned threads = 1) const;
+    /// `out.size()` bytes of a stored member from `offset` on, unchecked: a part of a member
+    /// cannot be checked without reading all of it.
+    void read_stored(const zip_entry& entry, std::uint64_t offset, std::span<std::byte> out) const;
+    /// Checks the member's CRC-32 without keeping its data.
+    void verify(const zip_entry& entry, unsigned threads = 1) const;
 
+    /// A stored member inside a private copy-on-write mapping of the file, made on first use
+    /// and shared by every view. Unchecked. Empty for archives held in memory.
+    mapped_member map(const zip_entry& entry) const;
+
+    /// The archive's file, or its name when it is held in memory.
     const std::filesystem::path& path() const noexcept;
 
 private:

@@ -35,15 +35,6 @@ value serialize_xcontainer(const Container& c, serializer& s) {
     return s.write_array({dtype_of<element>, shape, reinterpret_cast<const std::byte*>(row_major.data())});
 }
 
-// "(2, 3)", as numpy prints shapes.
-template <class Shape>
-std::string shape_text(const Shape& shape) {
-    std::string out = "(";
-    std::size_t i = 0;
-    for (auto extent : shape) out += (i++ ? ", " : "") + std::to_string(extent);
-    return out + (i == 1 ? ",)" : ")");
-}
-
 // A type_error at the current path that also names the array's member when it is external.
 [[noreturn]] inline void fail_array(const value& v, loader& l, const std::string& why) {
     const value* ref = v.find(ref_key);
@@ -51,16 +42,22 @@ std::string shape_text(const Shape& shape) {
     l.fail(why);
 }
 
-// Checks dtype (and rank, for fixed-rank containers) and returns the array.
+// Checks dtype (and rank, for fixed-rank containers).
+template <class Element>
+void check_array_for(dtype type, const shape_type& shape, const value& v, loader& l, std::size_t rank,
+                     const char* container) {
+    if (type != dtype_of<Element>)
+        fail_array(v, l, "dtype mismatch: the archive holds " + std::string(dtype_name(type)) + ", " + container +
+                             " needs " + std::string(dtype_name(dtype_of<Element>)));
+    if (rank != std::size_t(-1) && shape.size() != rank)
+        fail_array(v, l, "rank mismatch: the archive holds an array of shape " + shape_string(shape) + ", " +
+                             container + " needs rank " + std::to_string(rank));
+}
+
 template <class Element>
 ndarray load_array_for(const value& v, loader& l, std::size_t rank, const char* container) {
     ndarray a = l.array(v);
-    if (a.type() != dtype_of<Element>)
-        fail_array(v, l, "dtype mismatch: the archive holds " + std::string(dtype_name(a.type())) + ", " + container +
-                             " needs " + std::string(dtype_name(dtype_of<Element>)));
-    if (rank != std::size_t(-1) && a.ndim() != rank)
-        fail_array(v, l, "rank mismatch: the archive holds an array of shape " + a.shape_string() + ", " + container +
-                             " needs rank " + std::to_string(rank));
+    check_array_for<Element>(a.type(), a.shape(), v, l, rank, container);
     return a;
 }
 
@@ -83,6 +80,24 @@ void copy_into(Container& c, const ndarray& a) {
     }
 }
 
+// Loads into `c`, which `resize(shape)` sizes once the array's shape is known: a row-major
+// container is filled straight from the archive, others through a row-major copy.
+template <class Container, class Resize>
+void load_into(Container& c, const value& v, loader& l, std::size_t rank, const char* container_name, Resize resize) {
+    using element = typename Container::value_type;
+    if constexpr (Container::static_layout == xt::layout_type::row_major) {
+        l.array_into(v, [&](dtype type, const shape_type& shape) {
+            check_array_for<element>(type, shape, v, l, rank, container_name);
+            resize(shape);
+            return std::as_writable_bytes(std::span(c.data(), c.size()));
+        });
+    } else {
+        ndarray a = load_array_for<element>(v, l, rank, container_name);
+        resize(a.shape());
+        copy_into(c, a);
+    }
+}
+
 } // namespace detail
 
 template <class EC, xt::layout_type L, class SC, class Tag>
@@ -91,10 +106,10 @@ struct handler<xt::xarray_container<EC, L, SC, Tag>> {
     using element = typename container::value_type;
     static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
     static container load(const value& v, loader& l) {
-        ndarray a = detail::load_array_for<element>(v, l, std::size_t(-1), "xt::xarray");
-        typename container::shape_type shape(a.shape().begin(), a.shape().end());
-        container c(shape);
-        detail::copy_into(c, a);
+        container c;
+        detail::load_into(c, v, l, std::size_t(-1), "xt::xarray", [&](const shape_type& shape) {
+            c.resize(typename container::shape_type(shape.begin(), shape.end()));
+        });
         return c;
     }
 };
@@ -105,11 +120,12 @@ struct handler<xt::xtensor_container<EC, N, L, Tag>> {
     using element = typename container::value_type;
     static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
     static container load(const value& v, loader& l) {
-        ndarray a = detail::load_array_for<element>(v, l, N, "xt::xtensor");
-        typename container::shape_type shape{};
-        if constexpr (N > 0) std::copy(a.shape().begin(), a.shape().end(), shape.begin());
-        container c(shape);
-        detail::copy_into(c, a);
+        container c;
+        detail::load_into(c, v, l, N, "xt::xtensor", [&](const shape_type& shape) {
+            typename container::shape_type fixed{};
+            if constexpr (N > 0) std::copy(shape.begin(), shape.end(), fixed.begin());
+            c.resize(fixed);
+        });
         return c;
     }
 };
@@ -121,11 +137,12 @@ struct handler<xt::xfixed_container<ET, S, L, SH, Tag>> {
     static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
     static container load(const value& v, loader& l) {
         container c;
-        ndarray a = detail::load_array_for<element>(v, l, c.dimension(), "xt::xtensor_fixed");
-        if (!std::equal(a.shape().begin(), a.shape().end(), c.shape().begin()))
-            detail::fail_array(v, l, "shape mismatch: the archive holds an array of shape " + a.shape_string() +
-                                         ", the xt::xtensor_fixed has shape " + detail::shape_text(c.shape()));
-        detail::copy_into(c, a);
+        detail::load_into(c, v, l, c.dimension(), "xt::xtensor_fixed", [&](const shape_type& shape) {
+            if (!std::equal(shape.begin(), shape.end(), c.shape().begin()))
+                detail::fail_array(v, l, "shape mismatch: the archive holds an array of shape " + shape_string(shape) +
+                                             ", the xt::xtensor_fixed has shape " +
+                                             shape_string(shape_type(c.shape().begin(), c.shape().end())));
+        });
         return c;
     }
 };

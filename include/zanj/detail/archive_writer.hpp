@@ -1,0 +1,40 @@
+#pragma once
+/// \file
+/// The writing half of the facade: the external sink that puts `.npy` / `.jsonl` members and the
+/// two JSON members into a zip.
+
+#include <zanj/config.hpp>
+#include <zanj/loader.hpp>
+#include <zanj/serializer.hpp>
+#include <zanj/value.hpp>
+
+#include <filesystem>
+#include <memory>
+
+namespace zanj::detail {
+
+/// Writes an archive: externals as the serializer produces them, then `__zanj__.json` and
+/// `__zanj_meta__.json`; nothing appears at the destination until `finish` succeeds.
+class archive_writer final : public external_sink {
+public:
+    archive_writer(const std::filesystem::path& file, const config& settings, const loader_registry& registry);
+    ~archive_writer() override;
+    archive_writer(const archive_writer&) = delete;
+    archive_writer& operator=(const archive_writer&) = delete;
+
+    void add_npy(const std::string& member, const object_path& path, const array_view& array) override;
+    void add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
+                   std::string_view kind) override;
+
+    /// Writes the tree and the metadata and moves the archive into place.
+    void finish(const value& tree);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// Python's rule: ".zanj" is appended when missing; missing parent folders are created.
+std::filesystem::path prepare_save_path(const std::filesystem::path& file);
+
+} // namespace zanj::detail

@@ -1,0 +1,77 @@
+#pragma once
+/// \file
+/// `zanj::ZANJ`, the facade: save an object to a `.zanj` archive and read it back, typed or
+/// untyped, in one call. (The class keeps the name of Python's `ZANJ`, which it mirrors.)
+
+#include <zanj/archive.hpp>
+#include <zanj/config.hpp>
+#include <zanj/detail/archive_writer.hpp>
+#include <zanj/loader.hpp>
+#include <zanj/serializer.hpp>
+#include <zanj/value.hpp>
+
+#include <filesystem>
+#include <memory>
+
+namespace zanj {
+
+/// Saves objects to `.zanj` archives and reads them back.
+///
+/// \code
+/// zanj::ZANJ z;                                // Python's defaults
+/// auto path = z.save(run, "out/run");          // writes out/run.zanj
+/// Run back = z.read<Run>(path);                // typed
+/// zanj::value tree = z.read(path);             // untyped: arrays as ndarray, sets as sets
+/// zanj::archive a = z.open(path);              // lazy: list items, view or slice arrays
+/// \endcode
+class ZANJ {
+public:
+    explicit ZANJ(config settings = {}) : settings_(std::move(settings)), registry_(std::make_shared<loader_registry>()) {}
+
+    config& settings() noexcept { return settings_; }
+    const config& settings() const noexcept { return settings_; }
+
+    /// The loaders untyped reads use; add your own format keys here.
+    loader_registry& loaders() noexcept { return *registry_; }
+    const loader_registry& loaders() const noexcept { return *registry_; }
+
+    /// Lets untyped reads rebuild items of T's format key as T (see `value::instance<T>()`).
+    template <class T>
+    void register_type() {
+        registry_->add<T>();
+    }
+
+    /// Saves `obj` to `file` (".zanj" appended when missing, parent folders created) and returns
+    /// the path written. The file appears complete or not at all.
+    template <class T>
+    std::filesystem::path save(const T& obj, const std::filesystem::path& file) const {
+        std::filesystem::path target = detail::prepare_save_path(file);
+        detail::archive_writer writer(target, settings_, *registry_);
+        serializer s(settings_, &writer);
+        value tree = s.serialize(obj);
+        writer.finish(tree);
+        return target;
+    }
+
+    /// Opens `file` lazily (see `zanj::archive`), with these settings and loaders.
+    archive open(const std::filesystem::path& file) const { return archive(file, settings_, registry_); }
+
+    /// Reads `file` as a T; every array is copied and checked.
+    template <class T>
+    T read(const std::filesystem::path& file) const {
+        return open(file).read<T>();
+    }
+
+    /// Reads `file` untyped: the tree with arrays as ndarray, sets as sets, externals filled in,
+    /// and registered types rebuilt.
+    value read(const std::filesystem::path& file) const { return open(file).read(); }
+
+    /// The archive's `__zanj_meta__.json`, without reading the rest.
+    value read_meta(const std::filesystem::path& file) const;
+
+private:
+    config settings_;
+    std::shared_ptr<loader_registry> registry_;
+};
+
+} // namespace zanj

@@ -1,0 +1,622 @@
+#include <zanj/archive.hpp>
+
+#include <zanj/detail/array_codec.hpp>
+#include <zanj/detail/crc32.hpp>
+#include <zanj/detail/json_io.hpp>
+#include <zanj/detail/npy.hpp>
+#include <zanj/detail/zip.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace zanj {
+
+namespace {
+
+using detail::zip_entry;
+using detail::zip_reader;
+
+constexpr std::string_view tree_member = "__zanj__.json";
+constexpr std::string_view meta_member = "__zanj_meta__.json";
+
+enum class external_type { npy, jsonl };
+
+// An entry of externals_info.
+struct external_entry {
+    external_type type = external_type::npy;
+    const value::list_type* path = nullptr;
+};
+
+std::string path_text(const value::list_type& path) {
+    std::string out;
+    for (const auto& p : path) out += "/" + (p.is_string() ? p.as_string() : p.dump());
+    return out.empty() ? "/" : out;
+}
+
+std::string_view member_text(const std::shared_ptr<std::byte>& data, const zip_entry& e) {
+    return {reinterpret_cast<const char*>(data.get()), static_cast<std::size_t>(e.uncompressed_size)};
+}
+
+value parse_member(const zip_reader& zip, const zip_entry& e) {
+    return detail::parse_json(member_text(zip.read(e), e), e.name);
+}
+
+// One of the two JSON members every zanj archive has.
+const zip_entry& require_member(const zip_reader& zip, std::string_view name) {
+    const zip_entry* e = zip.find(name);
+    if (!e)
+        throw format_error("not a zanj archive (a zip without " + std::string(name) + "): " + zip.path().string());
+    return *e;
+}
+
+value parse_jsonl(const zip_reader& zip, const zip_entry& e) {
+    auto data = zip.read(e);
+    std::string_view text = member_text(data, e);
+    value::list_type items;
+    std::size_t line_number = 0;
+    while (!text.empty()) {
+        auto end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        ++line_number;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find_first_not_of(" \t") != std::string_view::npos)
+            items.push_back(detail::parse_json(line, e.name + " line " + std::to_string(line_number)));
+        if (end == std::string_view::npos) break;
+        text.remove_prefix(end + 1);
+    }
+    return value(std::move(items));
+}
+
+// The member of an external stub whose data is not in the tree, or empty.
+std::string_view stub_member(const value& v) noexcept {
+    if (!v.is_dict() || v.contains("data")) return {};
+    const value* ref = v.find(ref_key);
+    return ref && ref->is_string() ? std::string_view(ref->as_string()) : std::string_view{};
+}
+
+// "/a/0/b" or "a/0/b" into its steps; "/" and "" are the root.
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> steps;
+    while (!path.empty()) {
+        std::size_t slash = path.find('/');
+        std::string_view step = path.substr(0, slash);
+        if (!step.empty()) steps.push_back(step);
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return steps;
+}
+
+std::optional<std::size_t> parse_index(std::string_view step) {
+    std::size_t index = 0;
+    auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), index);
+    if (ec != std::errc{} || end != step.data() + step.size()) return std::nullopt;
+    return index;
+}
+
+std::string step_text(const path_segment& s) {
+    if (const auto* key = std::get_if<std::string>(&s)) return *key;
+    return std::to_string(std::get<std::size_t>(s));
+}
+
+// A header of an NPY member whose data is plain: little-endian (or byte-sized) C order, so that
+// its bytes are the array's as they are.
+bool is_plain(const detail::npy_header_info& h) { return !h.big_endian && !(h.fortran_order && h.shape.size() > 1); }
+
+} // namespace
+
+std::string_view to_string(item_kind k) noexcept {
+    switch (k) {
+    case item_kind::null: return "null";
+    case item_kind::boolean: return "bool";
+    case item_kind::integer: return "int";
+    case item_kind::floating: return "float";
+    case item_kind::string: return "str";
+    case item_kind::list: return "list";
+    case item_kind::dict: return "dict";
+    case item_kind::array: return "array";
+    case item_kind::external_list: return "external list";
+    case item_kind::object: return "object";
+    }
+    return "?";
+}
+
+bool is_not_loaded(const value& v) noexcept { return v.is_dict() && v.format() == not_loaded_format; }
+
+// ---- the open archive ---------------------------------------------------------------------------
+
+struct archive::impl {
+    zip_reader zip;
+    config settings;
+    std::shared_ptr<const loader_registry> registry;
+    value tree;
+    value meta;
+    std::unordered_map<std::string, external_entry> externals;
+    // Entries of externals_info whose path goes through an external list: checked when that
+    // list's member is parsed, since the tree alone cannot reach them.
+    std::unordered_multimap<std::string, std::string> nested_in; // list member -> member
+
+    mutable std::mutex jsonl_mutex;
+    mutable std::unordered_map<std::string, std::unique_ptr<const value>> jsonl_cache;
+    mutable std::once_flag items_once;
+    mutable std::vector<item_info> item_list;
+
+    explicit impl(const std::filesystem::path& file) : zip(file) {}
+
+    void read_externals_info();
+    const value* walk(const value& root, const value::list_type& path, std::size_t first, const std::string& member,
+                      std::string* crossed) const;
+    void check_stub_at(const value& stub, const value::list_type& path, const std::string& member) const;
+    const value& jsonl(std::string_view member) const;
+    const zip_entry& entry_of(std::string_view member) const { return *zip.find(member); }
+    detail::npy_header_info npy_header(const zip_entry& e) const;
+    ndarray npy(std::string_view member, const read_options& options) const;
+    void npy_into(std::string_view member, const array_placer& place) const;
+    item_info describe(const value& node, object_path path) const;
+    void list_items(const value& node, object_path& path, std::vector<item_info>& out) const;
+    value filtered(const value& node, object_path& path, const std::function<bool(const item_info&)>& keep) const;
+};
+
+// Python's walk from `root` along `path` (from step `first`): integer steps on dicts name the
+// key str(i), as Python's dict keys do. Returns null when the path enters an external list
+// whose data is elsewhere, naming that list's member in `crossed`.
+const value* archive::impl::walk(const value& root, const value::list_type& path, std::size_t first,
+                                 const std::string& member, std::string* crossed) const {
+    const value* cur = &root;
+    std::string where;
+    for (std::size_t i = first; i < path.size(); ++i) {
+        const value& step = path[i];
+        if (std::string_view list = stub_member(*cur); !list.empty()) {
+            *crossed = std::string(list);
+            return nullptr;
+        }
+        where += "/" + (step.is_string() ? step.as_string() : step.dump());
+        const value* next = nullptr;
+        if (cur->is_dict()) {
+            next = cur->find(step.is_string() ? step.as_string() : step.dump());
+        } else if (cur->is_list() && step.type() == value::kind::integer && step.as_int() >= 0 &&
+                   static_cast<std::size_t>(step.as_int()) < cur->size()) {
+            next = &cur->as_list()[static_cast<std::size_t>(step.as_int())];
+        }
+        if (!next)
+            throw format_error("externals_info gives member '" + member + "' the path " + path_text(path) +
+                                   ", which does not exist in __zanj__.json",
+                               where, member);
+        cur = next;
+    }
+    return cur;
+}
+
+void archive::impl::check_stub_at(const value& stub, const value::list_type& path, const std::string& member) const {
+    const value* ref = stub.find(ref_key);
+    if (!ref || !ref->is_string() || ref->as_string() != member)
+        throw format_error("the item at " + path_text(path) + " is not the stub of member '" + member +
+                               "' (its $ref is " + (ref ? ref->dump() : std::string("missing")) + ")",
+                           path_text(path), member);
+}
+
+void archive::impl::read_externals_info() {
+    if (!meta.is_dict()) throw format_error("__zanj_meta__.json is not a JSON object", {}, std::string(meta_member));
+    const value* info = meta.find("externals_info");
+    if (!info) return; // an archive without externals may omit it
+    if (!info->is_dict())
+        throw format_error("externals_info in __zanj_meta__.json is not an object", {}, std::string(meta_member));
+    for (const auto& [member, entry] : info->as_dict()) {
+        const value* type = entry.find("item_type");
+        const value* path = entry.find("path");
+        if (!type || !type->is_string() || !path || !path->is_list())
+            throw format_error("externals_info entry of '" + member + "' lacks \"item_type\" or \"path\"", {},
+                               std::string(meta_member));
+        if (type->as_string() != "npy" && type->as_string() != "jsonl")
+            throw format_error("externals_info gives '" + member + "' the unknown item_type '" + type->as_string() + "'",
+                               {}, member);
+        if (!zip.find(member))
+            throw format_error("externals_info lists member '" + member + "', which the archive does not hold",
+                               path_text(path->as_list()), member);
+        externals[member] = {type->as_string() == "npy" ? external_type::npy : external_type::jsonl, &path->as_list()};
+        std::string crossed;
+        if (const value* stub = walk(tree, path->as_list(), 0, member, &crossed)) check_stub_at(*stub, path->as_list(), member);
+        else nested_in.emplace(crossed, member);
+    }
+}
+
+const value& archive::impl::jsonl(std::string_view member) const {
+    std::lock_guard lock(jsonl_mutex);
+    const std::string name(member);
+    if (auto it = jsonl_cache.find(name); it != jsonl_cache.end()) return *it->second;
+    auto parsed = std::make_unique<const value>(parse_jsonl(zip, entry_of(member)));
+    // The externals listed inside this list can be checked now. Their paths are absolute: skip
+    // the steps to the list's own stub.
+    const std::size_t depth = externals.at(name).path->size();
+    auto [first, last] = nested_in.equal_range(name);
+    for (auto it = first; it != last; ++it) {
+        const value::list_type& path = *externals.at(it->second).path;
+        std::string crossed;
+        if (path.size() < depth + 1) continue;
+        if (const value* stub = walk(*parsed, path, depth, it->second, &crossed))
+            check_stub_at(*stub, path, it->second);
+    }
+    return *jsonl_cache.emplace(name, std::move(parsed)).first->second;
+}
+
+detail::npy_header_info archive::impl::npy_header(const zip_entry& e) const {
+    // numpy's headers are short; read the start, then the rest if the length field asks for it.
+    std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(e.uncompressed_size, 256)));
+    zip.read_stored(e, 0, head);
+    if (head.size() >= 12 && head[0] == std::byte{0x93}) {
+        const bool v1 = head[6] == std::byte{1};
+        std::size_t length = std::to_integer<std::size_t>(head[8]) | std::to_integer<std::size_t>(head[9]) << 8;
+        if (!v1) length |= std::to_integer<std::size_t>(head[10]) << 16 | std::to_integer<std::size_t>(head[11]) << 24;
+        const std::size_t total = std::min<std::uint64_t>(e.uncompressed_size, (v1 ? 10 : 12) + std::min(length, detail::npy_max_header_size + 1));
+        if (total > head.size()) {
+            head.resize(total);
+            zip.read_stored(e, 0, head);
+        }
+    }
+    detail::npy_header_info info = detail::npy_parse_header(head, e.name);
+    detail::npy_check_size(info, e.uncompressed_size, e.name);
+    return info;
+}
+
+ndarray archive::impl::npy(std::string_view member, const read_options& options) const {
+    const zip_entry& e = entry_of(member);
+    const unsigned threads = settings.threads;
+    if (e.method == compression_method::store) {
+        detail::npy_header_info h = npy_header(e);
+        if (is_plain(h)) {
+            const std::size_t nbytes = static_cast<std::size_t>(e.uncompressed_size) - h.data_offset;
+            const std::size_t element = dtype_size(h.type);
+            if (options.access == access::view) {
+                detail::mapped_member m = zip.map(e);
+                std::byte* data = m.bytes.data() + h.data_offset;
+                if (m.owner && reinterpret_cast<std::uintptr_t>(data) % element == 0) {
+                    if (options.verify && detail::crc32(0, m.bytes) != e.crc32)
+                        throw format_error("CRC-32 mismatch in member '" + e.name + "' (" + zip.path().string() +
+                                           "): the archive is corrupt");
+                    return ndarray(h.type, std::move(h.shape), std::move(m.owner), data);
+                }
+            }
+            std::shared_ptr<std::byte> storage = detail::allocate_aligned(nbytes);
+            std::vector<std::byte> header(h.data_offset);
+            zip.read_into(e, header, {storage.get(), nbytes}, threads);
+            std::byte* data = storage.get();
+            return ndarray(h.type, std::move(h.shape), std::move(storage), data);
+        }
+    }
+    return detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size), e.name);
+}
+
+void archive::impl::npy_into(std::string_view member, const array_placer& place) const {
+    const zip_entry& e = entry_of(member);
+    if (e.method == compression_method::store) {
+        detail::npy_header_info h = npy_header(e);
+        if (is_plain(h)) {
+            std::span<std::byte> out = place(h.type, h.shape);
+            const std::size_t nbytes = static_cast<std::size_t>(e.uncompressed_size) - h.data_offset;
+            if (out.size() != nbytes)
+                throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
+                                  "', which holds " + std::to_string(nbytes));
+            std::vector<std::byte> header(h.data_offset);
+            zip.read_into(e, header, out, settings.threads);
+            return;
+        }
+    }
+    ndarray a = npy(member, {});
+    std::span<std::byte> out = place(a.type(), a.shape());
+    if (out.size() != a.nbytes())
+        throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
+                          "', whose array has " + std::to_string(a.nbytes()));
+    if (!out.empty()) std::memcpy(out.data(), a.bytes(), out.size());
+}
+
+item_info archive::impl::describe(const value& node, object_path path) const {
+    item_info info;
+    info.path = std::move(path);
+    switch (node.type()) {
+    case value::kind::null: info.kind = item_kind::null; return info;
+    case value::kind::boolean: info.kind = item_kind::boolean; return info;
+    case value::kind::integer:
+    case value::kind::unsigned_integer: info.kind = item_kind::integer; return info;
+    case value::kind::floating: info.kind = item_kind::floating; return info;
+    case value::kind::string: info.kind = item_kind::string; return info;
+    case value::kind::list: info.kind = item_kind::list; info.length = node.size(); return info;
+    case value::kind::set: info.kind = item_kind::object; info.length = node.as_set().items.size(); return info;
+    case value::kind::array: {
+        info.kind = item_kind::array;
+        const ndarray& a = node.as_array();
+        info.array = array_info{a.type(), a.shape(), {}, "ndarray", compression_method::store, 0, 0};
+        return info;
+    }
+    case value::kind::dict: break;
+    }
+    info.format = std::string(node.format());
+    info.length = node.size();
+    const std::string member(stub_member(node));
+    auto external = externals.find(member);
+    if (!member.empty() && external != externals.end()) info.member = member;
+    if (info.format.empty()) {
+        info.kind = item_kind::dict;
+    } else if (auto header = detail::inline_array_header(node); header && detail::is_array_format(info.format)) {
+        info.kind = item_kind::array;
+        array_info a;
+        a.dtype = header->type;
+        a.shape = header->shape;
+        a.mode = info.format.substr(info.format.find(':') + 1);
+        if (!info.member.empty()) {
+            const zip_entry& e = entry_of(member);
+            a.member = member;
+            a.method = e.method;
+            a.compressed_size = e.compressed_size;
+            a.uncompressed_size = e.uncompressed_size;
+        }
+        info.array = std::move(a);
+    } else if (!info.member.empty() && external->second.type == external_type::jsonl) {
+        info.kind = item_kind::external_list;
+        const value* length = node.find("len(data)");
+        info.length = length && length->is_integer() ? static_cast<std::size_t>(length->as_uint()) : 0;
+    } else {
+        info.kind = item_kind::object;
+    }
+    return info;
+}
+
+void archive::impl::list_items(const value& node, object_path& path, std::vector<item_info>& out) const {
+    out.push_back(describe(node, path));
+    const item_kind kind = out.back().kind;
+    // Arrays' and external lists' keys are their metadata, not items.
+    if (kind == item_kind::array || kind == item_kind::external_list) return;
+    if (node.is_list()) {
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            path.push(i);
+            list_items(node.as_list()[i], path, out);
+            path.pop();
+        }
+    } else if (node.is_dict()) {
+        for (const auto& [key, child] : node.as_dict()) {
+            if (key == format_key) continue;
+            path.push(key);
+            list_items(child, path, out);
+            path.pop();
+        }
+    }
+}
+
+value archive::impl::filtered(const value& node, object_path& path,
+                              const std::function<bool(const item_info&)>& keep) const {
+    item_info info = describe(node, path);
+    if (!keep(info)) {
+        value::dict_type placeholder;
+        placeholder.insert_or_assign(format_key, std::string(not_loaded_format));
+        placeholder.insert_or_assign("path", path.str());
+        if (!info.format.empty()) placeholder.insert_or_assign("format", info.format);
+        for (std::string_view key : {ref_key, std::string_view("shape"), std::string_view("dtype")})
+            if (const value* v = node.is_dict() ? node.find(key) : nullptr) placeholder.insert_or_assign(key, *v);
+        return value(std::move(placeholder));
+    }
+    if (info.kind == item_kind::array) return node;
+    if (info.kind == item_kind::external_list) {
+        value out = node;
+        value data = jsonl(info.member);
+        for (std::size_t i = 0; i < data.size(); ++i) {
+            path.push(i);
+            data.as_list()[i] = filtered(data.as_list()[i], path, keep);
+            path.pop();
+        }
+        out.as_dict().insert_or_assign("data", std::move(data));
+        return out;
+    }
+    if (node.is_list()) {
+        value::list_type items;
+        items.reserve(node.size());
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            path.push(i);
+            items.push_back(filtered(node.as_list()[i], path, keep));
+            path.pop();
+        }
+        return value(std::move(items));
+    }
+    if (node.is_dict()) {
+        value::dict_type dict;
+        for (const auto& [key, child] : node.as_dict()) {
+            if (key == format_key) {
+                dict.insert_or_assign(key, child);
+                continue;
+            }
+            path.push(key);
+            dict.insert_or_assign(key, filtered(child, path, keep));
+            path.pop();
+        }
+        return value(std::move(dict));
+    }
+    return node;
+}
+
+// What a loader reads external members through, with the options of one read.
+struct archive::source final : detail::external_source {
+    const impl& archive;
+    read_options options;
+
+    source(const impl& a, read_options o) : archive(a), options(o) {}
+
+    bool has(std::string_view member, external_type type) const {
+        auto it = archive.externals.find(std::string(member));
+        return it != archive.externals.end() && it->second.type == type;
+    }
+    bool has_jsonl(std::string_view member) const override { return has(member, external_type::jsonl); }
+    bool has_npy(std::string_view member) const override { return has(member, external_type::npy); }
+    const value& jsonl(std::string_view member) const override { return archive.jsonl(member); }
+    ndarray npy(std::string_view member) const override { return archive.npy(member, options); }
+    void npy_into(std::string_view member, const array_placer& place) const override {
+        if (options.access == access::view) {
+            // A view has no storage of the caller's to fill: hand over the view's bytes.
+            ndarray a = archive.npy(member, options);
+            std::span<std::byte> out = place(a.type(), a.shape());
+            if (!out.empty()) std::memcpy(out.data(), a.bytes(), std::min(out.size(), a.nbytes()));
+            return;
+        }
+        archive.npy_into(member, place);
+    }
+};
+
+archive::archive(const std::filesystem::path& file, config settings, std::shared_ptr<const loader_registry> registry)
+    : impl_(std::make_unique<impl>(file)) {
+    impl& a = *impl_;
+    a.settings = std::move(settings);
+    a.registry = registry ? std::move(registry) : std::make_shared<const loader_registry>();
+    a.tree = parse_member(a.zip, require_member(a.zip, tree_member));
+    a.meta = parse_member(a.zip, require_member(a.zip, meta_member));
+    a.read_externals_info();
+}
+
+archive::~archive() = default;
+archive::archive(archive&&) noexcept = default;
+archive& archive::operator=(archive&&) noexcept = default;
+
+const std::filesystem::path& archive::path() const noexcept { return impl_->zip.path(); }
+const value& archive::meta() const noexcept { return impl_->meta; }
+const value& archive::tree() const noexcept { return impl_->tree; }
+const config& archive::settings() const noexcept { return impl_->settings; }
+const loader_registry* archive::registry() const noexcept { return impl_->registry.get(); }
+
+std::unique_ptr<detail::external_source> archive::make_source(read_options options) const {
+    return std::make_unique<source>(*impl_, options);
+}
+
+const std::vector<item_info>& archive::items() const {
+    std::call_once(impl_->items_once, [&] {
+        object_path root;
+        impl_->list_items(impl_->tree, root, impl_->item_list);
+    });
+    return impl_->item_list;
+}
+
+const value& archive::node_at(std::string_view path, object_path& where) const {
+    const value* cur = &impl_->tree;
+    for (std::string_view step : split_path(path)) {
+        if (std::string_view list = stub_member(*cur); !list.empty() && impl_->externals.count(std::string(list)) &&
+                                                       impl_->externals.at(std::string(list)).type == external_type::jsonl)
+            cur = &impl_->jsonl(list);
+        const value* next = nullptr;
+        if (cur->is_dict()) {
+            next = cur->find(step);
+        } else if (cur->is_list()) {
+            if (auto index = parse_index(step); index && *index < cur->size()) next = &cur->as_list()[*index];
+        }
+        if (!next)
+            throw usage_error("the archive has no item at " + std::string(path) + " (" +
+                                  std::string(cur->is_list() ? "no index " : "no key ") + "'" + std::string(step) +
+                                  "' in " + where.str() + ")",
+                              where.str());
+        if (cur->is_dict()) where.push(step);
+        else where.push(*parse_index(step));
+        cur = next;
+    }
+    return *cur;
+}
+
+std::optional<item_info> archive::find(std::string_view path) const {
+    object_path where;
+    const value* node = nullptr;
+    try {
+        node = &node_at(path, where);
+    } catch (const usage_error&) {
+        return std::nullopt;
+    }
+    return impl_->describe(*node, where);
+}
+
+std::optional<item_info> archive::find(const object_path& path) const {
+    std::string joined;
+    for (const auto& s : path.segments()) joined += "/" + step_text(s);
+    return find(joined);
+}
+
+value archive::read(std::string_view path, read_options options) const {
+    object_path where;
+    const value& node = node_at(path, where);
+    auto externals = make_source(options);
+    loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
+    return impl_->registry->rebuild(node, l);
+}
+
+value archive::read_filter(const std::function<bool(const item_info&)>& keep, read_options options) const {
+    object_path root;
+    value tree = impl_->filtered(impl_->tree, root, keep);
+    auto externals = make_source(options);
+    loader l(impl_->settings, impl_->registry.get(), externals.get());
+    return impl_->registry->rebuild(std::move(tree), l);
+}
+
+ndarray archive::array(std::string_view path, read_options options) const {
+    object_path where;
+    const value& node = node_at(path, where);
+    auto externals = make_source(options);
+    loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
+    return l.array(node);
+}
+
+ndarray archive::rows(std::string_view path, std::size_t begin, std::size_t end, read_options options) const {
+    object_path where;
+    const value& node = node_at(path, where);
+    const std::string member(stub_member(node));
+    auto external = impl_->externals.find(member);
+    const bool npy_member = !member.empty() && external != impl_->externals.end() &&
+                            external->second.type == external_type::npy;
+    if (npy_member && impl_->entry_of(member).method == compression_method::store) {
+        const zip_entry& e = impl_->entry_of(member);
+        try {
+            detail::npy_header_info h = impl_->npy_header(e);
+            if (is_plain(h) && !h.shape.empty()) {
+                if (begin > end || end > h.shape[0])
+                    throw usage_error("rows " + std::to_string(begin) + " to " + std::to_string(end) +
+                                      " are outside an array of shape " + shape_string(h.shape));
+                const std::size_t nbytes = detail::npy_check_size(h, e.uncompressed_size, e.name);
+                const std::size_t row_bytes = h.shape[0] ? nbytes / h.shape[0] : 0;
+                const std::size_t offset = h.data_offset + begin * row_bytes;
+                const std::size_t length = (end - begin) * row_bytes;
+                shape_type shape = std::move(h.shape);
+                shape[0] = end - begin;
+                if (options.access == access::view) {
+                    if (options.verify) impl_->zip.verify(e, impl_->settings.threads);
+                    detail::mapped_member m = impl_->zip.map(e);
+                    std::byte* data = m.bytes.data() + offset;
+                    if (m.owner && reinterpret_cast<std::uintptr_t>(data) % dtype_size(h.type) == 0)
+                        return ndarray(h.type, std::move(shape), std::move(m.owner), data);
+                }
+                std::shared_ptr<std::byte> storage = detail::allocate_aligned(length);
+                impl_->zip.read_stored(e, offset, {storage.get(), length});
+                std::byte* data = storage.get();
+                return ndarray(h.type, std::move(shape), std::move(storage), data);
+            }
+        } catch (const error& failure) {
+            detail::rethrow_at(failure, where.str(), member);
+        }
+    }
+    try {
+        return array(path, options).rows(begin, end);
+    } catch (const usage_error& failure) {
+        detail::rethrow_at(failure, where.str(), member);
+    }
+}
+
+void archive::verify() const {
+    const impl& a = *impl_;
+    a.zip.check_local_headers();
+    for (const zip_entry& e : a.zip.entries()) a.zip.verify(e, a.settings.threads);
+    for (const auto& [member, external] : a.externals) {
+        if (external.type == external_type::jsonl) {
+            a.jsonl(member);
+            continue;
+        }
+        std::string crossed;
+        const value* stub = a.walk(a.tree, *external.path, 0, member, &crossed);
+        ndarray array = a.npy(member, {});
+        if (stub) detail::check_stub(*stub, array.type(), array.shape(), member);
+    }
+}
+
+} // namespace zanj
