@@ -3,6 +3,7 @@
 #include <zanj/detail/array_codec.hpp>
 #include <zanj/detail/json_io.hpp>
 #include <zanj/detail/npy.hpp>
+#include <zanj/detail/parallel.hpp>
 #include <zanj/detail/sysinfo.hpp>
 #include <zanj/detail/zip.hpp>
 
@@ -21,19 +22,34 @@ value path_as_json(const object_path& path) {
     return value(std::move(out));
 }
 
+value describe_compression(const compression& c) {
+    value::dict_type d;
+    d.insert_or_assign("method", std::string(to_string(c.method)));
+    d.insert_or_assign("level", c.level);
+    if (c.adaptive) d.insert_or_assign("adaptive", true);
+    return value(std::move(d));
+}
+
 value compression_json(const compression_policy& policy) {
     // Python stores the zipfile constant its bool became; do the same for its two layouts.
     if (policy == compression_policy::python()) return value(8);
     if (policy == compression_policy::none()) return value(0);
-    auto describe = [](const compression& c) {
-        value::dict_type d;
-        d.insert_or_assign("method", std::string(to_string(c.method)));
-        d.insert_or_assign("level", c.level);
-        return value(std::move(d));
-    };
     value::dict_type out;
-    out.insert_or_assign("json", describe(policy.json));
-    out.insert_or_assign("arrays", describe(policy.arrays));
+    out.insert_or_assign("json", describe_compression(policy.json));
+    out.insert_or_assign("arrays", describe_compression(policy.arrays));
+    return value(std::move(out));
+}
+
+value storage_hints_json(const std::vector<storage_hint>& hints) {
+    value::list_type out;
+    for (const storage_hint& h : hints) {
+        value::dict_type d;
+        d.insert_or_assign("path", h.path);
+        if (h.external) d.insert_or_assign("external", *h.external);
+        if (h.array_mode) d.insert_or_assign("array_mode", std::string(to_string(*h.array_mode)));
+        if (h.compression) d.insert_or_assign("compression", describe_compression(*h.compression));
+        out.emplace_back(std::move(d));
+    }
     return value(std::move(out));
 }
 
@@ -50,7 +66,20 @@ struct archive_writer::impl {
     const loader_registry& registry;
     value::dict_type externals_info;
 
-    member_options options_for(const compression& c) const { return {.compression = c, .force_zip64 = true, .align = 64}; }
+    // The externals_info entry of an array member, as Python writes it.
+    void record_npy(const std::string& member, const object_path& path, const array_view& array) {
+        value::dict_type info;
+        info.insert_or_assign("item_type", "npy");
+        info.insert_or_assign("path", path_as_json(path));
+        info.insert_or_assign("type(data)", "<class 'numpy.ndarray'>");
+        info.insert_or_assign("len(data)", array.shape.empty() ? 0 : array.shape[0]);
+        add_array_metadata(info, array);
+        externals_info.insert_or_assign(member, value(std::move(info)));
+    }
+
+    member_options options_for(const compression& c) const {
+        return {.compression = c, .force_zip64 = true, .align = 64, .threads = resolve_threads(settings.threads)};
+    }
 };
 
 archive_writer::archive_writer(const std::filesystem::path& file, const config& settings, const loader_registry& registry)
@@ -58,24 +87,31 @@ archive_writer::archive_writer(const std::filesystem::path& file, const config& 
 
 archive_writer::~archive_writer() = default;
 
-void archive_writer::add_npy(const std::string& member, const object_path& path, const array_view& array) {
+void archive_writer::add_npy(const std::string& member, const object_path& path, const array_view& array,
+                             const compression& method) {
     std::string header = npy_header(array.type, array.shape);
     std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
     const std::span<const std::byte> pieces[] = {as_bytes(header), {array.data, nbytes}};
-    impl_->zip.add(member, pieces, impl_->options_for(impl_->settings.compress.arrays));
+    impl_->zip.add(member, pieces, impl_->options_for(method));
+    impl_->record_npy(member, path, array);
+}
 
-    value::dict_type info;
-    info.insert_or_assign("item_type", "npy");
-    info.insert_or_assign("path", path_as_json(path));
-    info.insert_or_assign("type(data)", "<class 'numpy.ndarray'>");
-    info.insert_or_assign("len(data)", array.shape.empty() ? 0 : array.shape[0]);
-    add_array_metadata(info, array);
-    impl_->externals_info.insert_or_assign(member, value(std::move(info)));
+void archive_writer::add_npy_chunked(const std::string& member, const object_path& path, const chunked_array& array,
+                                     const compression& method) {
+    std::string header = npy_header(array.type(), array.shape());
+    const std::size_t element = dtype_size(array.type());
+    // The writer asks for 8 MiB pieces, whole elements for every dtype size.
+    impl_->zip.add_streamed(member, as_bytes(header), array.nbytes(),
+                            [&](std::uint64_t offset, std::span<std::byte> out) {
+                                array.fill(static_cast<std::size_t>(offset / element), out);
+                            },
+                            impl_->options_for(method));
+    impl_->record_npy(member, path, {array.type(), array.shape(), nullptr});
 }
 
 void archive_writer::add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
-                               std::string_view kind) {
-    impl_->zip.add(member, as_bytes(lines), impl_->options_for(impl_->settings.compress.json));
+                               std::string_view kind, const compression& method) {
+    impl_->zip.add(member, as_bytes(lines), impl_->options_for(method));
     value::dict_type info;
     info.insert_or_assign("item_type", "jsonl");
     info.insert_or_assign("path", path_as_json(path));
@@ -86,7 +122,7 @@ void archive_writer::add_jsonl(const std::string& member, const object_path& pat
 
 void archive_writer::finish(const value& tree) {
     const config& s = impl_->settings;
-    member_options json_options{.compression = s.compress.json};
+    member_options json_options{.compression = s.compress.json, .threads = resolve_threads(s.threads)};
 
     std::string tree_text = write_json(tree, {.indent = 1});
     impl_->zip.add("__zanj__.json", as_bytes(tree_text), json_options);
@@ -97,6 +133,7 @@ void archive_writer::finish(const value& tree) {
     cfg.insert_or_assign("external_array_threshold", s.external_array_threshold);
     cfg.insert_or_assign("external_list_threshold", s.external_list_threshold);
     cfg.insert_or_assign("compress", compression_json(s.compress));
+    if (!s.storage_hints.empty()) cfg.insert_or_assign("storage_hints", storage_hints_json(s.storage_hints));
     cfg.insert_or_assign("serialization_handlers", serialization_handler_descriptions());
     value::list_type loaders;
     for (const auto& l : impl_->registry.loaders()) {

@@ -58,11 +58,19 @@ void zstd_check(std::size_t code, const char* what) {
     if (ZSTD_isError(code)) throw error(std::string("zstd ") + what + " failed: " + ZSTD_getErrorName(code));
 }
 
-void zstd_compress(int level, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out) {
+// Below this, starting zstd's worker threads costs more than they save.
+constexpr std::size_t zstd_threading_threshold = std::size_t{4} << 20;
+
+void zstd_compress(int level, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
+                   unsigned threads) {
     std::unique_ptr<ZSTD_CCtx, zstd_cctx_deleter> cctx(ZSTD_createCCtx());
     if (!cctx) throw std::bad_alloc();
     std::size_t total = total_size(pieces);
     zstd_check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level), "level setting");
+    // Workers split the input into jobs but still write one standard frame, which every
+    // zstd reader (Python's zipfile included) decodes.
+    if (threads > 1 && total >= zstd_threading_threshold)
+        zstd_check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_nbWorkers, static_cast<int>(threads)), "thread setting");
     zstd_check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1), "checksum setting");
     // The pledged size goes into the frame header, so readers can size their buffer up front.
     zstd_check(ZSTD_CCtx_setPledgedSrcSize(cctx.get(), total), "size setting");
@@ -105,7 +113,8 @@ int effective_level(const compression& c) {
     return c.method == compression_method::zstd ? zstd_default_level : deflate_default_level;
 }
 
-void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out) {
+void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
+              unsigned threads) {
     int level = effective_level(c);
     switch (c.method) {
     case compression_method::deflate:
@@ -118,12 +127,92 @@ void compress(const compression& c, std::span<const std::span<const std::byte>> 
         if (level > ZSTD_maxCLevel())
             throw usage_error("zstd level " + std::to_string(level) + " is out of range (0 to " +
                               std::to_string(ZSTD_maxCLevel()) + ")");
-        zstd_compress(level, pieces, out);
+        zstd_compress(level, pieces, out, threads);
         return;
     case compression_method::store: break;
     }
     throw usage_error("compress: method " + std::to_string(static_cast<unsigned>(c.method)) +
                       " is not a compression method zanj writes");
+}
+
+struct stream_compressor::impl {
+    std::unique_ptr<ZSTD_CCtx, zstd_cctx_deleter> cctx{ZSTD_createCCtx()};
+    std::vector<std::byte> buffer = std::vector<std::byte>(ZSTD_CStreamOutSize());
+
+    void run(ZSTD_inBuffer& input, ZSTD_EndDirective mode, const sink& out) {
+        while (true) {
+            ZSTD_outBuffer output{buffer.data(), buffer.size(), 0};
+            std::size_t remaining = ZSTD_compressStream2(cctx.get(), &output, &input, mode);
+            zstd_check(remaining, "compression");
+            if (output.pos) out({buffer.data(), output.pos});
+            const bool done = mode == ZSTD_e_end ? remaining == 0 : input.pos == input.size;
+            if (done) return;
+        }
+    }
+};
+
+stream_compressor::stream_compressor(const compression& c, unsigned threads, std::uint64_t size)
+    : impl_(std::make_unique<impl>()) {
+    if (c.method != compression_method::zstd) throw usage_error("stream_compressor: only zstd compresses as a stream");
+    if (!impl_->cctx) throw std::bad_alloc();
+    const int level = effective_level(c);
+    if (level > ZSTD_maxCLevel())
+        throw usage_error("zstd level " + std::to_string(level) + " is out of range (0 to " +
+                          std::to_string(ZSTD_maxCLevel()) + ")");
+    ZSTD_CCtx* cctx = impl_->cctx.get();
+    zstd_check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level), "level setting");
+    zstd_check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1), "checksum setting");
+    zstd_check(ZSTD_CCtx_setPledgedSrcSize(cctx, size), "size setting");
+    if (threads > 1 && size >= zstd_threading_threshold)
+        zstd_check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, static_cast<int>(threads)), "thread setting");
+}
+
+stream_compressor::~stream_compressor() = default;
+
+void stream_compressor::add(std::span<const std::byte> in, const sink& out) {
+    ZSTD_inBuffer input{in.data(), in.size(), 0};
+    if (in.empty()) return;
+    impl_->run(input, ZSTD_e_continue, out);
+}
+
+void stream_compressor::finish(const sink& out) {
+    ZSTD_inBuffer none{nullptr, 0, 0};
+    impl_->run(none, ZSTD_e_end, out);
+}
+
+compression_method choose_method(const compression& c, std::span<const std::span<const std::byte>> pieces) {
+    if (!c.adaptive || c.method == compression_method::store) return c.method;
+    // Four slices of 64 KiB spread over the data (all of it when small), through fast zstd:
+    // what does not shrink there will not shrink much with any method.
+    constexpr std::size_t slice = std::size_t{64} << 10;
+    constexpr std::size_t slices = 4;
+    const std::size_t total = total_size(pieces);
+    if (total == 0) return compression_method::store;
+    std::vector<std::byte> sample;
+    sample.reserve(std::min(total, slice * slices));
+    auto copy_from = [&](std::size_t offset, std::size_t length) {
+        for (auto piece : pieces) {
+            if (length == 0) return;
+            if (offset >= piece.size()) {
+                offset -= piece.size();
+                continue;
+            }
+            const std::size_t n = std::min(length, piece.size() - offset);
+            sample.insert(sample.end(), piece.begin() + static_cast<std::ptrdiff_t>(offset),
+                          piece.begin() + static_cast<std::ptrdiff_t>(offset + n));
+            offset = 0;
+            length -= n;
+        }
+    };
+    if (total <= slice * slices) {
+        copy_from(0, total);
+    } else {
+        for (std::size_t i = 0; i < slices; ++i) copy_from((total - slice) / (slices - 1) * i, slice);
+    }
+    std::vector<std::byte> squeezed(ZSTD_compressBound(sample.size()));
+    std::size_t n = ZSTD_compress(squeezed.data(), squeezed.size(), sample.data(), sample.size(), 1);
+    zstd_check(n, "sampling");
+    return n * 10 <= sample.size() * 9 ? c.method : compression_method::store;
 }
 
 void decompress(compression_method method, std::span<const std::byte> in, std::span<std::byte> out,

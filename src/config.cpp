@@ -30,4 +30,10 @@ std::string_view to_string(compression_method m) noexcept {
     return "?";
 }
 
+const storage_hint* config::hint_for(const object_path& path) const {
+    for (const storage_hint& hint : storage_hints)
+        if (path.matches(hint.path)) return &hint;
+    return nullptr;
+}
+
 } // namespace zanj

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
+#include <system_error>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -122,6 +123,10 @@ void write_all(const file_handle& file, std::span<const std::byte> data) {
     }
 }
 
+void skip_bytes(const file_handle& file, std::uint64_t n) {
+    if (::lseek(file.fd(), static_cast<off_t>(n), SEEK_CUR) < 0) fail("seek in", file.path(), errno);
+}
+
 void pwrite_all(const file_handle& file, std::span<const std::byte> data, std::uint64_t offset) {
     while (!data.empty()) {
         ssize_t n = ::pwrite(file.fd(), data.data(), std::min(data.size(), max_chunk), static_cast<off_t>(offset));
@@ -171,6 +176,23 @@ void rename_file(const fs::path& from, const fs::path& to) {
 
 void unlink_file(const fs::path& path) {
     if (::unlink(path.c_str()) != 0) fail("remove", path, errno);
+}
+
+void write_file_atomically(const fs::path& destination, std::span<const std::span<const std::byte>> pieces) {
+    file_handle file = make_temp_file_beside(destination);
+    const fs::path temp = file.path();
+    try {
+        for (std::span<const std::byte> piece : pieces) write_all(file, piece);
+        fsync_file(file);
+        file.close();
+        rename_file(temp, destination);
+    } catch (...) {
+        std::error_code ignored;
+        fs::remove(temp, ignored);
+        throw;
+    }
+    // The rename is durable only once the folder's entry is on disk.
+    fsync_directory(folder_of(destination));
 }
 
 } // namespace zanj::detail

@@ -67,17 +67,39 @@ std::string serializer::claim_member(std::string_view extension) {
 }
 
 value serializer::write_array(const array_view& array) {
-    std::size_t n = shape_elements(array.shape);
-    if (!array.shape.empty() && sink_ && n >= settings_.external_array_threshold) {
+    const storage_hint* hint = settings_.hint_for(path_);
+    const bool large = !array.shape.empty() && shape_elements(array.shape) >= settings_.external_array_threshold;
+    if (sink_ && (hint && hint->external ? *hint->external : large)) {
         std::string member = claim_member("npy");
-        sink_->add_npy(member, path_, array);
+        sink_->add_npy(member, path_, array,
+                       hint && hint->compression ? *hint->compression : settings_.compress.arrays);
         value::dict_type stub;
         stub.insert_or_assign(format_key, "numpy.ndarray:external");
         stub.insert_or_assign(ref_key, member);
         detail::add_array_metadata(stub, array);
         return stub;
     }
-    return detail::array_to_item(array, settings_.internal_array_mode);
+    return detail::array_to_item(array, hint && hint->array_mode ? *hint->array_mode : settings_.internal_array_mode);
+}
+
+value serializer::write_array(const chunked_array& array) {
+    if (!sink_) {
+        ndarray whole(array.type(), array.shape());
+        if (whole.nbytes()) array.fill(0, {whole.bytes(), whole.nbytes()});
+        return write_array(whole);
+    }
+    const storage_hint* hint = settings_.hint_for(path_);
+    compression method = hint && hint->compression ? *hint->compression : settings_.compress.arrays;
+    // Only zstd compresses as it goes; sampling needs data that is not produced yet.
+    if (method.method != compression_method::zstd) method = compression{};
+    method.adaptive = false;
+    std::string member = claim_member("npy");
+    sink_->add_npy_chunked(member, path_, array, method);
+    value::dict_type stub;
+    stub.insert_or_assign(format_key, "numpy.ndarray:external");
+    stub.insert_or_assign(ref_key, member);
+    detail::add_array_metadata(stub, {array.type(), array.shape(), nullptr});
+    return stub;
 }
 
 namespace {
@@ -129,7 +151,9 @@ void add_records_summary(value::dict_type& stub, const value::list_type& items) 
 } // namespace
 
 value serializer::finish_sequence(value::list_type items, std::string_view kind) {
-    if (!sink_ || items.size() < settings_.external_list_threshold) return value(std::move(items));
+    const storage_hint* hint = settings_.hint_for(path_);
+    const bool long_list = items.size() >= settings_.external_list_threshold;
+    if (!sink_ || !(hint && hint->external ? *hint->external : long_list)) return value(std::move(items));
     std::string member = claim_member("jsonl");
     std::string lines;
     for (const auto& item : items) {
@@ -142,7 +166,8 @@ value serializer::finish_sequence(value::list_type items, std::string_view kind)
     stub.insert_or_assign(ref_key, member);
     bool records = !items.empty() && std::all_of(items.begin(), items.end(), [](const value& v) { return v.is_dict(); });
     if (records) add_records_summary(stub, items);
-    sink_->add_jsonl(member, path_, std::move(lines), items.size(), kind);
+    sink_->add_jsonl(member, path_, std::move(lines), items.size(), kind,
+                     hint && hint->compression ? *hint->compression : settings_.compress.json);
     return stub;
 }
 

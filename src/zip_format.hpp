@@ -18,6 +18,8 @@ inline constexpr std::uint32_t end_signature = 0x06054b50;
 inline constexpr std::uint32_t zip64_end_signature = 0x06064b50;
 inline constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
 
+// Where the CRC-32 sits in a local header.
+inline constexpr std::size_t local_header_crc_offset = 14;
 // Fixed sizes of the records, before their variable parts.
 inline constexpr std::size_t local_header_size = 30;
 inline constexpr std::size_t central_header_size = 46;

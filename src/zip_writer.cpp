@@ -3,16 +3,17 @@
 #include "zip_format.hpp"
 
 #include <zanj/detail/codec.hpp>
+#include <zanj/detail/crc32.hpp>
 #include <zanj/detail/file_io.hpp>
 #include <zanj/error.hpp>
 
-#include <libdeflate.h>
-
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <unordered_set>
 
 namespace zanj::detail {
@@ -26,6 +27,10 @@ namespace zf = zip_format;
 // memory to the file, without a copy.
 constexpr std::size_t direct_write_threshold = std::size_t{64} << 10;
 constexpr std::size_t buffer_flush_threshold = std::size_t{1} << 20;
+// Members written from a producer are asked for data in pieces of this size.
+constexpr std::uint64_t stream_chunk_size = std::uint64_t{8} << 20;
+// Checksumming beside the compression or the writing pays from this size on.
+constexpr std::uint64_t crc_thread_threshold = std::uint64_t{1} << 20;
 // The padding field stores the alignment in 16 bits.
 constexpr std::size_t max_align = std::size_t{1} << 15;
 
@@ -57,10 +62,7 @@ struct member_record {
 
 std::uint32_t crc32_of(std::span<const std::span<const std::byte>> pieces) {
     std::uint32_t crc = 0;
-    // libdeflate_crc32 returns its initial value (0) for a null buffer, whatever the running CRC:
-    // skip empty pieces, whose data pointer may be null (an empty array's data, say).
-    for (auto piece : pieces)
-        if (!piece.empty()) crc = libdeflate_crc32(crc, piece.data(), piece.size());
+    for (auto piece : pieces) crc = crc32(crc, piece);
     return crc;
 }
 
@@ -135,6 +137,35 @@ struct zip_writer::impl {
         pending.clear();
     }
 
+    // Overwrites bytes already put, wherever they are now: in the buffer or in the file.
+    void patch(std::span<const std::byte> bytes, std::uint64_t offset) {
+        const std::uint64_t buffered_from = position - pending.size();
+        if (offset >= buffered_from) {
+            std::copy(bytes.begin(), bytes.end(), pending.begin() + static_cast<std::ptrdiff_t>(offset - buffered_from));
+        } else {
+            pwrite_all(file, bytes, offset);
+        }
+    }
+
+    // Data known to be all zeros leaves a hole in the file instead (a sparse file): it reads
+    // back as zeros and takes no disk space.
+    void put_or_skip(std::span<const std::byte> bytes) {
+        const bool zeros = bytes.size() >= direct_write_threshold && bytes[0] == std::byte{0} &&
+                           std::memcmp(bytes.data(), bytes.data() + 1, bytes.size() - 1) == 0;
+        if (!zeros) return put_data(bytes);
+        flush();
+        skip_bytes(file, bytes.size());
+        position += bytes.size();
+    }
+
+    using chunk_producer = zip_writer::chunk_producer;
+    void check_new_member(std::string_view name, const member_options& options) const;
+    void put_local_header(member_record& m, const member_options& options);
+    void patch_crc(const member_record& m);
+    void patch_zip64_sizes(const member_record& m);
+    void add_stream(std::string_view name, std::span<const std::span<const std::byte>> known, std::uint64_t size,
+                    const chunk_producer& produce, const member_options& options);
+
     void check_usable(std::string_view operation) const {
         if (status == state::committed)
             throw usage_error("zip writer: " + std::string(operation) + " after commit() of " + destination.string());
@@ -161,75 +192,65 @@ void zip_writer::add(std::string_view name, std::span<const std::byte> data, con
     add(name, std::span<const std::span<const std::byte>>(&data, 1), options);
 }
 
-void zip_writer::add(std::string_view name, std::span<const std::span<const std::byte>> pieces,
-                     const member_options& options) {
-    impl& w = *impl_;
-    w.check_usable("add()");
+void zip_writer::impl::check_new_member(std::string_view name, const member_options& options) const {
+    check_usable("add()");
     std::string quoted = "'";
     quoted += name;
     quoted += '\''; // appended in steps: GCC 12 warns falsely (-Wrestrict) about "'" + s
-    if (name.empty()) throw usage_error("zip member names cannot be empty (" + w.destination.string() + ")");
+    if (name.empty()) throw usage_error("zip member names cannot be empty (" + destination.string() + ")");
     if (name.size() > zf::max16) throw usage_error("zip member name " + quoted + " is longer than 65535 bytes");
     if (name.find('\0') != std::string_view::npos)
         throw usage_error("zip member name " + quoted + " contains a NUL byte");
-    if (w.names.contains(std::string(name)))
-        throw usage_error("duplicate member name " + quoted + " in " + w.destination.string());
+    if (names.contains(std::string(name)))
+        throw usage_error("duplicate member name " + quoted + " in " + destination.string());
     if (options.align > max_align || (options.align > 1 && !std::has_single_bit(options.align)))
         throw usage_error("alignment " + std::to_string(options.align) + " of member " + quoted +
                           " is not a power of two up to " + std::to_string(max_align));
+}
 
-    // Compress first: the local header then carries the final sizes, so no data descriptor.
-    const compression_method method = options.compression.method;
-    const bool stored = method == compression_method::store;
-    std::uint64_t uncompressed_size = 0;
-    for (auto piece : pieces) uncompressed_size += piece.size();
-    if (!stored) compress(options.compression, pieces, w.compressed);
-    const std::uint64_t compressed_size = stored ? uncompressed_size : w.compressed.size();
-
-    member_record m;
-    m.name = std::string(name);
-    m.method = static_cast<std::uint16_t>(method);
-    m.crc32 = crc32_of(pieces);
-    m.compressed_size = compressed_size;
-    m.uncompressed_size = uncompressed_size;
-    m.local_header_offset = w.position;
-    const bool sizes_overflow = uncompressed_size >= zf::max32 || compressed_size >= zf::max32;
+// Puts the local header of `m` (whose name, method, CRC and sizes are set), and records where it
+// starts. With ZIP64 forced, its extra field always holds both sizes, so that a streamed
+// member's sizes can be patched in afterwards.
+void zip_writer::impl::put_local_header(member_record& m, const member_options& options) {
+    const bool stored = m.method == static_cast<std::uint16_t>(compression_method::store);
+    m.local_header_offset = position;
+    const bool sizes_overflow = m.uncompressed_size >= zf::max32 || m.compressed_size >= zf::max32;
     const bool zip64_local = options.force_zip64 || sizes_overflow;
     const bool zip64_central = sizes_overflow || m.local_header_offset >= zf::max32;
-    m.version_needed = method == compression_method::zstd ? zf::version_zstd
-                       : (zip64_local || zip64_central)  ? zf::version_zip64
-                                                         : zf::version_default;
+    m.version_needed = m.method == static_cast<std::uint16_t>(compression_method::zstd) ? zf::version_zstd
+                       : (zip64_local || zip64_central)                               ? zf::version_zip64
+                                                                                       : zf::version_default;
 
     // A local ZIP64 field always holds both sizes (APPNOTE 4.5.3), the header fields then say 0xFFFFFFFF.
     const std::size_t zip64_extra_size = zip64_local ? 4 + 16 : 0;
     std::size_t align_extra_size = 0;
     if (stored && options.align > 1) {
-        std::uint64_t data_start = m.local_header_offset + zf::local_header_size + name.size() + zip64_extra_size +
+        std::uint64_t data_start = m.local_header_offset + zf::local_header_size + m.name.size() + zip64_extra_size +
                                    zf::align_extra_min_size;
         align_extra_size = zf::align_extra_min_size +
                            static_cast<std::size_t>((options.align - data_start % options.align) % options.align);
     }
 
     std::vector<std::byte> header;
-    header.reserve(zf::local_header_size + name.size() + zip64_extra_size + align_extra_size);
+    header.reserve(zf::local_header_size + m.name.size() + zip64_extra_size + align_extra_size);
     zf::field_writer f(header);
     f.u32(zf::local_header_signature);
     f.u16(m.version_needed);
     f.u16(zf::flag_utf8_name);
     f.u16(m.method);
-    f.u16(w.stamp.time);
-    f.u16(w.stamp.date);
+    f.u16(stamp.time);
+    f.u16(stamp.date);
     f.u32(m.crc32);
-    f.u32(zip64_local ? zf::max32 : static_cast<std::uint32_t>(compressed_size));
-    f.u32(zip64_local ? zf::max32 : static_cast<std::uint32_t>(uncompressed_size));
-    f.u16(static_cast<std::uint16_t>(name.size()));
+    f.u32(zip64_local ? zf::max32 : static_cast<std::uint32_t>(m.compressed_size));
+    f.u32(zip64_local ? zf::max32 : static_cast<std::uint32_t>(m.uncompressed_size));
+    f.u16(static_cast<std::uint16_t>(m.name.size()));
     f.u16(static_cast<std::uint16_t>(zip64_extra_size + align_extra_size));
-    f.text(name);
+    f.text(m.name);
     if (zip64_local) {
         f.u16(zf::zip64_extra_id);
         f.u16(16);
-        f.u64(uncompressed_size);
-        f.u64(compressed_size);
+        f.u64(m.uncompressed_size);
+        f.u64(m.compressed_size);
     }
     if (align_extra_size > 0) {
         f.u16(zf::align_extra_id);
@@ -237,14 +258,75 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
         f.u16(static_cast<std::uint16_t>(options.align));
         f.zeros(align_extra_size - zf::align_extra_min_size);
     }
+    put(header);
+}
+
+void zip_writer::impl::patch_crc(const member_record& m) {
+    std::vector<std::byte> field;
+    zf::field_writer(field).u32(m.crc32);
+    patch(field, m.local_header_offset + zf::local_header_crc_offset);
+}
+
+void zip_writer::impl::patch_zip64_sizes(const member_record& m) {
+    std::vector<std::byte> fields;
+    zf::field_writer f(fields);
+    f.u64(m.uncompressed_size);
+    f.u64(m.compressed_size);
+    patch(fields, m.local_header_offset + zf::local_header_size + m.name.size() + 4);
+}
+
+void zip_writer::add(std::string_view name, std::span<const std::span<const std::byte>> pieces,
+                     const member_options& options) {
+    impl& w = *impl_;
+    w.check_new_member(name, options);
+
+    const compression_method method = choose_method(options.compression, pieces);
+    if (method == compression_method::zstd) {
+        // zstd goes to the file as it compresses: no compressed copy of the data is ever held.
+        member_options streamed = options;
+        streamed.compression.method = method;
+        w.add_stream(name, pieces, 0, {}, streamed);
+        return;
+    }
+    const bool stored = method == compression_method::store;
+    std::uint64_t uncompressed_size = 0;
+    for (auto piece : pieces) uncompressed_size += piece.size();
+    // The checksum runs on a thread of its own beside the compression, or beside the writing of
+    // a large stored member (whose header then gets its CRC afterwards).
+    std::uint32_t crc = 0;
+    std::jthread crc_thread;
+    if (options.threads > 1 && uncompressed_size >= crc_thread_threshold)
+        crc_thread = std::jthread([&crc, pieces] { crc = crc32_of(pieces); });
+    else
+        crc = crc32_of(pieces);
+    // Compress first: the local header then carries the final sizes, so no data descriptor.
+    if (!stored) {
+        compression c = options.compression;
+        c.method = method;
+        compress(c, pieces, w.compressed, options.threads);
+    }
+    const bool crc_pending = crc_thread.joinable() && stored;
+    if (!crc_pending && crc_thread.joinable()) crc_thread.join();
+
+    member_record m;
+    m.name = std::string(name);
+    m.method = static_cast<std::uint16_t>(method);
+    m.crc32 = crc;
+    m.compressed_size = stored ? uncompressed_size : w.compressed.size();
+    m.uncompressed_size = uncompressed_size;
 
     // A failure past this point leaves a partial member in the file: the writer is unusable.
     try {
-        w.put(header);
+        w.put_local_header(m, options);
         if (stored) {
             for (auto piece : pieces) w.put_data(piece);
         } else {
             w.put_data(w.compressed);
+        }
+        if (crc_pending) {
+            crc_thread.join();
+            m.crc32 = crc;
+            w.patch_crc(m);
         }
     } catch (...) {
         w.status = impl::state::failed;
@@ -252,6 +334,66 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
     }
     w.names.insert(m.name);
     w.members.push_back(std::move(m));
+}
+
+void zip_writer::add_streamed(std::string_view name, std::span<const std::byte> prefix, std::uint64_t size,
+                              const chunk_producer& produce, const member_options& options) {
+    impl_->check_new_member(name, options);
+    const compression_method method = options.compression.method;
+    if (method != compression_method::store && method != compression_method::zstd)
+        throw usage_error("member '" + std::string(name) + "' is written in chunks, which only store and zstd can "
+                          "compress as they go (deflate needs all the data at once)");
+    impl_->add_stream(name, std::span(&prefix, 1), size, produce, options);
+}
+
+// A member of `known` pieces followed by `size` bytes from `produce`, stored or compressed with
+// zstd as it is written; its CRC and compressed size are patched into the local header after.
+void zip_writer::impl::add_stream(std::string_view name, std::span<const std::span<const std::byte>> known,
+                                  std::uint64_t size, const chunk_producer& produce, const member_options& options) {
+    member_options streamed = options;
+    streamed.force_zip64 = true; // so that the sizes can be patched in
+    const bool stored = options.compression.method == compression_method::store;
+    member_record m;
+    m.name = std::string(name);
+    m.method = static_cast<std::uint16_t>(options.compression.method);
+    m.uncompressed_size = size;
+    for (auto piece : known) m.uncompressed_size += piece.size();
+    m.compressed_size = stored ? m.uncompressed_size : 0;
+
+    try {
+        put_local_header(m, streamed);
+        const std::uint64_t data_start = position;
+        std::unique_ptr<stream_compressor> compressor;
+        if (!stored)
+            compressor = std::make_unique<stream_compressor>(options.compression, options.threads, m.uncompressed_size);
+        auto emit = [&](std::span<const std::byte> bytes) { put_data(bytes); };
+        std::uint32_t crc = 0;
+        for (auto piece : known) {
+            crc = crc32(crc, piece);
+            if (compressor) compressor->add(piece, emit);
+            else put_data(piece);
+        }
+        std::vector<std::byte> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(size, stream_chunk_size)));
+        for (std::uint64_t offset = 0; offset < size;) {
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - offset));
+            std::span<std::byte> piece(chunk.data(), n);
+            produce(offset, piece);
+            crc = crc32(crc, piece);
+            if (compressor) compressor->add(piece, emit);
+            else put_or_skip(piece);
+            offset += n;
+        }
+        if (compressor) compressor->finish(emit);
+        m.crc32 = crc;
+        m.compressed_size = position - data_start;
+        patch_crc(m);
+        patch_zip64_sizes(m);
+    } catch (...) {
+        status = state::failed;
+        throw;
+    }
+    names.insert(m.name);
+    members.push_back(std::move(m));
 }
 
 void zip_writer::commit() {

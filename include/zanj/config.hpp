@@ -3,9 +3,13 @@
 /// Settings of a ZANJ archive, mirroring Python's `ZANJ(...)` arguments.
 
 #include <cstddef>
+#include <zanj/object_path.hpp>
+
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace zanj {
 
@@ -35,6 +39,12 @@ enum class compression_method : unsigned short {
 struct compression {
     compression_method method = compression_method::store;
     int level = -1;
+    /// Compress only members that a sample shows to be worth it, and store the rest: dense float
+    /// weights gain a few percent at a large cost in speed (and stored arrays can be mapped).
+    bool adaptive = false;
+
+    /// `method` for members whose sample compresses to at most 90% of its size; store the others.
+    static compression adaptive_of(compression_method method, int level = -1) { return {method, level, true}; }
 
     friend bool operator==(const compression&, const compression&) = default;
 };
@@ -57,6 +67,20 @@ struct compression_policy {
     friend bool operator==(const compression_policy&, const compression_policy&) = default;
 };
 
+/// How the items at some object paths are stored, overriding the archive's settings for them
+/// (the type being saved does not change).
+struct storage_hint {
+    /// Which items: an object path pattern ("/layers/*/w", "/**/bias"; see object_path::matches).
+    std::string path;
+    /// Arrays and lists: always a member of their own (true) or always inline (false), whatever
+    /// their size.
+    std::optional<bool> external;
+    /// Inline arrays: their mode.
+    std::optional<zanj::array_mode> array_mode;
+    /// External arrays and lists: their member's compression.
+    std::optional<zanj::compression> compression;
+};
+
 /// Settings of an archive; the defaults are Python's, except `compress` (see compression_policy).
 struct config {
     zanj::error_mode error_mode = error_mode::except;
@@ -68,6 +92,11 @@ struct config {
     compression_policy compress{};
     /// Threads for compressing, decompressing and checking large members; 0 uses every core.
     unsigned threads = 0;
+    /// Per-item storage; for each item the first hint whose pattern matches applies.
+    std::vector<storage_hint> storage_hints{};
+
+    /// The first hint matching `path`, or nullptr.
+    const storage_hint* hint_for(const object_path& path) const;
     /// Receives warnings under `error_mode::warn`; the default prints to stderr.
     std::function<void(std::string_view)> warning_sink{};
 };

@@ -32,6 +32,10 @@ public:
     /// "layers/3/w": Python's "/".join(str(p) for p in path), the stem of an external's member name.
     std::string joined() const;
 
+    /// Whether the path matches `pattern`: steps separated by '/', where `*` matches any one
+    /// step and `**` any number of steps (none included). "/layers/*/w", "/**/bias", "/**".
+    bool matches(std::string_view pattern) const;
+
     friend bool operator==(const object_path&, const object_path&) = default;
 
 private:

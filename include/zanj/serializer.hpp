@@ -3,6 +3,7 @@
 /// `zanj::serializer`: walks a C++ object through its handlers and produces the JSON tree of
 /// `__zanj__.json`, sending large arrays and lists to external members as it goes.
 
+#include <zanj/chunked_array.hpp>
 #include <zanj/config.hpp>
 #include <zanj/dtype.hpp>
 #include <zanj/handler.hpp>
@@ -30,10 +31,14 @@ class external_sink {
 public:
     virtual ~external_sink() = default;
     /// An array as an `.npy` member. `member` is unique and checked by the serializer.
-    virtual void add_npy(const std::string& member, const object_path& path, const array_view& array) = 0;
+    virtual void add_npy(const std::string& member, const object_path& path, const array_view& array,
+                         const compression& method) = 0;
+    /// An array whose data comes from a producer, as an `.npy` member written chunk by chunk.
+    virtual void add_npy_chunked(const std::string& member, const object_path& path, const chunked_array& array,
+                                 const compression& method) = 0;
     /// A list or tuple as a `.jsonl` member holding `lines` (one JSON value per line).
     virtual void add_jsonl(const std::string& member, const object_path& path, std::string lines,
-                           std::size_t length, std::string_view kind) = 0;
+                           std::size_t length, std::string_view kind, const compression& method) = 0;
 };
 } // namespace detail
 
@@ -74,7 +79,7 @@ public:
     }
 
     /// A range as a list (`kind` "list") or tuple ("tuple"): inline, or a `.jsonl` member when it
-    /// has at least `external_list_threshold` items.
+    /// has at least `external_list_threshold` items (or a storage hint says so).
     template <class Range>
     value serialize_sequence(const Range& range, std::string_view kind = "list") {
         value::list_type items;
@@ -87,9 +92,13 @@ public:
     value finish_sequence(value::list_type items, std::string_view kind = "list");
 
     /// An array: inline in the archive's `internal_array_mode`, a zero_dim item for 0-d arrays,
-    /// or an `.npy` member at or above `external_array_threshold` elements.
+    /// or an `.npy` member at or above `external_array_threshold` elements (storage hints
+    /// override all three).
     value write_array(const array_view& array);
     value write_array(const ndarray& array) { return write_array({array.type(), array.shape(), array.bytes()}); }
+    /// An array from a producer: an `.npy` member written chunk by chunk, stored or zstd (other
+    /// compressions store it); without an archive, it is produced whole and written inline.
+    value write_array(const chunked_array& array);
 
     /// A string, checked to be valid UTF-8.
     value write_string(std::string_view s);

@@ -22,9 +22,12 @@ public:
     archive_writer(const archive_writer&) = delete;
     archive_writer& operator=(const archive_writer&) = delete;
 
-    void add_npy(const std::string& member, const object_path& path, const array_view& array) override;
+    void add_npy(const std::string& member, const object_path& path, const array_view& array,
+                 const compression& method) override;
+    void add_npy_chunked(const std::string& member, const object_path& path, const chunked_array& array,
+                         const compression& method) override;
     void add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
-                   std::string_view kind) override;
+                   std::string_view kind, const compression& method) override;
 
     /// Writes the tree and the metadata and moves the archive into place.
     void finish(const value& tree);

@@ -6,6 +6,9 @@
 #include <zanj/config.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -16,9 +19,35 @@ namespace zanj::detail {
 int effective_level(const compression& c);
 
 /// Compresses the concatenation of `pieces` with `c` (deflate or zstd) into `out`, which is
-/// resized to the compressed size. Zstd frames carry their content size and a checksum.
+/// resized to the compressed size. Zstd writes one frame, with its content size and a checksum,
+/// on up to `threads` threads when the input is large (deflate uses one).
 /// Throws usage_error for `store`, an unknown method or a level out of the method's range.
-void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out);
+void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
+              unsigned threads = 1);
+
+/// Compresses a stream of `size` bytes with zstd, piece by piece, into one frame (with its
+/// content size and a checksum), on up to `threads` threads.
+class stream_compressor {
+public:
+    using sink = std::function<void(std::span<const std::byte>)>;
+    stream_compressor(const compression& c, unsigned threads, std::uint64_t size);
+    ~stream_compressor();
+    stream_compressor(const stream_compressor&) = delete;
+    stream_compressor& operator=(const stream_compressor&) = delete;
+
+    /// Compresses `in`, passing whatever output is ready to `out`.
+    void add(std::span<const std::byte> in, const sink& out);
+    /// Ends the frame.
+    void finish(const sink& out);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// The method a member should get: `c.method`, unless `c` is adaptive and a sample of the data
+/// (a few slices spread over it) does not compress to 90% of its size or less, then store.
+compression_method choose_method(const compression& c, std::span<const std::span<const std::byte>> pieces);
 
 /// Decompresses `in` (a deflate stream or zstd frames) into `out`, whose size is the expected
 /// uncompressed size. Throws format_error naming `member` and `archive` when the data is corrupt

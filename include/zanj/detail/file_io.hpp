@@ -47,6 +47,8 @@ std::uint64_t file_size(const file_handle& file);
 
 /// Writes all of `data` at the current position, retrying partial writes.
 void write_all(const file_handle& file, std::span<const std::byte> data);
+/// Moves the write position `n` bytes on without writing: the gap reads as zeros (a hole).
+void skip_bytes(const file_handle& file, std::uint64_t n);
 /// Writes all of `data` at `offset`, retrying partial writes.
 void pwrite_all(const file_handle& file, std::span<const std::byte> data, std::uint64_t offset);
 /// Reads exactly `out.size()` bytes at `offset`; reaching the end of the file first is an error.
@@ -60,5 +62,11 @@ void fsync_directory(const std::filesystem::path& folder);
 void rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
 /// Removes a file.
 void unlink_file(const std::filesystem::path& path);
+
+/// Writes the concatenation of `pieces` to `destination` as the zip writer commits: to a
+/// temporary file beside it, fsynced, renamed over it, then the folder fsynced. On failure the
+/// temporary file is removed and `destination` is untouched.
+void write_file_atomically(const std::filesystem::path& destination,
+                           std::span<const std::span<const std::byte>> pieces);
 
 } // namespace zanj::detail

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,6 +26,8 @@ struct member_options {
     /// For stored members: place the data at a file offset that is a multiple of this (a power
     /// of two, 0 or 1 for none), by padding the local header's extra field.
     std::size_t align = 0;
+    /// Threads for compressing and checksumming a large member.
+    unsigned threads = 1;
 };
 
 /// Writes a zip archive to a temporary file beside `destination`; `commit()` writes the central
@@ -43,6 +46,14 @@ public:
     void add(std::string_view name, std::span<const std::span<const std::byte>> pieces,
              const member_options& options);
     void add(std::string_view name, std::span<const std::byte> data, const member_options& options);
+
+    /// Fills `out` with the member's bytes from `offset` on.
+    using chunk_producer = std::function<void(std::uint64_t offset, std::span<std::byte> out)>;
+    /// Adds a member of `prefix` followed by `size` bytes that `produce` supplies in chunks, so
+    /// they never need to be in memory at once; stored or zstd only. Stored chunks of zeros
+    /// become holes in the file.
+    void add_streamed(std::string_view name, std::span<const std::byte> prefix, std::uint64_t size,
+                      const chunk_producer& produce, const member_options& options);
 
     void commit();
 

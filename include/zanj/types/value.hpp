@@ -1,7 +1,9 @@
 #pragma once
 /// \file
-/// Handlers for zanj's own `value` (any tree, arrays and sets included) and `ndarray`.
+/// Handlers for zanj's own `value` (any tree, arrays and sets included), `ndarray` and
+/// `chunked_array`.
 
+#include <zanj/chunked_array.hpp>
 #include <zanj/loader.hpp>
 #include <zanj/serializer.hpp>
 
@@ -11,6 +13,12 @@ template <>
 struct handler<ndarray> {
     static value serialize(const ndarray& a, serializer& s) { return s.write_array(a); }
     static ndarray load(const value& v, loader& l) { return l.array(v); }
+};
+
+/// Saving only: a chunked array reads back as an ndarray or any other array type.
+template <>
+struct handler<chunked_array> {
+    static value serialize(const chunked_array& a, serializer& s) { return s.write_array(a); }
 };
 
 template <>
