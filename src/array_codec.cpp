@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <complex>
 #include <cstring>
 #include <limits>
@@ -14,7 +15,8 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
-// Calls f.template operator()<T>() with the storage type of `t` (uint16_t for float16).
+// Calls f.template operator()<T>() with the storage type of `t`: the integer of its bits for the
+// floats C++ lacks (uint16_t for float16 and bfloat16, uint8_t for the float8 types).
 template <class F>
 decltype(auto) visit_dtype(dtype t, F&& f) {
     switch (t) {
@@ -32,23 +34,70 @@ decltype(auto) visit_dtype(dtype t, F&& f) {
     case dtype::float64: return f.template operator()<double>();
     case dtype::complex64: return f.template operator()<std::complex<float>>();
     case dtype::complex128: return f.template operator()<std::complex<double>>();
+    case dtype::bfloat16: return f.template operator()<std::uint16_t>();
+    case dtype::float8_e4m3fn:
+    case dtype::float8_e5m2: return f.template operator()<std::uint8_t>();
     }
     return f.template operator()<double>();
 }
 
-value element_to_json(dtype t, const std::byte* p) {
+// OCP FP8 E4M3FN: bias 7, no infinities, S.1111.111 is NaN.
+float e4m3fn_to_float(std::uint8_t b) noexcept {
+    const float sign = (b & 0x80) ? -1.0f : 1.0f;
+    const int exp = (b >> 3) & 0xF;
+    const int mant = b & 0x7;
+    if (exp == 0xF && mant == 0x7) return std::numeric_limits<float>::quiet_NaN();
+    if (exp == 0) return sign * std::ldexp(static_cast<float>(mant), -9);
+    return sign * std::ldexp(static_cast<float>(8 + mant), exp - 10);
+}
+
+// The value of an element of a dtype numpy lacks, held as its bits.
+double decoded_bits(dtype t, std::uint16_t bits) noexcept {
+    switch (t) {
+    case dtype::bfloat16: return bfloat16_to_float(bits);
+    case dtype::float8_e4m3fn: return e4m3fn_to_float(static_cast<std::uint8_t>(bits));
+    // E5M2 is the high byte of a half.
+    case dtype::float8_e5m2: return half_to_float(static_cast<std::uint16_t>(bits << 8));
+    default: return bits;
+    }
+}
+
+// One element as JSON. Types numpy lacks give their bits (what items of their dtype hold), or
+// with `decode_bits` their value (for bare lists, which cannot say the dtype).
+value element_to_json(dtype t, const std::byte* p, bool decode_bits) {
     return visit_dtype(t, [&]<class T>() -> value {
         T x;
         std::memcpy(&x, p, sizeof x);
         if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
             return value(value::list_type{value(static_cast<double>(x.real())), value(static_cast<double>(x.imag()))});
-        } else if constexpr (std::is_same_v<T, std::uint16_t>) {
+        } else if constexpr (std::is_same_v<T, std::uint16_t> || std::is_same_v<T, std::uint8_t>) {
             if (t == dtype::float16) return value(static_cast<double>(half_to_float(x)));
+            if (decode_bits && storage_dtype(t) != t) return value(decoded_bits(t, x));
             return value(x);
         } else {
             return value(x);
         }
     });
+}
+
+value nested_list(const array_view& array, bool decode_bits) {
+    std::size_t element = dtype_size(array.type);
+    if (array.shape.empty()) return element_to_json(array.type, array.data, decode_bits);
+    const std::byte* p = array.data;
+    auto build = [&](auto& self, std::size_t depth) -> value {
+        value::list_type items;
+        items.reserve(array.shape[depth]);
+        for (std::size_t i = 0; i < array.shape[depth]; ++i) {
+            if (depth + 1 == array.shape.size()) {
+                items.push_back(element_to_json(array.type, p, decode_bits));
+                p += element;
+            } else {
+                items.push_back(self(self, depth + 1));
+            }
+        }
+        return value(std::move(items));
+    };
+    return build(build, 0);
 }
 
 std::string_view suffix_of(std::string_view format) {
@@ -59,7 +108,10 @@ std::string_view suffix_of(std::string_view format) {
 // ---- JSON leaves into elements ----
 
 [[noreturn]] void bad_element(const value& v, dtype t) {
-    throw type_error("array element " + v.dump() + " is not a valid " + std::string(dtype_name(t)));
+    std::string why = "array element " + v.dump() + " is not a valid " + std::string(dtype_name(t));
+    if (storage_dtype(t) != t)
+        why += " (items of this dtype hold its bits as " + std::string(dtype_name(storage_dtype(t))) + ")";
+    throw type_error(why);
 }
 
 void element_from_json(const value& v, dtype t, std::byte* out) {
@@ -273,55 +325,6 @@ bool is_array_format(std::string_view format) noexcept {
     return format.starts_with("numpy.ndarray:") || format.starts_with("torch.Tensor:");
 }
 
-float half_to_float(std::uint16_t h) noexcept {
-    std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
-    std::uint32_t exp = (h >> 10) & 0x1F;
-    std::uint32_t mant = h & 0x3FF;
-    std::uint32_t bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else { // subnormal: normalise
-            int e = -1;
-            do {
-                ++e;
-                mant <<= 1;
-            } while (!(mant & 0x400));
-            bits = sign | std::uint32_t(127 - 15 - e) << 23 | (mant & 0x3FF) << 13;
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7F800000u | mant << 13;
-    } else {
-        bits = sign | (exp + 127 - 15) << 23 | mant << 13;
-    }
-    return std::bit_cast<float>(bits);
-}
-
-std::uint16_t float_to_half(float f) noexcept {
-    std::uint32_t x = std::bit_cast<std::uint32_t>(f);
-    std::uint16_t sign = static_cast<std::uint16_t>((x >> 16) & 0x8000);
-    std::uint32_t abs = x & 0x7FFFFFFF;
-    if (abs >= 0x7F800000) // inf or NaN
-        return static_cast<std::uint16_t>(sign | 0x7C00 | (abs > 0x7F800000 ? 0x200 : 0));
-    if (abs >= 0x477FF000) return static_cast<std::uint16_t>(sign | 0x7C00); // overflow to inf
-    if (abs < 0x38800000) {                                                    // subnormal or zero
-        if (abs < 0x33000000) return sign;
-        // The value is mant * 2^(e - 150); in half subnormal units of 2^-24 that is mant >> (126 - e).
-        std::uint32_t mant = (abs & 0x7FFFFF) | 0x800000;
-        int shift = 126 - int(abs >> 23);
-        std::uint32_t half = mant >> shift;
-        std::uint32_t rem = mant & ((1u << shift) - 1);
-        std::uint32_t mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1))) ++half;
-        return static_cast<std::uint16_t>(sign | half);
-    }
-    // Normal: round to nearest even on the 13 dropped bits.
-    std::uint32_t h = ((abs >> 13) - ((127 - 15) << 10));
-    std::uint32_t rem = abs & 0x1FFF;
-    if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) ++h;
-    return static_cast<std::uint16_t>(sign | h);
-}
-
 void add_array_metadata(value::dict_type& item, const array_view& array) {
     value::list_type shape;
     for (auto e : array.shape) shape.emplace_back(e);
@@ -330,25 +333,7 @@ void add_array_metadata(value::dict_type& item, const array_view& array) {
     item.insert_or_assign("n_elements", shape_elements(array.shape));
 }
 
-value array_to_nested_list(const array_view& array) {
-    std::size_t element = dtype_size(array.type);
-    if (array.shape.empty()) return element_to_json(array.type, array.data);
-    const std::byte* p = array.data;
-    auto build = [&](auto& self, std::size_t depth) -> value {
-        value::list_type items;
-        items.reserve(array.shape[depth]);
-        for (std::size_t i = 0; i < array.shape[depth]; ++i) {
-            if (depth + 1 == array.shape.size()) {
-                items.push_back(element_to_json(array.type, p));
-                p += element;
-            } else {
-                items.push_back(self(self, depth + 1));
-            }
-        }
-        return value(std::move(items));
-    };
-    return build(build, 0);
-}
+value array_to_nested_list(const array_view& array) { return nested_list(array, false); }
 
 value array_to_item(const array_view& array, array_mode mode) {
     std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
@@ -357,7 +342,7 @@ value array_to_item(const array_view& array, array_mode mode) {
     // A complex scalar is no JSON number either: 0-d complex arrays take the base64 form below.
     if (array.shape.empty() && !is_complex(array.type)) {
         item.insert_or_assign(format_key, "numpy.ndarray:zero_dim");
-        item.insert_or_assign("data", element_to_json(array.type, array.data));
+        item.insert_or_assign("data", element_to_json(array.type, array.data, false));
         add_array_metadata(item, array);
         return item;
     }
@@ -368,7 +353,7 @@ value array_to_item(const array_view& array, array_mode mode) {
                             std::find(array.shape.begin(), array.shape.end() - 1, 0) != array.shape.end() - 1;
     if (list_mode && (is_complex(array.type) || zero_before_last)) mode = array_mode::array_b64_meta;
     switch (mode) {
-    case array_mode::list: return array_to_nested_list(array);
+    case array_mode::list: return nested_list(array, true);
     case array_mode::array_list_meta:
         item.insert_or_assign(format_key, "numpy.ndarray:array_list_meta");
         item.insert_or_assign("data", array_to_nested_list(array));
@@ -384,6 +369,13 @@ value array_to_item(const array_view& array, array_mode mode) {
     }
     add_array_metadata(item, array);
     return item;
+}
+
+dtype recorded_dtype(const value& item, dtype stored) noexcept {
+    const value* d = item.find("dtype");
+    if (!d || !d->is_string()) return stored;
+    std::optional<dtype> recorded = dtype_from_name(d->as_string());
+    return recorded && *recorded != stored && storage_dtype(*recorded) == stored ? *recorded : stored;
 }
 
 void check_stub(const value& stub, dtype type, const shape_type& shape, std::string_view member) {
@@ -425,6 +417,7 @@ ndarray array_from_item(const value& v) {
         std::string member = ref && ref->is_string() ? ref->as_string() : "?";
         if (!data) throw format_error("external array '" + member + "' was not loaded (missing from externals_info?)");
         ndarray a = array_from_item(*data);
+        if (dtype recorded = recorded_dtype(v, a.type()); recorded != a.type()) a = a.view_as(recorded);
         check_stub(v, a.type(), a.shape(), member);
         return a;
     }

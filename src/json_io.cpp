@@ -242,7 +242,8 @@ nonfinite_rewrite rewrite_nonfinite(std::string_view in) {
 
 class value_builder : public nlohmann::json_sax<nlohmann::json> {
 public:
-    explicit value_builder(std::string marker) : marker_(std::move(marker)) {}
+    value_builder(std::string marker, bool reject_duplicate_keys)
+        : marker_(std::move(marker)), reject_duplicate_keys_(reject_duplicate_keys) {}
 
     bool null() override { return put(value{}); }
     bool boolean(bool b) override { return put(value(b)); }
@@ -264,6 +265,10 @@ public:
         return true;
     }
     bool key(string_t& k) override {
+        if (reject_duplicate_keys_ && stack_.back()->as_dict().contains(k)) {
+            error_ = "duplicate key \"" + k + "\"";
+            return false;
+        }
         key_ = std::move(k);
         return true;
     }
@@ -310,16 +315,17 @@ private:
     }
 
     std::string marker_;
+    bool reject_duplicate_keys_ = false;
     std::string key_;
     std::vector<value*> stack_;
 };
 
 } // namespace
 
-value parse_json(std::string_view text, std::string_view source) {
+value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys) {
     nonfinite_rewrite rewritten = rewrite_nonfinite(text);
     std::string_view input = rewritten.marker.empty() ? text : std::string_view(rewritten.text);
-    value_builder builder(rewritten.marker);
+    value_builder builder(rewritten.marker, reject_duplicate_keys);
     bool ok = false;
     try {
         ok = nlohmann::json::sax_parse(input.begin(), input.end(), &builder);

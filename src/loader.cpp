@@ -2,6 +2,7 @@
 
 #include <zanj/archive.hpp>
 #include <zanj/detail/array_codec.hpp>
+#include <zanj/detail/type_loaders.hpp>
 #include <zanj/types/value.hpp>
 
 #include <cstring>
@@ -137,8 +138,8 @@ loader_registry::loader_registry() {
     add({"torch.Tensor:", true, array_loader, "torch tensor, every mode (read as an array)"});
     // What archive::read_filter left in place of the items it skipped stays as it is.
     add({std::string(not_loaded_format), false, [](value item, loader&) { return item; }, "item skipped by a filtered read"});
-    // Tables come with the table type; until then the records stay as they are.
-    add({"pandas.DataFrame:external", false, [](value item, loader&) { return item; }, "pandas DataFrame (kept as records)"});
+    // Tables, sparse matrices, variants and chrono items: every registry has them, as it has arrays.
+    detail::add_type_loaders(*this);
 }
 
 void loader_registry::add(item_loader l) {
@@ -175,6 +176,8 @@ value rebuild_node(const loader_registry& registry, value v, loader& l) {
         return v;
     }
     if (!v.is_dict()) return v;
+    // What a filtered read skipped stays as it is: filling in its external list would read it.
+    if (v.format() == not_loaded_format) return v;
     // An external stub's other members are summaries written beside the data ("data[0]" of a
     // .jsonl list repeats its first item, with the unfilled stubs of arrays nested in it): as
     // in Python, whose loaders read only "data", they are not rebuilt.

@@ -58,6 +58,13 @@ ndarray ndarray::clone() const {
     return out;
 }
 
+ndarray ndarray::view_as(zanj::dtype type) const {
+    if (dtype_size(type) != dtype_size(type_))
+        throw usage_error("cannot view an array of " + std::string(dtype_name(type_)) + " as " +
+                          std::string(dtype_name(type)) + ": the element sizes differ");
+    return ndarray(type, shape_, owner_, data_);
+}
+
 std::string shape_string(std::span<const std::size_t> shape) {
     std::string s = "(";
     for (std::size_t i = 0; i < shape.size(); ++i) {

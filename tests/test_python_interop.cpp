@@ -90,7 +90,7 @@ ZANJ_DATACLASS(Everything, flag, i8, u64, i64, f32, specials, text, none, some, 
 Everything make_everything() {
     Everything e;
     for (int i = 0; i < 260; ++i)
-        e.samples.push_back({"s" + std::to_string(i), xt::arange<float>(0, 300) * float(i), i});
+        e.samples.push_back({std::string("s").append(std::to_string(i)), xt::arange<float>(0, 300) * float(i), i});
     e.complex_big(1, 3) = {1.5f, -0.5f};
     return e;
 }

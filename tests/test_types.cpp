@@ -6,6 +6,7 @@
 
 #include <zanj/detail/zip.hpp>
 
+#include "round_trip.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -208,33 +209,14 @@ inline Vec2 zanj_load(zanj::tag<Vec2>, const zanj::value& v, zanj::loader& l) {
 
 // ---- helpers -----------------------------------------------------------------------------------
 
+using zanj_test::from_value;
+using zanj_test::to_value;
+using zanj_test::via_archive;
+using zanj_test::via_memory;
+
 namespace {
 
 fs::path fresh_dir() { return zanj_test::fresh_dir("types"); }
-
-template <class T>
-zanj::value to_value(const T& obj, const zanj::config& cfg = zanj::config{}) {
-    zanj::serializer s(cfg);
-    return s.serialize(obj);
-}
-
-template <class T>
-T from_value(const zanj::value& v, const zanj::config& cfg = zanj::config{}) {
-    zanj::loader l(cfg);
-    return l.load<T>(v);
-}
-
-template <class T>
-T via_memory(const T& obj, const zanj::config& cfg = zanj::config{}) {
-    return from_value<T>(to_value(obj, cfg), cfg);
-}
-
-template <class T>
-T via_archive(const T& obj, const zanj::config& cfg = zanj::config{}) {
-    zanj::ZANJ z(cfg);
-    fs::path p = z.save(obj, fresh_dir() / "x");
-    return z.read<T>(p);
-}
 
 std::vector<std::string> member_names(const fs::path& archive) {
     zanj::detail::zip_reader zip(archive);
@@ -267,15 +249,6 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 }
 
 } // namespace
-
-/// Equal after a trip through memory and after a trip through an archive.
-/// (Not decomposed: xtensor's operator templates would capture Catch's.)
-#define CHECK_ROUND_TRIPS(...)                                                                                         \
-    do {                                                                                                               \
-        const auto& original_ = (__VA_ARGS__);                                                                         \
-        CHECK((via_memory(original_) == original_));                                                                   \
-        CHECK((via_archive(original_) == original_));                                                                  \
-    } while (false)
 
 // ---- scalars -----------------------------------------------------------------------------------
 

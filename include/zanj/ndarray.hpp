@@ -11,6 +11,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace zanj {
@@ -49,6 +51,18 @@ public:
         if (!values.empty()) std::memcpy(out.data_, values.data(), out.nbytes());
         return out;
     }
+    /// Copies a vector, `std::vector<bool>` (which has no contiguous storage) included.
+    template <array_element T>
+    static ndarray from(const std::vector<T>& values, shape_type shape = {}) {
+        if constexpr (std::is_same_v<T, bool>) {
+            const std::vector<std::uint8_t> bytes(values.begin(), values.end());
+            ndarray out = from(std::span<const std::uint8_t>(bytes), std::move(shape));
+            out.type_ = zanj::dtype::bool_;
+            return out;
+        } else {
+            return from(std::span<const T>(values), std::move(shape));
+        }
+    }
 
     zanj::dtype type() const noexcept { return type_; }
     const shape_type& shape() const noexcept { return shape_; }
@@ -79,6 +93,10 @@ public:
 
     /// A deep copy with storage of its own.
     ndarray clone() const;
+
+    /// The same storage read as another dtype of the same element size, as numpy's `view(dtype)`:
+    /// how uint16 bits become the bfloat16 they hold. Throws usage_error when the sizes differ.
+    ndarray view_as(zanj::dtype type) const;
 
     /// "(3, 4)" as numpy prints shapes.
     std::string shape_string() const;

@@ -47,12 +47,14 @@ public:
     value_dict& operator=(value_dict&&) noexcept = default;
     ~value_dict();
 
-    std::size_t size() const noexcept { return items_.size(); }
-    bool empty() const noexcept { return items_.empty(); }
-    iterator begin() noexcept { return items_.begin(); }
-    iterator end() noexcept { return items_.end(); }
-    const_iterator begin() const noexcept { return items_.begin(); }
-    const_iterator end() const noexcept { return items_.end(); }
+    // Defined after `value`: instantiating std::pair<std::string, value> before `value` is
+    // complete fixes its traits wrongly under Clang (deleted copy assignment).
+    std::size_t size() const noexcept;
+    bool empty() const noexcept;
+    iterator begin() noexcept;
+    iterator end() noexcept;
+    const_iterator begin() const noexcept;
+    const_iterator end() const noexcept;
 
     /// The value under `key`, or nullptr.
     value* find(std::string_view key) noexcept;
@@ -197,5 +199,12 @@ private:
         data_;
     std::shared_ptr<const std::any> instance_;
 };
+
+inline std::size_t value_dict::size() const noexcept { return items_.size(); }
+inline bool value_dict::empty() const noexcept { return items_.empty(); }
+inline value_dict::iterator value_dict::begin() noexcept { return items_.begin(); }
+inline value_dict::iterator value_dict::end() noexcept { return items_.end(); }
+inline value_dict::const_iterator value_dict::begin() const noexcept { return items_.begin(); }
+inline value_dict::const_iterator value_dict::end() const noexcept { return items_.end(); }
 
 } // namespace zanj

@@ -62,7 +62,7 @@ Strict checks (each violation: message on stderr naming member/path, exit 1)
   shape / dtype / n_elements match the array (dtype compared by numpy name,
   e.g. "float32"; for torch stubs "torch.float32");
 * jsonl: every line is one JSON value; the stub format is list:external,
-  tuple:external (or pandas.DataFrame:external, which this reader refuses);
+  tuple:external or pandas.DataFrame:external (a DataFrame's rows as records);
   if every item is a JSON object, the stub carries "data[0]" (equal to the
   first line), "len(data)" (the number of lines) and "columns" ({column:
   {"types": [python type names], "len": count}}, format key excluded);
@@ -131,6 +131,7 @@ KNOWN_DTYPES = (
 ARRAY_PREFIXES = ("numpy.ndarray", "torch.Tensor")
 ARRAY_MODES = ("array_list_meta", "array_hex_meta", "array_b64_meta", "zero_dim", "external")
 LIST_EXTERNAL_FORMATS = ("list:external", "tuple:external")
+DATAFRAME_EXTERNAL = "pandas.DataFrame:external"  # rebuilt as a dict keeping its records in "data"
 HEX_RE = re.compile(r"[0-9a-fA-F]*")
 B64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
@@ -461,10 +462,8 @@ def read_archive(archive_path):
             if stub["n_elements"] != data.size or not is_int(stub["n_elements"]):
                 fail("%s: n_elements %s != %d" % (where, short(stub["n_elements"]), data.size))
         else:
-            if fmt == "pandas.DataFrame:external":
-                fail("%s: pandas.DataFrame externals are not supported by this reference reader" % where)
-            if fmt not in LIST_EXTERNAL_FORMATS:
-                fail("%s: format %s is not list:external or tuple:external" % (where, fmt))
+            if fmt not in LIST_EXTERNAL_FORMATS + (DATAFRAME_EXTERNAL,):
+                fail("%s: format %s is not list:external, tuple:external or %s" % (where, fmt, DATAFRAME_EXTERNAL))
             check_jsonl_stub_metadata(name, stub, data)
         stub["data"] = data
     return tree
@@ -560,7 +559,7 @@ def rebuild(node, path=()):
                 fail("%s at %s: external %s was never filled" % (fmt, fmt_path(path), short(node.get(REF_KEY))))
             items = [rebuild(x, path + (i,)) for i, x in enumerate(node["data"])]
             return tuple(items) if fmt.startswith("tuple") else items
-        if fmt.endswith(":external"):
+        if fmt.endswith(":external") and fmt != DATAFRAME_EXTERNAL:
             fail("item at %s: unsupported external format %s" % (fmt_path(path), fmt))
         if fmt in ("set", "frozenset"):
             if not isinstance(node.get("data"), list):

@@ -4,6 +4,7 @@
 /// array_b64_meta, list, zero_dim) in both directions, and the external stub's metadata.
 
 #include <zanj/config.hpp>
+#include <zanj/half.hpp>
 #include <zanj/ndarray.hpp>
 #include <zanj/serializer.hpp>
 #include <zanj/value.hpp>
@@ -32,6 +33,11 @@ ndarray array_from_item(const value& v);
 /// holds.
 void check_stub(const value& stub, dtype type, const shape_type& shape, std::string_view member);
 
+/// The dtype of an array whose bits numpy holds as `stored`: the dtype `item` (an array item or
+/// stub) records when that dtype has no numpy equivalent and `stored` is its storage dtype
+/// (`"bfloat16"` over uint16 bits), otherwise `stored`.
+dtype recorded_dtype(const value& item, dtype stored) noexcept;
+
 /// An array's dtype and shape.
 struct array_header {
     dtype type = dtype::float64;
@@ -44,9 +50,5 @@ std::optional<array_header> inline_array_header(const value& item);
 
 /// The elements as nested JSON lists (complex elements as [real, imag]).
 value array_to_nested_list(const array_view& array);
-
-/// IEEE half precision to and from float, for float16 data in JSON.
-float half_to_float(std::uint16_t h) noexcept;
-std::uint16_t float_to_half(float f) noexcept;
 
 } // namespace zanj::detail

@@ -29,7 +29,8 @@ void write_json(const value& v, std::string& out, const json_write_options& opti
 bool is_valid_utf8(std::string_view s) noexcept;
 
 /// Parses one JSON document (Python's non-finite tokens accepted). `source` names the member
-/// or file in the error message.
-value parse_json(std::string_view text, std::string_view source);
+/// or file in the error message. A key repeated in one object keeps its last value, as in
+/// Python, unless `reject_duplicate_keys` makes it an error naming the key.
+value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys = false);
 
 } // namespace zanj::detail

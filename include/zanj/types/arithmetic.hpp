@@ -1,8 +1,11 @@
 #pragma once
 /// \file
-/// Handlers for bool, integers of every width, float, double, enums (as their underlying
+/// Handlers for bool, integers of every width, float, double, zanj::float16 and zanj::bfloat16
+/// (as JSON numbers, like numpy scalars), enums (zanj/enum.hpp: by name, or as their underlying
 /// integer) and std::complex (as a `[real, imag]` list).
 
+#include <zanj/enum.hpp>
+#include <zanj/half.hpp>
 #include <zanj/loader.hpp>
 #include <zanj/serializer.hpp>
 
@@ -61,12 +64,14 @@ struct handler<F> {
     }
 };
 
-template <class E>
-    requires std::is_enum_v<E>
-struct handler<E> {
-    using underlying = std::underlying_type_t<E>;
-    static value serialize(E e, serializer& s) { return s.serialize(static_cast<underlying>(e)); }
-    static E load(const value& v, loader& l) { return static_cast<E>(l.load<underlying>(v)); }
+template <class H>
+    requires(std::is_same_v<H, float16> || std::is_same_v<H, bfloat16>)
+struct handler<H> {
+    static value serialize(H h, serializer&) { return value(static_cast<double>(static_cast<float>(h))); }
+    static H load(const value& v, loader& l) {
+        if (!v.is_number()) l.fail("expected a float, found " + std::string(v.type_name()) + " " + v.dump());
+        return H(static_cast<float>(v.as_double()));
+    }
 };
 
 template <class F>

@@ -1,9 +1,10 @@
 #pragma once
 /// \file
 /// Handlers for std::map and std::unordered_map with string, integer or enum keys: JSON dicts
-/// whose keys are strings, as Python writes them (`str(key)`). Unordered maps are written in
-/// key order so that equal maps give equal files.
+/// whose keys are strings, as Python writes them (`str(key)`; a named enum's key is its name).
+/// Unordered maps are written in key order so that equal maps give equal files.
 
+#include <zanj/enum.hpp>
 #include <zanj/loader.hpp>
 #include <zanj/serializer.hpp>
 
@@ -25,8 +26,9 @@ concept map_key = std::is_same_v<K, std::string> || (std::is_integral_v<K> && !s
                   std::is_enum_v<K>;
 
 template <map_key K>
-std::string key_to_string(const K& k) {
+std::string key_to_string(const K& k, [[maybe_unused]] const serializer& s) {
     if constexpr (std::is_same_v<K, std::string>) return k;
+    else if constexpr (named_enum<K>) return std::string(enum_name_for_saving(k, s));
     else if constexpr (std::is_enum_v<K>) return std::to_string(static_cast<std::underlying_type_t<K>>(k));
     else return std::to_string(k);
 }
@@ -35,6 +37,8 @@ template <map_key K>
 K key_from_string(const std::string& s, loader& l) {
     if constexpr (std::is_same_v<K, std::string>) {
         return s;
+    } else if constexpr (named_enum<K>) {
+        return enum_from_name<K>(s, l);
     } else if constexpr (std::is_enum_v<K>) {
         return static_cast<K>(key_from_string<std::underlying_type_t<K>>(s, l));
     } else {
@@ -51,7 +55,7 @@ template <class Map>
 value serialize_map(const Map& m, serializer& s, bool sort_keys) {
     std::vector<std::pair<std::string, const typename Map::mapped_type*>> items;
     items.reserve(m.size());
-    for (const auto& [k, v] : m) items.emplace_back(key_to_string(k), &v);
+    for (const auto& [k, v] : m) items.emplace_back(key_to_string(k, s), &v);
     if (sort_keys) std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     value::dict_type out;
     for (const auto& [k, v] : items) {

@@ -7,6 +7,8 @@
 #include <zanj/dtype.hpp>
 #include <zanj/loader.hpp>
 #include <zanj/serializer.hpp>
+// Byte buffers are arrays, not lists: every user of the sequence handlers sees that specialisation.
+#include <zanj/types/byte.hpp>
 
 #include <array>
 #include <cstddef>
