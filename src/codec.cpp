@@ -6,6 +6,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -27,6 +28,68 @@ struct deflate_decompressor_deleter {
 struct zstd_cctx_deleter {
     void operator()(ZSTD_CCtx* c) const noexcept { ZSTD_freeCCtx(c); }
 };
+struct zstd_dctx_deleter {
+    void operator()(ZSTD_DCtx* d) const noexcept { ZSTD_freeDCtx(d); }
+};
+
+// A codec context borrowed from the calling thread's cache. Setting one up costs up to a few
+// MiB of tables (allocated, often mmapped, and cleared), which dwarfs compressing a small
+// member: archives of thousands of arrays would spend most of their time there. A context in
+// use is taken out of the cache, so nested or overlapping uses each get their own; the first
+// one back is kept for next time. `Key` tells contexts apart that cannot be reconfigured
+// (libdeflate's compressor is made for one level).
+template <class T, class Deleter>
+class cached_context {
+public:
+    cached_context(int key, T* (*make)(int)) {
+        slot& s = cache();
+        if (s.object && s.key == key) {
+            object_ = std::move(s.object);
+        } else {
+            object_.reset(make(key));
+            if (!object_) throw std::bad_alloc();
+        }
+        key_ = key;
+    }
+    cached_context(const cached_context&) = delete;
+    cached_context& operator=(const cached_context&) = delete;
+    ~cached_context() {
+        slot& s = cache();
+        if (!s.object && !dropped_) {
+            s.object = std::move(object_);
+            s.key = key_;
+        }
+    }
+    T* get() const noexcept { return object_.get(); }
+    /// Not returned to the cache (it holds worker threads, say, that should not outlive the call).
+    void drop() noexcept { dropped_ = true; }
+
+private:
+    struct slot {
+        std::unique_ptr<T, Deleter> object;
+        int key = 0;
+    };
+    static slot& cache() {
+        thread_local slot s;
+        return s;
+    }
+    std::unique_ptr<T, Deleter> object_;
+    int key_ = 0;
+    bool dropped_ = false;
+};
+
+using deflate_compressor = cached_context<libdeflate_compressor, deflate_compressor_deleter>;
+using deflate_decompressor = cached_context<libdeflate_decompressor, deflate_decompressor_deleter>;
+using zstd_compressor = cached_context<ZSTD_CCtx, zstd_cctx_deleter>;
+using zstd_decompressor = cached_context<ZSTD_DCtx, zstd_dctx_deleter>;
+
+libdeflate_compressor* make_deflate_compressor(int level) { return libdeflate_alloc_compressor(level); }
+libdeflate_decompressor* make_deflate_decompressor(int) { return libdeflate_alloc_decompressor(); }
+ZSTD_DCtx* make_zstd_dctx(int) { return ZSTD_createDCtx(); }
+// A reused context starts from the default parameters, as a new one does.
+ZSTD_CCtx* make_zstd_cctx(int) { return ZSTD_createCCtx(); }
+void zstd_check(std::size_t code, const char* what);
+void reset(ZSTD_CCtx* c) { zstd_check(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters), "context reset"); }
 
 std::size_t total_size(std::span<const std::span<const std::byte>> pieces) {
     std::size_t n = 0;
@@ -35,8 +98,7 @@ std::size_t total_size(std::span<const std::span<const std::byte>> pieces) {
 }
 
 void deflate_compress(int level, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out) {
-    std::unique_ptr<libdeflate_compressor, deflate_compressor_deleter> compressor(libdeflate_alloc_compressor(level));
-    if (!compressor) throw std::bad_alloc();
+    deflate_compressor compressor(level, make_deflate_compressor);
 
     // libdeflate compresses whole buffers only, so several pieces are joined first.
     std::span<const std::byte> input;
@@ -63,14 +125,16 @@ constexpr std::size_t zstd_threading_threshold = std::size_t{4} << 20;
 
 void zstd_compress(int level, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
                    unsigned threads) {
-    std::unique_ptr<ZSTD_CCtx, zstd_cctx_deleter> cctx(ZSTD_createCCtx());
-    if (!cctx) throw std::bad_alloc();
+    zstd_compressor cctx(0, make_zstd_cctx);
+    reset(cctx.get());
     std::size_t total = total_size(pieces);
     zstd_check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level), "level setting");
     // Workers split the input into jobs but still write one standard frame, which every
     // zstd reader (Python's zipfile included) decodes.
-    if (threads > 1 && total >= zstd_threading_threshold)
+    if (threads > 1 && total >= zstd_threading_threshold) {
         zstd_check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_nbWorkers, static_cast<int>(threads)), "thread setting");
+        cctx.drop();
+    }
     zstd_check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1), "checksum setting");
     // The pledged size goes into the frame header, so readers can size their buffer up front.
     zstd_check(ZSTD_CCtx_setPledgedSrcSize(cctx.get(), total), "size setting");
@@ -136,15 +200,24 @@ void compress(const compression& c, std::span<const std::span<const std::byte>> 
 }
 
 struct stream_compressor::impl {
-    std::unique_ptr<ZSTD_CCtx, zstd_cctx_deleter> cctx{ZSTD_createCCtx()};
-    std::vector<std::byte> buffer = std::vector<std::byte>(ZSTD_CStreamOutSize());
+    zstd_compressor cctx{0, make_zstd_cctx};
+    // Sized for the member (small ones are the common case: a large buffer per member would be
+    // mapped, faulted in and unmapped each time), and left uninitialised.
+    std::size_t buffer_size;
+    std::unique_ptr<std::byte[]> buffer;
+
+    explicit impl(std::uint64_t size)
+        : buffer_size(static_cast<std::size_t>(
+              std::min<std::uint64_t>(ZSTD_CStreamOutSize(), ZSTD_compressBound(static_cast<std::size_t>(
+                                                                 std::min<std::uint64_t>(size, ZSTD_CStreamInSize())))))),
+          buffer(new std::byte[buffer_size]) {}
 
     void run(ZSTD_inBuffer& input, ZSTD_EndDirective mode, const sink& out) {
         while (true) {
-            ZSTD_outBuffer output{buffer.data(), buffer.size(), 0};
+            ZSTD_outBuffer output{buffer.get(), buffer_size, 0};
             std::size_t remaining = ZSTD_compressStream2(cctx.get(), &output, &input, mode);
             zstd_check(remaining, "compression");
-            if (output.pos) out({buffer.data(), output.pos});
+            if (output.pos) out({buffer.get(), output.pos});
             const bool done = mode == ZSTD_e_end ? remaining == 0 : input.pos == input.size;
             if (done) return;
         }
@@ -152,19 +225,21 @@ struct stream_compressor::impl {
 };
 
 stream_compressor::stream_compressor(const compression& c, unsigned threads, std::uint64_t size)
-    : impl_(std::make_unique<impl>()) {
+    : impl_(std::make_unique<impl>(size)) {
     if (c.method != compression_method::zstd) throw usage_error("stream_compressor: only zstd compresses as a stream");
-    if (!impl_->cctx) throw std::bad_alloc();
     const int level = effective_level(c);
     if (level > ZSTD_maxCLevel())
         throw usage_error("zstd level " + std::to_string(level) + " is out of range (0 to " +
                           std::to_string(ZSTD_maxCLevel()) + ")");
     ZSTD_CCtx* cctx = impl_->cctx.get();
+    reset(cctx);
     zstd_check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level), "level setting");
     zstd_check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1), "checksum setting");
     zstd_check(ZSTD_CCtx_setPledgedSrcSize(cctx, size), "size setting");
-    if (threads > 1 && size >= zstd_threading_threshold)
+    if (threads > 1 && size >= zstd_threading_threshold) {
         zstd_check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, static_cast<int>(threads)), "thread setting");
+        impl_->cctx.drop();
+    }
 }
 
 stream_compressor::~stream_compressor() = default;
@@ -210,7 +285,9 @@ compression_method choose_method(const compression& c, std::span<const std::span
         for (std::size_t i = 0; i < slices; ++i) copy_from((total - slice) / (slices - 1) * i, slice);
     }
     std::vector<std::byte> squeezed(ZSTD_compressBound(sample.size()));
-    std::size_t n = ZSTD_compress(squeezed.data(), squeezed.size(), sample.data(), sample.size(), 1);
+    zstd_compressor cctx(0, make_zstd_cctx);
+    reset(cctx.get());
+    std::size_t n = ZSTD_compressCCtx(cctx.get(), squeezed.data(), squeezed.size(), sample.data(), sample.size(), 1);
     zstd_check(n, "sampling");
     return n * 10 <= sample.size() * 9 ? c.method : compression_method::store;
 }
@@ -219,8 +296,7 @@ void decompress(compression_method method, std::span<const std::byte> in, std::s
                 std::string_view member, std::string_view archive) {
     const std::string expected = std::to_string(out.size());
     if (method == compression_method::deflate) {
-        std::unique_ptr<libdeflate_decompressor, deflate_decompressor_deleter> d(libdeflate_alloc_decompressor());
-        if (!d) throw std::bad_alloc();
+        deflate_decompressor d(0, make_deflate_decompressor);
         std::size_t actual = 0;
         switch (libdeflate_deflate_decompress(d.get(), in.data(), in.size(), out.data(), out.size(), &actual)) {
         case LIBDEFLATE_SUCCESS: return;
@@ -234,7 +310,8 @@ void decompress(compression_method method, std::span<const std::byte> in, std::s
         corrupt("deflate", member, archive, "the compressed stream is invalid");
     }
     if (method == compression_method::zstd) {
-        std::size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+        zstd_decompressor d(0, make_zstd_dctx);
+        std::size_t n = ZSTD_decompressDCtx(d.get(), out.data(), out.size(), in.data(), in.size());
         if (ZSTD_isError(n)) {
             if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)
                 corrupt("zstd", member, archive, "it holds more than the " + expected + " bytes the archive declares");

@@ -11,7 +11,9 @@ namespace zanj::detail {
 
 unsigned resolve_threads(unsigned requested) noexcept {
     if (requested != 0) return requested;
-    return std::max(1u, std::thread::hardware_concurrency());
+    // hardware_concurrency reads sysfs each time, and this is asked once per member.
+    static const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    return cores;
 }
 
 void parallel_for(std::size_t count, unsigned threads, const std::function<void(std::size_t)>& task) {

@@ -11,6 +11,7 @@
 #include <zanj/ndarray.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -81,6 +82,9 @@ struct zip_reader::impl {
     std::unordered_map<std::string_view, std::size_t> index; // views into entries' names
     mutable std::once_flag map_once;
     mutable std::shared_ptr<mapped_file> mapping;
+    // Each entry's data offset once its local header has been checked (0 until then: data never
+    // starts at 0), so that reading a member again costs no header read.
+    std::unique_ptr<std::atomic<std::uint64_t>[]> data_offsets;
 
     [[noreturn]] void fail(const std::string& why) const { throw format_error(why + " (" + path_text + ")"); }
 
@@ -270,28 +274,39 @@ void zip_reader::impl::check_layout(const directory_location& where) {
 }
 
 std::uint64_t zip_reader::impl::data_offset(const zip_entry& e) const {
+    // Callers pass entries of this reader; anything else is checked every time.
+    const bool ours = !entries.empty() && &e >= entries.data() && &e < entries.data() + entries.size();
+    std::atomic<std::uint64_t>* cached = ours ? &data_offsets[static_cast<std::size_t>(&e - entries.data())] : nullptr;
+    if (cached) {
+        if (const std::uint64_t known = cached->load(std::memory_order_acquire)) return known;
+    }
+    // The fixed part and the name in one read (the central directory's checks keep both inside the file).
     const std::uint64_t fixed_size = zf::local_header_size + e.name.size();
-    std::byte fixed[zf::local_header_size];
-    read_at(fixed, e.local_header_offset);
-    if (get32(fixed) != zf::local_header_signature)
+    if (e.local_header_offset >= size)
         fail("member " + in_quotes(e.name) + " has no local header where the central directory says: "
              "the archive is corrupt");
-    const std::size_t name_size = get16(fixed + 26);
-    const std::size_t extra_size = get16(fixed + 28);
-    std::string name(name_size, '\0');
-    if (name_size == e.name.size())
-        read_at(std::as_writable_bytes(std::span(name.data(), name.size())), e.local_header_offset + zf::local_header_size);
-    if (name != e.name)
+    std::vector<std::byte> fixed(static_cast<std::size_t>(std::min<std::uint64_t>(fixed_size, size - e.local_header_offset)));
+    read_at(fixed, e.local_header_offset);
+    if (fixed.size() < zf::local_header_size || get32(fixed.data()) != zf::local_header_signature)
+        fail("member " + in_quotes(e.name) + " has no local header where the central directory says: "
+             "the archive is corrupt");
+    const std::size_t name_size = get16(fixed.data() + 26);
+    const std::size_t extra_size = get16(fixed.data() + 28);
+    if (name_size != e.name.size() || fixed.size() != fixed_size ||
+        std::memcmp(fixed.data() + zf::local_header_size, e.name.data(), name_size) != 0)
         fail("member " + in_quotes(e.name) + ": its local header names a different member: the archive is corrupt");
     const std::uint64_t header_size = fixed_size + extra_size;
     check_within(e, e.local_header_offset, header_size + e.compressed_size, e.limit);
-    return e.local_header_offset + header_size;
+    const std::uint64_t offset = e.local_header_offset + header_size;
+    if (cached) cached->store(offset, std::memory_order_release);
+    return offset;
 }
 
 void zip_reader::impl::open() {
     const directory_location where = locate_directory();
     read_directory(where);
     index.reserve(entries.size());
+    data_offsets = std::make_unique<std::atomic<std::uint64_t>[]>(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
         if (!index.emplace(entries[i].name, i).second) fail("duplicate member name " + in_quotes(entries[i].name));
     }
