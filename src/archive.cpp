@@ -29,6 +29,9 @@ enum class external_type { npy, jsonl };
 struct external_entry {
     external_type type = external_type::npy;
     const value::list_type* path = nullptr;
+    // The member's stub, once found: its "dtype" restores types numpy lacks (bfloat16 over
+    // uint16 bits). Set under jsonl_mutex for externals nested in a `.jsonl` list.
+    mutable const value* stub = nullptr;
 };
 
 std::string path_text(const value::list_type& path) {
@@ -152,11 +155,15 @@ struct archive::impl {
                       std::string* crossed) const;
     void check_stub_at(const value& stub, const value::list_type& path, const std::string& member) const;
     const value& jsonl(std::string_view member) const;
+    const value& stub_of(const std::string& member) const;
     const zip_entry& entry_of(std::string_view member) const { return *zip.find(member); }
+    dtype recorded_dtype(std::string_view member, dtype stored) const;
     detail::npy_header_info npy_header(const zip_entry& e) const;
     ndarray npy(std::string_view member, const read_options& options) const;
     void npy_into(std::string_view member, const array_placer& place) const;
     item_info describe(const value& node, object_path path) const;
+    const value& node_at(const std::vector<std::string_view>& steps, std::string_view path, object_path& where) const;
+    std::optional<item_info> find(const std::vector<std::string_view>& steps, std::string_view path) const;
     void list_items(const value& node, object_path& path, std::vector<item_info>& out) const;
     value filtered(const value& node, object_path& path, const std::function<bool(const item_info&)>& keep) const;
 };
@@ -197,6 +204,12 @@ void archive::impl::check_stub_at(const value& stub, const value::list_type& pat
         throw format_error("the item at " + path_text(path) + " is not the stub of member '" + member +
                                "' (its $ref is " + (ref ? ref->dump() : std::string("missing")) + ")",
                            path_text(path), member);
+    if (auto it = externals.find(member); it != externals.end()) it->second.stub = &stub;
+}
+
+dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const {
+    auto it = externals.find(std::string(member));
+    return it != externals.end() && it->second.stub ? detail::recorded_dtype(*it->second.stub, stored) : stored;
 }
 
 void archive::impl::read_externals_info() {
@@ -243,6 +256,24 @@ const value& archive::impl::jsonl(std::string_view member) const {
     return *jsonl_cache.emplace(name, std::move(parsed)).first->second;
 }
 
+// The stub of an external, inside the external lists its path goes through (their members are read).
+const value& archive::impl::stub_of(const std::string& member) const {
+    const value::list_type& path = *externals.at(member).path;
+    const value* root = &tree;
+    std::size_t first = 0;
+    while (true) {
+        std::string crossed;
+        if (const value* stub = walk(*root, path, first, member, &crossed)) return *stub;
+        auto list = externals.find(crossed);
+        if (list == externals.end() || list->second.type != external_type::jsonl || list->second.path->size() <= first)
+            throw format_error("externals_info gives member '" + member + "' the path " + path_text(path) +
+                                   ", which goes through the external '" + crossed + "'",
+                               path_text(path), member);
+        root = &jsonl(crossed);
+        first = list->second.path->size();
+    }
+}
+
 detail::npy_header_info archive::impl::npy_header(const zip_entry& e) const {
     // numpy's headers are short; read the start, then the rest if the length field asks for it.
     std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(e.uncompressed_size, 256)));
@@ -259,27 +290,55 @@ detail::npy_header_info archive::impl::npy_header(const zip_entry& e) const {
     }
     detail::npy_header_info info = detail::npy_parse_header(head, e.name);
     detail::npy_check_size(info, e.uncompressed_size, e.name);
+    info.type = recorded_dtype(e.name, info.type);
     return info;
 }
+
+namespace {
+// Stored members up to this size are read whole in one call, header and data together: for
+// archives of many small arrays the calls, not the bytes, are the cost.
+constexpr std::uint64_t small_member = std::uint64_t{1} << 20;
+
+// The NPY header at the start of a member's bytes (all of them, or at least the header's).
+detail::npy_header_info parse_npy_header(std::span<const std::byte> bytes, const zip_entry& e) {
+    detail::npy_header_info info = detail::npy_parse_header(bytes, e.name);
+    detail::npy_check_size(info, e.uncompressed_size, e.name);
+    return info;
+}
+} // namespace
 
 ndarray archive::impl::npy(std::string_view member, const read_options& options) const {
     const zip_entry& e = entry_of(member);
     const unsigned threads = settings.threads;
     if (e.method == compression_method::store) {
-        detail::npy_header_info h = npy_header(e);
-        if (is_plain(h)) {
-            const std::size_t nbytes = static_cast<std::size_t>(e.uncompressed_size) - h.data_offset;
-            const std::size_t element = dtype_size(h.type);
-            if (options.access == access::view) {
-                detail::mapped_member m = zip.map(e);
+        if (options.access == access::view) {
+            // Everything from the mapping: the header too, so a view costs no read at all.
+            detail::mapped_member m = zip.map(e);
+            if (m.owner) {
+                detail::npy_header_info h = parse_npy_header(m.bytes, e);
+                h.type = recorded_dtype(e.name, h.type);
                 std::byte* data = m.bytes.data() + h.data_offset;
-                if (m.owner && reinterpret_cast<std::uintptr_t>(data) % element == 0) {
+                if (is_plain(h) && reinterpret_cast<std::uintptr_t>(data) % dtype_size(h.type) == 0) {
                     if (options.verify && detail::crc32(0, m.bytes) != e.crc32)
                         throw format_error("CRC-32 mismatch in member '" + e.name + "' (" + zip.path().string() +
                                            "): the archive is corrupt");
                     return ndarray(h.type, std::move(h.shape), std::move(m.owner), data);
                 }
             }
+        }
+        if (e.uncompressed_size <= small_member) {
+            const auto size = static_cast<std::size_t>(e.uncompressed_size);
+            std::shared_ptr<std::byte> storage = detail::allocate_aligned(size);
+            zip.read_into(e, {}, {storage.get(), size}, 1);
+            detail::npy_header_info h = parse_npy_header({storage.get(), size}, e);
+            if (is_plain(h)) {
+                h.type = recorded_dtype(e.name, h.type);
+                std::byte* data = storage.get() + h.data_offset;
+                if (reinterpret_cast<std::uintptr_t>(data) % dtype_size(h.type) == 0)
+                    return ndarray(h.type, std::move(h.shape), std::move(storage), data);
+            }
+        } else if (detail::npy_header_info h = npy_header(e); is_plain(h)) {
+            const std::size_t nbytes = static_cast<std::size_t>(e.uncompressed_size) - h.data_offset;
             std::shared_ptr<std::byte> storage = detail::allocate_aligned(nbytes);
             std::vector<std::byte> header(h.data_offset);
             zip.read_into(e, header, {storage.get(), nbytes}, threads);
@@ -287,12 +346,31 @@ ndarray archive::impl::npy(std::string_view member, const read_options& options)
             return ndarray(h.type, std::move(h.shape), std::move(storage), data);
         }
     }
-    return detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size), e.name);
+    ndarray a = detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size), e.name);
+    const dtype recorded = recorded_dtype(member, a.type());
+    return recorded == a.type() ? a : a.view_as(recorded);
 }
 
 void archive::impl::npy_into(std::string_view member, const array_placer& place) const {
     const zip_entry& e = entry_of(member);
-    if (e.method == compression_method::store) {
+    auto fill = [&](dtype type, const shape_type& shape, std::span<const std::byte> bytes) {
+        std::span<std::byte> out = place(type, shape);
+        if (out.size() != bytes.size())
+            throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
+                              "', whose array has " + std::to_string(bytes.size()));
+        if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size());
+    };
+    if (e.method == compression_method::store && e.uncompressed_size <= small_member) {
+        thread_local std::vector<std::byte> scratch;
+        scratch.resize(static_cast<std::size_t>(e.uncompressed_size));
+        zip.read_into(e, {}, scratch, 1);
+        detail::npy_header_info h = parse_npy_header(scratch, e);
+        if (is_plain(h)) {
+            h.type = recorded_dtype(e.name, h.type);
+            fill(h.type, h.shape, std::span<const std::byte>(scratch).subspan(h.data_offset));
+            return;
+        }
+    } else if (e.method == compression_method::store) {
         detail::npy_header_info h = npy_header(e);
         if (is_plain(h)) {
             std::span<std::byte> out = place(h.type, h.shape);
@@ -306,11 +384,7 @@ void archive::impl::npy_into(std::string_view member, const array_placer& place)
         }
     }
     ndarray a = npy(member, {});
-    std::span<std::byte> out = place(a.type(), a.shape());
-    if (out.size() != a.nbytes())
-        throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
-                          "', whose array has " + std::to_string(a.nbytes()));
-    if (!out.empty()) std::memcpy(out.data(), a.bytes(), out.size());
+    fill(a.type(), a.shape(), a.byte_span());
 }
 
 item_info archive::impl::describe(const value& node, object_path path) const {
@@ -450,16 +524,8 @@ struct archive::source final : detail::external_source {
     bool has_npy(std::string_view member) const override { return has(member, external_type::npy); }
     const value& jsonl(std::string_view member) const override { return archive.jsonl(member); }
     ndarray npy(std::string_view member) const override { return archive.npy(member, options); }
-    void npy_into(std::string_view member, const array_placer& place) const override {
-        if (options.access == access::view) {
-            // A view has no storage of the caller's to fill: hand over the view's bytes.
-            ndarray a = archive.npy(member, options);
-            std::span<std::byte> out = place(a.type(), a.shape());
-            if (!out.empty()) std::memcpy(out.data(), a.bytes(), std::min(out.size(), a.nbytes()));
-            return;
-        }
-        archive.npy_into(member, place);
-    }
+    // The caller's storage is a copy whatever the access, and copies are checked.
+    void npy_into(std::string_view member, const array_placer& place) const override { archive.npy_into(member, place); }
 };
 
 archive::archive(const std::filesystem::path& file, config settings, std::shared_ptr<const loader_registry> registry)
@@ -494,22 +560,27 @@ const std::vector<item_info>& archive::items() const {
     return impl_->item_list;
 }
 
-const value& archive::node_at(std::string_view path, object_path& where) const {
-    const value* cur = &impl_->tree;
-    for (std::string_view step : split_path(path)) {
-        if (std::string_view list = stub_member(*cur); !list.empty() && impl_->externals.count(std::string(list)) &&
-                                                       impl_->externals.at(std::string(list)).type == external_type::jsonl)
-            cur = &impl_->jsonl(list);
+const value& archive::impl::node_at(const std::vector<std::string_view>& steps, std::string_view path,
+                                    object_path& where) const {
+    const value* cur = &tree;
+    for (std::string_view step : steps) {
+        if (std::string_view list = stub_member(*cur); !list.empty() && externals.count(std::string(list)) &&
+                                                       externals.at(std::string(list)).type == external_type::jsonl)
+            cur = &jsonl(list);
         const value* next = nullptr;
-        if (cur->is_dict()) {
+        // An array's keys are its metadata, not items (as in items()).
+        const bool array = cur->is_dict() && detail::is_array_format(cur->format());
+        if (cur->is_dict() && !array) {
             next = cur->find(step);
         } else if (cur->is_list()) {
             if (auto index = parse_index(step); index && *index < cur->size()) next = &cur->as_list()[*index];
         }
         if (!next)
             throw usage_error("the archive has no item at " + std::string(path) + " (" +
-                                  std::string(cur->is_list() ? "no index " : "no key ") + "'" + std::string(step) +
-                                  "' in " + where.str() + ")",
+                                  (array ? where.str() + " is an array" :
+                                           std::string(cur->is_list() ? "no index '" : "no key '") +
+                                               std::string(step) + "' in " + where.str()) +
+                                  ")",
                               where.str());
         if (cur->is_dict()) where.push(step);
         else where.push(*parse_index(step));
@@ -518,21 +589,29 @@ const value& archive::node_at(std::string_view path, object_path& where) const {
     return *cur;
 }
 
-std::optional<item_info> archive::find(std::string_view path) const {
+const value& archive::node_at(std::string_view path, object_path& where) const {
+    return impl_->node_at(split_path(path), path, where);
+}
+
+std::optional<item_info> archive::impl::find(const std::vector<std::string_view>& steps, std::string_view path) const {
     object_path where;
     const value* node = nullptr;
     try {
-        node = &node_at(path, where);
+        node = &node_at(steps, path, where);
     } catch (const usage_error&) {
         return std::nullopt;
     }
-    return impl_->describe(*node, where);
+    return describe(*node, where);
 }
 
+std::optional<item_info> archive::find(std::string_view path) const { return impl_->find(split_path(path), path); }
+
 std::optional<item_info> archive::find(const object_path& path) const {
-    std::string joined;
-    for (const auto& s : path.segments()) joined += "/" + step_text(s);
-    return find(joined);
+    // Step by step: a key may hold a slash.
+    std::vector<std::string> texts;
+    texts.reserve(path.size());
+    for (const auto& s : path.segments()) texts.push_back(step_text(s));
+    return impl_->find(std::vector<std::string_view>(texts.begin(), texts.end()), path.str());
 }
 
 value archive::read(std::string_view path, read_options options) const {
@@ -612,10 +691,15 @@ void archive::verify() const {
             a.jsonl(member);
             continue;
         }
-        std::string crossed;
-        const value* stub = a.walk(a.tree, *external.path, 0, member, &crossed);
-        ndarray array = a.npy(member, {});
-        if (stub) detail::check_stub(*stub, array.type(), array.shape(), member);
+        const value& stub = a.stub_of(member);
+        const zip_entry& e = a.entry_of(member);
+        if (e.method == compression_method::store) { // checked above: its header is enough
+            const detail::npy_header_info h = a.npy_header(e);
+            detail::check_stub(stub, h.type, h.shape, member);
+        } else {
+            ndarray array = a.npy(member, {});
+            detail::check_stub(stub, array.type(), array.shape(), member);
+        }
     }
 }
 

@@ -125,8 +125,9 @@ public:
     /// listed (they live in their `.jsonl` member). Built on first call.
     const std::vector<item_info>& items() const;
     /// The item at `path` ("/layers/0/w", "/" for the root), or nothing. Paths may go into
-    /// external lists (their member is then read).
+    /// external lists (their member is then read), not into arrays (their keys are metadata).
     std::optional<item_info> find(std::string_view path) const;
+    /// The same, step by step: keys may contain '/'. Every path of `items()` is found.
     std::optional<item_info> find(const object_path& path) const;
 
     /// The item at `path` as a T. Throws usage_error when there is no such item.
