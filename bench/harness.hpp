@@ -1,0 +1,82 @@
+#pragma once
+// Timing and memory measurement for the benchmark: every run of a case happens in a forked child,
+// so that one case's allocations, caches and peak memory never leak into the next one's figures.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+/// What one run of a case measured.
+struct sample {
+    double seconds = 0;
+    /// Peak resident memory above the level at the start of the timed part, in bytes.
+    std::uint64_t peak_extra = 0;
+};
+
+/// Handed to a case's body already running. A body calls `restart()` after untimed preparation
+/// and `stop()` before untimed checking; the timed part is what lies between.
+class stopwatch {
+public:
+    stopwatch();
+    /// Starts again from now; memory already resident no longer counts as extra.
+    void restart();
+    void stop();
+    sample result();
+
+private:
+    double t0_ = 0;
+    std::uint64_t rss0_ = 0;
+    bool running_ = true;
+    sample result_;
+};
+
+using body = std::function<void(stopwatch&)>;
+
+/// Runs `b` once in a forked child and returns what it measured. Throws with the child's message
+/// when the body throws or the child dies.
+sample run_in_child(const body& b);
+
+/// Runs a program that times itself and prints one JSON object with `seconds` and `peak_extra`
+/// on its last line of output (the numpy peer).
+sample run_command(const std::vector<std::string>& argv);
+
+// --- helpers for case bodies -------------------------------------------------------------------
+
+/// Throws std::runtime_error(what) when `ok` is false.
+void check(bool ok, const std::string& what);
+/// A file descriptor that closes itself.
+class fd_handle {
+public:
+    fd_handle(const std::filesystem::path& file, int flags);
+    ~fd_handle();
+    fd_handle(const fd_handle&) = delete;
+    fd_handle& operator=(const fd_handle&) = delete;
+    int get() const noexcept { return fd_; }
+
+private:
+    int fd_;
+};
+void write_all(int fd, std::span<const std::byte> bytes);
+void pread_all(int fd, std::span<std::byte> out, std::uint64_t offset);
+/// fsync of a file written by a library that does not sync (any descriptor of it will do).
+void sync_file(const std::filesystem::path& file);
+/// Writes `bytes` to `file` and fsyncs it.
+void write_file_synced(const std::filesystem::path& file, std::span<const std::byte> bytes);
+std::string read_file(const std::filesystem::path& file);
+/// Size of a file, or of every file under a folder.
+std::uint64_t disk_size(const std::filesystem::path& file_or_folder);
+/// Reads every byte of a file or folder once, so that timed reads find it in the page cache.
+void warm(const std::filesystem::path& file_or_folder);
+/// Fresh, unfaulted memory of `n` bytes: loaders pay for their destination's page faults.
+std::unique_ptr<std::byte[]> fresh_buffer(std::size_t n);
+
+double median(std::vector<double> values);
+
+} // namespace bench

@@ -1,0 +1,78 @@
+// libzstd's one-shot API at level 3, single thread, in memory: the compression limit that zanj's
+// zstd mode is measured against. Each array is one frame; the frames are written back to back
+// (untimed) so that the decompression case reads the same bytes.
+
+#include "../cases.hpp"
+
+#include <zstd.h>
+
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+
+namespace bench {
+
+namespace {
+
+// One context for every frame, as a real writer would keep: creating one costs more than
+// compressing a small array.
+struct cctx_free {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct dctx_free {
+    void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+void zstd_ok(std::size_t code, const char* what) { check(!ZSTD_isError(code), std::string("zstd: cannot ") + what + ": " + ZSTD_getErrorName(code)); }
+
+void compress(const workload& w, const std::filesystem::path& file, stopwatch& sw) {
+    std::unique_ptr<ZSTD_CCtx, cctx_free> cctx(ZSTD_createCCtx());
+    std::vector<std::pair<std::unique_ptr<std::byte[]>, std::size_t>> frames;
+    for (const blob& b : w.blobs) {
+        const std::size_t bound = ZSTD_compressBound(b.bytes.size());
+        auto out = fresh_buffer(bound);
+        const std::size_t size = ZSTD_compressCCtx(cctx.get(), out.get(), bound, b.bytes.data(), b.bytes.size(), 3);
+        zstd_ok(size, "compress");
+        frames.emplace_back(std::move(out), size);
+    }
+    sw.stop();
+    fd_handle f(file, O_CREAT | O_TRUNC | O_WRONLY);
+    for (const auto& [data, size] : frames) write_all(f.get(), {data.get(), size});
+}
+
+void decompress(const workload& w, const std::filesystem::path& file, stopwatch& sw) {
+    const std::string frames = read_file(file);
+    std::unique_ptr<ZSTD_DCtx, dctx_free> dctx(ZSTD_createDCtx());
+    std::vector<std::unique_ptr<std::byte[]>> back;
+    sw.restart();
+    for (std::size_t at = 0; at < frames.size();) {
+        const std::size_t frame = ZSTD_findFrameCompressedSize(frames.data() + at, frames.size() - at);
+        zstd_ok(frame, "find a frame");
+        const unsigned long long content = ZSTD_getFrameContentSize(frames.data() + at, frame);
+        check(content != ZSTD_CONTENTSIZE_UNKNOWN && content != ZSTD_CONTENTSIZE_ERROR, "zstd: a frame without its size");
+        back.push_back(fresh_buffer(content));
+        zstd_ok(ZSTD_decompressDCtx(dctx.get(), back.back().get(), content, frames.data() + at, frame), "decompress");
+        at += frame;
+    }
+    sw.stop();
+    check(back.size() == w.blobs.size(), "zstd: frames missing");
+    for (std::size_t i = 0; i < back.size(); ++i)
+        check(std::memcmp(back[i].get(), w.blobs[i].bytes.data(), w.blobs[i].bytes.size()) == 0, "zstd: other data");
+}
+
+} // namespace
+
+std::string libzstd_version() { return ZSTD_versionString(); }
+
+std::vector<case_spec> libzstd_cases(const workload& w) {
+    if (!w.arrays) return {};
+    const auto file = w.dir / "libzstd-frames.zst";
+    return {
+        {"libzstd", "one-shot level 3", op::save, codec::zstd, file, in_child([&w, file](stopwatch& sw) { compress(w, file, sw); }),
+         "ZSTD_compressCCtx in memory, no file I/O"},
+        {"libzstd", "one-shot level 3", op::load, codec::zstd, file, in_child([&w, file](stopwatch& sw) { decompress(w, file, sw); }),
+         "ZSTD_decompressDCtx in memory, no file I/O"},
+    };
+}
+
+} // namespace bench
