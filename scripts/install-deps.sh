@@ -5,6 +5,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   nlohmann-json3-dev libxtensor-dev libzstd-dev libdeflate-dev   # the library
   libzip-dev catch2 python3-numpy unzip zip p7zip-full            # tests: reference readers and writers
+  libcli11-dev                                                    # the zanj command-line tool
 )
 missing=()
 for p in "${packages[@]}"; do
