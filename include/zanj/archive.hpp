@@ -37,11 +37,14 @@ enum class item_kind {
     object,        ///< another typed item: a dataclass, a set, a user type...
 };
 
+/// The kind's short name ("null", "bool", "int"...), for listings and messages.
 std::string_view to_string(item_kind k) noexcept;
 
 /// An array's type and where its bytes are.
 struct array_info {
+    /// Element type, as the item's `"dtype"` names it.
     zanj::dtype dtype = dtype::float64;
+    /// Extents, outermost first.
     shape_type shape;
     /// The member holding it, or empty when it is inline in `__zanj__.json`.
     std::string member;
@@ -50,13 +53,17 @@ struct array_info {
     std::string mode;
     /// For members: how they are stored, and their sizes in the zip.
     compression_method method = compression_method::store;
+    /// The member's size in the zip (0 for inline arrays).
     std::uint64_t compressed_size = 0;
+    /// The member's size once decompressed (0 for inline arrays).
     std::uint64_t uncompressed_size = 0;
 };
 
 /// One item of the tree, as the zip directory and the JSON describe it (no array is read).
 struct item_info {
+    /// Where the item sits in the tree.
     object_path path;
+    /// What the item is.
     item_kind kind = item_kind::null;
     /// The format key (`__muutils_format__`), or empty.
     std::string format;
@@ -80,6 +87,7 @@ enum class access {
 
 /// Options of one read.
 struct read_options {
+    /// Copies (checked) or views.
     zanj::access access = access::copy;
     /// With views: check each viewed member's CRC-32 first (this reads all its bytes). Copies
     /// are always checked.
@@ -112,9 +120,12 @@ public:
     explicit archive(const std::filesystem::path& file, config settings = {},
                      std::shared_ptr<const loader_registry> registry = nullptr);
     ~archive();
+    /// Movable, not copyable; views taken from it stay valid.
     archive(archive&&) noexcept;
+    /// Move assignment; views taken from either archive stay valid.
     archive& operator=(archive&&) noexcept;
 
+    /// The file this archive was opened from.
     const std::filesystem::path& path() const noexcept;
     /// `__zanj_meta__.json`.
     const value& meta() const noexcept;

@@ -14,12 +14,14 @@
 
 namespace zanj {
 
+/// An array produced piece by piece while it is saved (see this file's description).
 class chunked_array {
 public:
     /// Fills `out`, which holds whole elements, with the elements from index `first` on (in C
     /// order, native endianness).
     using producer = std::function<void(std::size_t first, std::span<std::byte> out)>;
 
+    /// An array of `type` and `shape` whose elements `fill` produces when the array is written.
     chunked_array(zanj::dtype type, shape_type shape, producer fill)
         : type_(type), shape_(std::move(shape)), size_(shape_elements(shape_)), fill_(std::move(fill)) {}
 
@@ -31,9 +33,13 @@ public:
         });
     }
 
+    /// Element type.
     zanj::dtype type() const noexcept { return type_; }
+    /// Extents, outermost first.
     const shape_type& shape() const noexcept { return shape_; }
+    /// Number of elements.
     std::size_t size() const noexcept { return size_; }
+    /// Size of the data in bytes.
     std::size_t nbytes() const noexcept { return size_ * dtype_size(type_); }
     /// Asks the producer for the elements from `first` on.
     void fill(std::size_t first, std::span<std::byte> out) const { fill_(first, out); }

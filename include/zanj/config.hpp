@@ -37,7 +37,9 @@ enum class compression_method : unsigned short {
 
 /// A method with a level; `level` < 0 means the method's default (deflate 6, zstd 3).
 struct compression {
+    /// The zip method.
     compression_method method = compression_method::store;
+    /// The method's level; below 0 for its default.
     int level = -1;
     /// Compress only members that a sample shows to be worth it, and store the rest: dense float
     /// weights gain a few percent at a large cost in speed (and stored arrays can be mapped).
@@ -46,6 +48,7 @@ struct compression {
     /// `method` for members whose sample compresses to at most 90% of its size; store the others.
     static compression adaptive_of(compression_method method, int level = -1) { return {method, level, true}; }
 
+    /// Same method, level and adaptivity.
     friend bool operator==(const compression&, const compression&) = default;
 };
 
@@ -64,6 +67,7 @@ struct compression_policy {
     /// One method (and level) for every member.
     static compression_policy all(compression c) { return {c, c}; }
 
+    /// Same compression for both kinds of member.
     friend bool operator==(const compression_policy&, const compression_policy&) = default;
 };
 
@@ -83,12 +87,15 @@ struct storage_hint {
 
 /// Settings of an archive; the defaults are Python's, except `compress` (see compression_policy).
 struct config {
+    /// What happens to an item that cannot be saved or loaded.
     zanj::error_mode error_mode = error_mode::except;
+    /// How arrays below `external_array_threshold` are written inline.
     array_mode internal_array_mode = array_mode::array_list_meta;
     /// Arrays with at least this many elements become `.npy` members.
     std::size_t external_array_threshold = 256;
     /// Lists and tuples with at least this many items become `.jsonl` members.
     std::size_t external_list_threshold = 256;
+    /// The compression of each kind of member (JSON deflated, arrays stored by default).
     compression_policy compress{};
     /// Threads for compressing, decompressing and checking large members; 0 uses every core.
     unsigned threads = 0;
@@ -101,8 +108,11 @@ struct config {
     std::function<void(std::string_view)> warning_sink{};
 };
 
+/// "except", "warn" or "ignore", as Python names the modes.
 std::string_view to_string(error_mode m) noexcept;
+/// The mode's name, as in the format key ("array_list_meta"...).
 std::string_view to_string(array_mode m) noexcept;
+/// "store", "deflate" or "zstd".
 std::string_view to_string(compression_method m) noexcept;
 
 } // namespace zanj

@@ -26,7 +26,9 @@ namespace zanj {
 /// One field of a dataclass: its name on disk and its member pointer.
 template <class Class, class Member>
 struct field_info {
+    /// The field's key on disk.
     std::string_view name;
+    /// The member it is read from and assigned to.
     Member Class::*pointer;
 };
 
@@ -66,6 +68,7 @@ concept is_dataclass = requires { zanj_dataclass(tag<T>{}); };
 template <class T>
     requires detail::is_dataclass<T>
 struct handler<T> {
+    /// The name and fields the macro listed.
     static auto description() {
         using detail::zanj_dataclass;
         return zanj_dataclass(tag<T>{});
@@ -76,6 +79,7 @@ struct handler<T> {
         return std::string(detail::unqualified_name(description().name)) + "(SerializableDataclass)";
     }
 
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const T& obj, serializer& s) {
         value::dict_type out;
         out.insert_or_assign(zanj::format_key, format_key());
@@ -84,6 +88,7 @@ struct handler<T> {
         return out;
     }
 
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static T load(const value& v, loader& l) {
         static_assert(std::is_default_constructible_v<T>,
                       "zanj: a ZANJ_DATACLASS type must be default constructible to be loaded (its fields are "

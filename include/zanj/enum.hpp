@@ -33,7 +33,9 @@ namespace zanj {
 /// One named value of an enum.
 template <class E>
 struct enum_entry {
+    /// The enumerator.
     E value;
+    /// Its name on disk.
     std::string_view name;
 };
 
@@ -114,11 +116,14 @@ std::string_view enum_name_for_saving(E e, const serializer& s) {
 
 } // namespace detail
 
+/// Enums: by name when they have names (ZANJ_ENUM, enum_names), otherwise as their underlying integer.
 template <class E>
     requires std::is_enum_v<E>
 struct handler<E> {
+    /// The enum's underlying integer type.
     using underlying = std::underlying_type_t<E>;
 
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(E e, serializer& s) {
         if constexpr (named_enum<E>) {
             static_assert(detail::names_are_unique<E>(), "zanj: the names of an enum must be unique, and so must their values");
@@ -128,6 +133,7 @@ struct handler<E> {
         }
     }
 
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static E load(const value& v, loader& l) {
         if constexpr (named_enum<E>) {
             if (v.is_string()) return detail::enum_from_name<E>(v.as_string(), l);

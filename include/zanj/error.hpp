@@ -11,6 +11,7 @@ namespace zanj {
 /// Root of every exception zanj throws.
 class error : public std::runtime_error {
 public:
+    /// `what` is the reason; a non-empty `object_path` and `member` are appended to `what()` and kept for the accessors.
     error(const std::string& what, std::string object_path = {}, std::string member = {});
 
     /// The reason alone, without the location suffix that `what()` carries.
@@ -29,6 +30,7 @@ private:
 /// The file system refused: a file that cannot be opened, read, written, synced or renamed.
 class io_error : public error {
 public:
+    /// The constructor of error.
     using error::error;
 };
 
@@ -36,6 +38,7 @@ public:
 /// a `$ref` pointing nowhere, a CRC mismatch.
 class format_error : public error {
 public:
+    /// The constructor of error.
     using error::error;
 };
 
@@ -43,6 +46,7 @@ public:
 /// for a C++ field, a shape or dtype mismatch, an unknown format key, a missing field.
 class type_error : public error {
 public:
+    /// The constructor of error.
     using error::error;
 };
 
@@ -50,6 +54,7 @@ public:
 /// loader registration.
 class usage_error : public error {
 public:
+    /// The constructor of error.
     using error::error;
 };
 

@@ -26,13 +26,17 @@ namespace zanj {
 /// \endcode
 class ZANJ {
 public:
+    /// Saves and reads with these settings (Python's defaults when omitted).
     explicit ZANJ(config settings = {}) : settings_(std::move(settings)), registry_(std::make_shared<loader_registry>()) {}
 
+    /// The settings of later saves and reads.
     config& settings() noexcept { return settings_; }
+    /// The settings of later saves and reads.
     const config& settings() const noexcept { return settings_; }
 
     /// The loaders untyped reads use; add your own format keys here.
     loader_registry& loaders() noexcept { return *registry_; }
+    /// The same, read-only.
     const loader_registry& loaders() const noexcept { return *registry_; }
 
     /// Lets untyped reads rebuild items of T's format key as T (see `value::instance<T>()`).

@@ -8,6 +8,7 @@
 
 namespace zanj {
 
+/// Options of flatten_arrays.
 struct flatten_options {
     /// Leave out leaves that are no arrays (strings, numbers, null, sets, format keys) instead
     /// of throwing type_error.

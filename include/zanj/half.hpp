@@ -34,11 +34,13 @@ public:
     constexpr float16() noexcept = default;
     /// Rounds to nearest even; too large values become infinities, NaN stays NaN.
     explicit float16(float f) noexcept : bits_(detail::float_to_half(f)) {}
+    /// The float16 with these bits (no conversion).
     static constexpr float16 from_bits(std::uint16_t bits) noexcept {
         float16 h;
         h.bits_ = bits;
         return h;
     }
+    /// The IEEE binary16 bits.
     constexpr std::uint16_t bits() const noexcept { return bits_; }
     /// Exact: every half is a float.
     operator float() const noexcept { return detail::half_to_float(bits_); }
@@ -55,11 +57,13 @@ public:
     constexpr bfloat16() noexcept = default;
     /// Rounds to nearest even; too large values become infinities, NaN stays NaN.
     constexpr explicit bfloat16(float f) noexcept : bits_(detail::float_to_bfloat16(f)) {}
+    /// The bfloat16 with these bits (no conversion).
     static constexpr bfloat16 from_bits(std::uint16_t bits) noexcept {
         bfloat16 b;
         b.bits_ = bits;
         return b;
     }
+    /// The bits: the high half of the float32.
     constexpr std::uint16_t bits() const noexcept { return bits_; }
     /// Exact: every bfloat16 is a float.
     constexpr operator float() const noexcept { return detail::bfloat16_to_float(bits_); }

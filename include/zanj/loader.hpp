@@ -56,9 +56,13 @@ public:
     explicit loader(const config& settings, const loader_registry* registry = nullptr,
                     const detail::external_source* externals = nullptr, object_path start = {});
 
+    /// The read's settings.
     const config& settings() const noexcept { return settings_; }
+    /// The registry untyped reads use, or nullptr for the built-in loaders.
     const loader_registry* registry() const noexcept { return registry_; }
+    /// Where the item being loaded sits.
     const object_path& path() const noexcept { return path_; }
+    /// Where external members' data comes from, or nullptr.
     const detail::external_source* externals() const noexcept { return externals_; }
 
     /// `v` as T, through T's handler.
@@ -104,7 +108,9 @@ public:
     /// Pushes a path step for its lifetime.
     class path_guard {
     public:
+        /// Pushes `key` until destroyed.
         path_guard(loader& l, std::string_view key) : l_(l) { l_.path_.push(key); }
+        /// Pushes `index` until destroyed.
         path_guard(loader& l, std::size_t index) : l_(l) { l_.path_.push(index); }
         ~path_guard() { l_.path_.pop(); }
         path_guard(const path_guard&) = delete;
@@ -144,6 +150,7 @@ T loader::load(const value& v) {
 struct item_loader {
     /// The format key this loader owns exactly, or, with `prefix` set, a prefix of the keys it owns.
     std::string format;
+    /// True when `format` is a prefix: the loader then owns every key that starts with it.
     bool prefix = false;
     /// Rebuilds the item; its children are already rebuilt.
     std::function<value(value item, loader& l)> load;
@@ -171,6 +178,7 @@ public:
     /// The loader for a format key, or nullptr.
     const item_loader* find(std::string_view format) const;
 
+    /// Every loader, in registration order (the built-in ones first).
     const std::vector<item_loader>& loaders() const noexcept { return loaders_; }
 
     /// Rebuilds a whole tree bottom-up (what an untyped read returns).

@@ -64,15 +64,22 @@ public:
         }
     }
 
+    /// Element type.
     zanj::dtype type() const noexcept { return type_; }
+    /// Extents, outermost first.
     const shape_type& shape() const noexcept { return shape_; }
+    /// Number of dimensions (0 for a 0-d array).
     std::size_t ndim() const noexcept { return shape_.size(); }
     /// Number of elements.
     std::size_t size() const noexcept { return size_; }
+    /// Size of the data in bytes.
     std::size_t nbytes() const noexcept { return size_ * dtype_size(type_); }
 
+    /// The first byte of the data.
     const std::byte* bytes() const noexcept { return data_; }
+    /// The same, writable (writes to a view stay in its private mapping).
     std::byte* bytes() noexcept { return data_; }
+    /// The data as bytes.
     std::span<const std::byte> byte_span() const noexcept { return {data_, nbytes()}; }
 
     /// The elements as T; throws `type_error` when T is not the array's dtype.
@@ -81,6 +88,7 @@ public:
         check_type(dtype_of<T>);
         return {reinterpret_cast<const T*>(data_), size_};
     }
+    /// The elements as T, writable; throws `type_error` when T is not the array's dtype.
     template <array_element T>
     std::span<T> values() {
         check_type(dtype_of<T>);

@@ -20,8 +20,11 @@ namespace zanj {
 
 /// Array data to write, without copying it: contiguous, row-major, native-endian.
 struct array_view {
+    /// Element type.
     dtype type;
+    /// Extents, outermost first.
     std::span<const std::size_t> shape;
+    /// The first element; the others follow contiguously.
     const std::byte* data;
 };
 
@@ -51,6 +54,7 @@ public:
     serializer(const serializer&) = delete;
     serializer& operator=(const serializer&) = delete;
 
+    /// The archive's settings.
     const config& settings() const noexcept { return settings_; }
     /// Where the item being serialized sits.
     const object_path& path() const noexcept { return path_; }
@@ -95,6 +99,7 @@ public:
     /// or an `.npy` member at or above `external_array_threshold` elements (storage hints
     /// override all three).
     value write_array(const array_view& array);
+    /// The same for an ndarray, written from its storage without a copy.
     value write_array(const ndarray& array) { return write_array({array.type(), array.shape(), array.bytes()}); }
     /// An array from a producer: an `.npy` member written chunk by chunk, stored or zstd (other
     /// compressions store it); without an archive, it is produced whole and written inline.
@@ -109,7 +114,9 @@ public:
     /// Pushes a path step for its lifetime.
     class path_guard {
     public:
+        /// Pushes `key` until destroyed.
         path_guard(serializer& s, std::string_view key) : s_(s) { s_.path_.push(key); }
+        /// Pushes `index` until destroyed.
         path_guard(serializer& s, std::size_t index) : s_(s) { s_.path_.push(index); }
         ~path_guard() { s_.path_.pop(); }
         path_guard(const path_guard&) = delete;

@@ -71,13 +71,19 @@ public:
                 ndarray::from(indptr)};
     }
 
+    /// Number of rows.
     std::size_t rows() const noexcept { return rows_; }
+    /// Number of columns.
     std::size_t cols() const noexcept { return cols_; }
     /// Stored values (explicit zeros included).
     std::size_t nnz() const noexcept { return data_.size(); }
+    /// Element dtype.
     zanj::dtype type() const noexcept { return data_.type(); }
+    /// The values, row after row.
     const ndarray& data() const noexcept { return data_; }
+    /// The column of each value.
     const ndarray& indices() const noexcept { return indices_; }
+    /// Where each row starts in `data` (rows + 1 entries, the last is nnz).
     const ndarray& indptr() const noexcept { return indptr_; }
 
     /// Same shape and equal components (compared by dtype and bytes).
@@ -114,14 +120,22 @@ public:
                 ndarray::from(col)};
     }
 
+    /// Number of rows.
     std::size_t rows() const noexcept { return rows_; }
+    /// Number of columns.
     std::size_t cols() const noexcept { return cols_; }
+    /// Stored values (explicit zeros and duplicates included).
     std::size_t nnz() const noexcept { return data_.size(); }
+    /// Element dtype.
     zanj::dtype type() const noexcept { return data_.type(); }
+    /// The values.
     const ndarray& data() const noexcept { return data_; }
+    /// The row of each value.
     const ndarray& row() const noexcept { return row_; }
+    /// The column of each value.
     const ndarray& col() const noexcept { return col_; }
 
+    /// Same shape and equal components (compared by dtype and bytes).
     friend bool operator==(const coo_matrix&, const coo_matrix&) = default;
 
 private:
@@ -136,15 +150,21 @@ private:
     ndarray col_;
 };
 
+/// csr_matrix: a `scipy.sparse.csr_matrix` item (see this file's description).
 template <>
 struct handler<csr_matrix> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const csr_matrix& m, serializer& s);
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static csr_matrix load(const value& v, loader& l);
 };
 
+/// coo_matrix: a `scipy.sparse.coo_matrix` item (see this file's description).
 template <>
 struct handler<coo_matrix> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const coo_matrix& m, serializer& s);
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static coo_matrix load(const value& v, loader& l);
 };
 

@@ -45,19 +45,24 @@ public:
 
     /// Rows: the length of every column (0 for a table without columns).
     std::size_t rows() const noexcept { return rows_; }
+    /// Number of columns.
     std::size_t column_count() const noexcept { return names_.size(); }
     /// The column names, in order.
     const std::vector<std::string>& column_names() const noexcept { return names_; }
+    /// Whether a column is called `name`.
     bool contains(std::string_view name) const noexcept;
 
     /// Appends a column. Throws usage_error when the name is taken or is the format key, when the
     /// array is not 1-d, or when its length differs from the table's rows.
     table& add_column(std::string name, ndarray values);
+    /// Appends a string column; throws as the overload above.
     table& add_column(std::string name, std::vector<std::string> values);
+    /// Appends a numeric column copied from a vector.
     template <array_element T>
     table& add_column(std::string name, const std::vector<T>& values) {
         return add_column(std::move(name), ndarray::from(std::span<const T>(values)));
     }
+    /// Appends a bool column (std::vector<bool> has no contiguous storage).
     table& add_column(std::string name, const std::vector<bool>& values);
 
     /// The column `name`; usage_error when there is none.
@@ -83,8 +88,10 @@ private:
     std::size_t rows_ = 0;
 };
 
+/// zanj::table: a pandas.DataFrame item (see this file's description).
 template <>
 struct handler<table> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const table& t, serializer& s);
     /// Reads either form above, a filled or pending `.jsonl` stub, or a plain list of records.
     static table load(const value& v, loader& l);

@@ -35,37 +35,55 @@ inline constexpr std::string_view ref_key = "$ref";
 /// so several threads may read it at once.
 class value_dict {
 public:
+    /// A key and its value.
     using item_type = std::pair<std::string, value>;
+    /// Iterates the items in insertion order.
     using iterator = std::vector<item_type>::iterator;
+    /// Iterates the items in insertion order.
     using const_iterator = std::vector<item_type>::const_iterator;
 
     value_dict() = default;
+    /// A dict of these items, in this order.
     value_dict(std::initializer_list<item_type> items);
+    /// Copies the items.
     value_dict(const value_dict& other);
+    /// Moves the items.
     value_dict(value_dict&&) noexcept = default;
+    /// Copies the items.
     value_dict& operator=(const value_dict& other);
+    /// Moves the items.
     value_dict& operator=(value_dict&&) noexcept = default;
     ~value_dict();
 
     // Defined after `value`: instantiating std::pair<std::string, value> before `value` is
     // complete fixes its traits wrongly under Clang (deleted copy assignment).
+    /// Number of items.
     std::size_t size() const noexcept;
+    /// Whether there are no items.
     bool empty() const noexcept;
+    /// The first item.
     iterator begin() noexcept;
+    /// Past the last item.
     iterator end() noexcept;
+    /// The first item.
     const_iterator begin() const noexcept;
+    /// Past the last item.
     const_iterator end() const noexcept;
 
     /// The value under `key`, or nullptr.
     value* find(std::string_view key) noexcept;
+    /// The value under `key`, or nullptr.
     const value* find(std::string_view key) const noexcept;
+    /// Whether `key` is present.
     bool contains(std::string_view key) const noexcept { return find(key) != nullptr; }
     /// The value under `key`, inserted as null at the end when absent.
     value& operator[](std::string_view key);
     /// Sets `key` to `v`, keeping the key's place when it exists.
     value& insert_or_assign(std::string_view key, value v);
+    /// Removes `key`; false when it was absent.
     bool erase(std::string_view key);
 
+    /// Same keys with equal values, in any order (as Python compares dicts).
     friend bool operator==(const value_dict& a, const value_dict& b);
 
 private:
@@ -79,22 +97,31 @@ private:
 
 /// A Python set or frozenset (`{"__muutils_format__": "set", "data": [...]}` on disk).
 struct value_set {
+    /// The elements, in the file's order.
     std::vector<value> items;
+    /// True for a Python frozenset.
     bool frozen = false;
 
+    /// Same frozenness and the same elements, in any order.
     friend bool operator==(const value_set& a, const value_set& b);
 };
 
 /// A node of the untyped tree.
 class value {
 public:
+    /// What a value holds; `unsigned_integer` only for integers above INT64_MAX.
     enum class kind { null, boolean, integer, unsigned_integer, floating, string, list, dict, set, array };
+    /// A JSON list.
     using list_type = std::vector<value>;
+    /// A JSON object, in insertion order.
     using dict_type = value_dict;
 
     value() noexcept = default;
+    /// Null.
     value(std::nullptr_t) noexcept {}
+    /// A bool.
     value(bool b) noexcept : data_(b) {}
+    /// An integer of any width: int64, or uint64 above INT64_MAX.
     template <class I>
         requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
     value(I i) noexcept {
@@ -106,51 +133,82 @@ public:
             data_ = static_cast<std::uint64_t>(i);
         }
     }
+    /// A float.
     value(double d) noexcept : data_(d) {}
+    /// A float, widened to double.
     value(float f) noexcept : data_(static_cast<double>(f)) {}
+    /// A string (UTF-8).
     value(std::string s) noexcept : data_(std::move(s)) {}
+    /// A string, copied.
     value(std::string_view s) : data_(std::string(s)) {}
+    /// A string, copied.
     value(const char* s) : data_(std::string(s)) {}
+    /// A list.
     value(list_type l) noexcept : data_(std::move(l)) {}
+    /// A dict.
     value(dict_type d) noexcept : data_(std::move(d)) {}
+    /// A set.
     value(value_set s) noexcept : data_(std::move(s)) {}
+    /// An array, sharing its storage.
     value(ndarray a) noexcept : data_(std::move(a)) {}
 
     /// An empty list / dict.
     static value list() { return value(list_type{}); }
+    /// An empty dict.
     static value dict() { return value(dict_type{}); }
 
+    /// What this value holds.
     kind type() const noexcept { return static_cast<kind>(data_.index()); }
     /// "null", "bool", "int", "float", "str", "list", "dict", "set", "ndarray": for messages.
     std::string_view type_name() const noexcept;
 
+    /// Holds null.
     bool is_null() const noexcept { return type() == kind::null; }
+    /// Holds a bool.
     bool is_bool() const noexcept { return type() == kind::boolean; }
     /// Signed or unsigned integer.
     bool is_integer() const noexcept { return type() == kind::integer || type() == kind::unsigned_integer; }
+    /// Holds a float.
     bool is_float() const noexcept { return type() == kind::floating; }
     /// Integer or float.
     bool is_number() const noexcept { return is_integer() || is_float(); }
+    /// Holds a string.
     bool is_string() const noexcept { return type() == kind::string; }
+    /// Holds a list.
     bool is_list() const noexcept { return type() == kind::list; }
+    /// Holds a dict.
     bool is_dict() const noexcept { return type() == kind::dict; }
+    /// Holds a set.
     bool is_set() const noexcept { return type() == kind::set; }
+    /// Holds an ndarray.
     bool is_array() const noexcept { return type() == kind::array; }
 
     // Checked accessors: each throws type_error naming the kind found.
+    /// The bool held; type_error naming the kind found otherwise (as every `as_` accessor).
     bool as_bool() const;
+    /// The integer held, as int64.
     std::int64_t as_int() const;
+    /// The integer held, as uint64.
     std::uint64_t as_uint() const;
     /// Any number as double (integers converted).
     double as_double() const;
+    /// The string held.
     const std::string& as_string() const;
+    /// The list held.
     const list_type& as_list() const;
+    /// The list held, writable.
     list_type& as_list();
+    /// The dict held.
     const dict_type& as_dict() const;
+    /// The dict held, writable.
     dict_type& as_dict();
+    /// The set held.
     const value_set& as_set() const;
+    /// The set held, writable.
     value_set& as_set();
+    /// The array held.
     const ndarray& as_array() const;
+    /// The array held, writable.
     ndarray& as_array();
 
     /// Dict member; throws type_error when this is not a dict or the key is missing.
@@ -159,15 +217,20 @@ public:
     value& operator[](std::string_view key);
     /// List element; throws type_error when out of range or not a list.
     const value& operator[](std::size_t index) const;
+    /// List element, writable; throws as the const overload.
     value& operator[](std::size_t index);
     /// Disambiguates `v[0]` between the key and index overloads.
     const value& operator[](int index) const { return (*this)[static_cast<std::size_t>(index)]; }
+    /// The same, writable.
     value& operator[](int index) { return (*this)[static_cast<std::size_t>(index)]; }
+    /// Dict member by C string, as the std::string_view overload.
     const value& operator[](const char* key) const { return (*this)[std::string_view(key)]; }
+    /// The same, writable.
     value& operator[](const char* key) { return (*this)[std::string_view(key)]; }
 
     /// Dict member or nullptr (also nullptr when this is not a dict).
     const value* find(std::string_view key) const noexcept;
+    /// Whether this is a dict holding `key`.
     bool contains(std::string_view key) const noexcept { return find(key) != nullptr; }
     /// Items of a list, set or dict; characters of nothing else (0).
     std::size_t size() const noexcept;
@@ -184,13 +247,16 @@ public:
     const T* instance() const noexcept {
         return instance_ ? std::any_cast<T>(instance_.get()) : nullptr;
     }
+    /// Whether a registered loader attached an object.
     bool has_instance() const noexcept { return instance_ != nullptr; }
+    /// Attaches the object a registered loader rebuilt.
     void set_instance(std::shared_ptr<const std::any> obj) noexcept { instance_ = std::move(obj); }
 
     /// Compact JSON text (arrays are shown as a short `array(dtype, shape)` note); for messages
     /// and debugging, not the archive writer.
     std::string dump() const;
 
+    /// Deep equality: dicts regardless of order, arrays by dtype, shape and bytes.
     friend bool operator==(const value& a, const value& b);
 
 private:

@@ -17,19 +17,25 @@
 
 namespace zanj {
 
+/// bool: a JSON boolean.
 template <>
 struct handler<bool> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(bool b, serializer&) { return value(b); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static bool load(const value& v, loader& l) {
         l.expect(v, value::kind::boolean, "a bool");
         return v.as_bool();
     }
 };
 
+/// Integers of every width: JSON numbers, range-checked on load.
 template <class I>
     requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
 struct handler<I> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(I i, serializer&) { return value(i); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static I load(const value& v, loader& l) {
         if (!v.is_integer()) l.fail("expected an integer, found " + std::string(v.type_name()) + " " + v.dump());
         if (v.type() == value::kind::unsigned_integer) {
@@ -53,10 +59,13 @@ private:
     }
 };
 
+/// float and double: JSON numbers (NaN and infinities as Python's tokens).
 template <class F>
     requires std::is_floating_point_v<F>
 struct handler<F> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(F f, serializer&) { return value(static_cast<double>(f)); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static F load(const value& v, loader& l) {
         // JSON does not mark 1.0 apart from 1: an integer is a valid float.
         if (!v.is_number()) l.fail("expected a float, found " + std::string(v.type_name()) + " " + v.dump());
@@ -64,21 +73,27 @@ struct handler<F> {
     }
 };
 
+/// zanj::float16 and zanj::bfloat16 scalars: JSON numbers.
 template <class H>
     requires(std::is_same_v<H, float16> || std::is_same_v<H, bfloat16>)
 struct handler<H> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(H h, serializer&) { return value(static_cast<double>(static_cast<float>(h))); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static H load(const value& v, loader& l) {
         if (!v.is_number()) l.fail("expected a float, found " + std::string(v.type_name()) + " " + v.dump());
         return H(static_cast<float>(v.as_double()));
     }
 };
 
+/// std::complex: a `[real, imag]` list.
 template <class F>
 struct handler<std::complex<F>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::complex<F>& c, serializer&) {
         return value(value::list_type{value(static_cast<double>(c.real())), value(static_cast<double>(c.imag()))});
     }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::complex<F> load(const value& v, loader& l) {
         if (!v.is_list() || v.size() != 2 || !v[0].is_number() || !v[1].is_number())
             l.fail("expected a complex number as [real, imag], found " + v.dump());

@@ -45,9 +45,12 @@ void load_bytes(const value& v, loader& l, Resize&& resize) {
 
 } // namespace detail
 
+/// std::vector<std::byte>: a 1-d uint8 array.
 template <class A>
 struct handler<std::vector<std::byte, A>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::vector<std::byte, A>& v, serializer& s) { return detail::write_bytes(v, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::vector<std::byte, A> load(const value& v, loader& l) {
         std::vector<std::byte, A> out;
         detail::load_bytes(v, l, [&](std::size_t n) {
@@ -58,9 +61,12 @@ struct handler<std::vector<std::byte, A>> {
     }
 };
 
+/// std::array<std::byte, N>: a 1-d uint8 array of N elements.
 template <std::size_t N>
 struct handler<std::array<std::byte, N>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::array<std::byte, N>& a, serializer& s) { return detail::write_bytes(a, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::array<std::byte, N> load(const value& v, loader& l) {
         std::array<std::byte, N> out{};
         detail::load_bytes(v, l, [&](std::size_t n) {
@@ -73,12 +79,16 @@ struct handler<std::array<std::byte, N>> {
     }
 };
 
+/// std::span<const std::byte>: a 1-d uint8 array (save only).
 template <std::size_t Extent>
 struct handler<std::span<const std::byte, Extent>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(std::span<const std::byte, Extent> bytes, serializer& s) { return detail::write_bytes(bytes, s); }
 };
+/// std::span<std::byte>: a 1-d uint8 array (save only).
 template <std::size_t Extent>
 struct handler<std::span<std::byte, Extent>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(std::span<std::byte, Extent> bytes, serializer& s) { return detail::write_bytes(bytes, s); }
 };
 

@@ -98,31 +98,40 @@ Rep load_count(const value& item, loader& l, tick_period to) {
 
 } // namespace detail
 
+/// std::chrono::duration: its tick count and period (see this file's description).
 template <class Rep, class Period>
 struct handler<std::chrono::duration<Rep, Period>> {
+    /// The duration type handled.
     using duration = std::chrono::duration<Rep, Period>;
 
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const duration& d, serializer&) {
         value::dict_type out;
         out.insert_or_assign(format_key, "std::chrono::duration");
         detail::add_duration_fields(out, detail::count_value(d.count()), detail::tick_period_of<Period>);
         return out;
     }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static duration load(const value& v, loader& l) {
         detail::expect_chrono_item(v, l, "std::chrono::duration");
         return duration(detail::load_count<Rep>(v, l, detail::tick_period_of<Period>));
     }
 };
 
+/// std::chrono::time_point: the duration since its clock's epoch, with the clock's name.
 template <class Clock, class Duration>
 struct handler<std::chrono::time_point<Clock, Duration>> {
+    /// The time point type handled.
     using time_point = std::chrono::time_point<Clock, Duration>;
+    /// Its tick count type.
     using rep = typename Duration::rep;
+    /// Its tick period.
     using period = typename Duration::period;
     static_assert(!clock_name<Clock>.empty(),
                   "zanj: this clock has no name; specialise zanj::clock_name<Clock> (a std::string_view) to save its "
                   "time points");
 
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const time_point& t, serializer&) {
         value::dict_type out;
         out.insert_or_assign(format_key, "std::chrono::time_point");
@@ -136,6 +145,7 @@ struct handler<std::chrono::time_point<Clock, Duration>> {
         detail::add_duration_fields(out, detail::count_value(count), detail::tick_period_of<period>);
         return out;
     }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static time_point load(const value& v, loader& l) {
         detail::expect_chrono_item(v, l, "std::chrono::time_point", clock_name<Clock>);
         return time_point(Duration(detail::load_count<rep>(v, l, detail::tick_period_of<period>)));

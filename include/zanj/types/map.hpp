@@ -79,20 +79,26 @@ Map load_map(const value& v, loader& l) {
 
 } // namespace detail
 
+/// std::map: a dict with string keys (`str(key)`, or an enum's name).
 template <detail::map_key K, class V, class C, class A>
 struct handler<std::map<K, V, C, A>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::map<K, V, C, A>& m, serializer& s) {
         // Integer keys sort numerically in the map; keep that order.
         return detail::serialize_map(m, s, false);
     }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::map<K, V, C, A> load(const value& v, loader& l) { return detail::load_map<std::map<K, V, C, A>>(v, l); }
 };
 
+/// std::unordered_map: as std::map, written in key order so equal maps give equal files.
 template <detail::map_key K, class V, class H, class E, class A>
 struct handler<std::unordered_map<K, V, H, E, A>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::unordered_map<K, V, H, E, A>& m, serializer& s) {
         return detail::serialize_map(m, s, true);
     }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::unordered_map<K, V, H, E, A> load(const value& v, loader& l) {
         return detail::load_map<std::unordered_map<K, V, H, E, A>>(v, l);
     }

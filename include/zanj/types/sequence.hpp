@@ -61,9 +61,12 @@ void load_range(const value& v, loader& l, Push&& push) {
 
 } // namespace detail
 
+/// std::vector: a list, or a `.jsonl` member from `external_list_threshold` items.
 template <class T, class A>
 struct handler<std::vector<T, A>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::vector<T, A>& v, serializer& s) { return detail::serialize_range(v, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::vector<T, A> load(const value& v, loader& l) {
         std::vector<T, A> out;
         out.reserve(v.is_list() ? v.size() : 0);
@@ -72,9 +75,12 @@ struct handler<std::vector<T, A>> {
     }
 };
 
+/// std::deque: as std::vector.
 template <class T, class A>
 struct handler<std::deque<T, A>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::deque<T, A>& v, serializer& s) { return detail::serialize_range(v, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::deque<T, A> load(const value& v, loader& l) {
         std::deque<T, A> out;
         detail::load_range<T>(v, l, [&](T&& x) { out.push_back(std::move(x)); });
@@ -82,9 +88,12 @@ struct handler<std::deque<T, A>> {
     }
 };
 
+/// std::list: as std::vector.
 template <class T, class A>
 struct handler<std::list<T, A>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::list<T, A>& v, serializer& s) { return detail::serialize_range(v, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::list<T, A> load(const value& v, loader& l) {
         std::list<T, A> out;
         detail::load_range<T>(v, l, [&](T&& x) { out.push_back(std::move(x)); });
@@ -92,9 +101,12 @@ struct handler<std::list<T, A>> {
     }
 };
 
+/// std::array: as std::vector, with exactly N items on load.
 template <class T, std::size_t N>
 struct handler<std::array<T, N>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::array<T, N>& v, serializer& s) { return detail::serialize_range(v, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::array<T, N> load(const value& v, loader& l) {
         static_assert(std::is_default_constructible_v<T>, "zanj: std::array<T, N> loads need a default-constructible T");
         std::array<T, N> out{};

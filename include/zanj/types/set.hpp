@@ -43,17 +43,23 @@ Set load_set(const value& v, loader& l) {
 
 } // namespace detail
 
+/// std::set: a Python set item.
 template <class T, class C, class A>
 struct handler<std::set<T, C, A>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::set<T, C, A>& s, serializer& ser) { return detail::serialize_set(s, ser); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::set<T, C, A> load(const value& v, loader& l) { return detail::load_set<std::set<T, C, A>>(v, l); }
 };
 
+/// std::unordered_set: a Python set item, sorted when its elements can be ordered.
 template <class T, class H, class E, class A>
 struct handler<std::unordered_set<T, H, E, A>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::unordered_set<T, H, E, A>& s, serializer& ser) {
         return detail::serialize_set(s, ser);
     }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::unordered_set<T, H, E, A> load(const value& v, loader& l) {
         return detail::load_set<std::unordered_set<T, H, E, A>>(v, l);
     }

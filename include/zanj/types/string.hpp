@@ -13,22 +13,29 @@
 
 namespace zanj {
 
+/// std::string: a JSON string, checked to be UTF-8.
 template <>
 struct handler<std::string> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::string& s, serializer& ser) { return ser.write_string(s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::string load(const value& v, loader& l) {
         l.expect(v, value::kind::string, "a string");
         return v.as_string();
     }
 };
 
+/// std::string_view: a JSON string (save only; load std::string).
 template <>
 struct handler<std::string_view> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(std::string_view s, serializer& ser) { return ser.write_string(s); }
 };
 
+/// C strings: JSON strings (save only; load std::string).
 template <>
 struct handler<const char*> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const char* s, serializer& ser) {
         if (!s) return value{};
         return ser.write_string(s);
@@ -36,16 +43,21 @@ struct handler<const char*> {
 };
 template <>
 struct handler<char*> : handler<const char*> {};
+/// String literals and char arrays: JSON strings (save only).
 template <std::size_t N>
 struct handler<char[N]> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const char (&s)[N], serializer& ser) {
         return ser.write_string(std::string_view(s, std::char_traits<char>::length(s)));
     }
 };
 
+/// std::filesystem::path: a POSIX string.
 template <>
 struct handler<std::filesystem::path> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::filesystem::path& p, serializer& ser) { return ser.write_string(p.generic_string()); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::filesystem::path load(const value& v, loader& l) {
         l.expect(v, value::kind::string, "a path string");
         return std::filesystem::path(v.as_string());

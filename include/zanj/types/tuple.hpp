@@ -26,21 +26,27 @@ Tuple load_tuple(const value& v, loader& l, std::index_sequence<I...>) {
 }
 } // namespace detail
 
+/// std::pair: a list of two items.
 template <class A, class B>
 struct handler<std::pair<A, B>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::pair<A, B>& p, serializer& s) {
         return detail::serialize_tuple(p, s, std::index_sequence_for<A, B>{});
     }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::pair<A, B> load(const value& v, loader& l) {
         return detail::load_tuple<std::pair<A, B>>(v, l, std::index_sequence_for<A, B>{});
     }
 };
 
+/// std::tuple: a list of fixed length.
 template <class... T>
 struct handler<std::tuple<T...>> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::tuple<T...>& t, serializer& s) {
         return detail::serialize_tuple(t, s, std::index_sequence_for<T...>{});
     }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::tuple<T...> load(const value& v, loader& l) {
         return detail::load_tuple<std::tuple<T...>>(v, l, std::index_sequence_for<T...>{});
     }

@@ -9,18 +9,23 @@
 
 namespace zanj {
 
+/// zanj::ndarray: an array item, inline or a `.npy` member.
 template <>
 struct handler<ndarray> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const ndarray& a, serializer& s) { return s.write_array(a); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static ndarray load(const value& v, loader& l) { return l.array(v); }
 };
 
 /// Saving only: a chunked array reads back as an ndarray or any other array type.
 template <>
 struct handler<chunked_array> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const chunked_array& a, serializer& s) { return s.write_array(a); }
 };
 
+/// zanj::value: any untyped tree, saved as an untyped read gives it back.
 template <>
 struct handler<value> {
     /// Walks the tree: arrays, long lists and sets go through the same rules as typed data.

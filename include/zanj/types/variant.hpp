@@ -24,9 +24,12 @@
 
 namespace zanj {
 
+/// std::monostate: null.
 template <>
 struct handler<std::monostate> {
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(std::monostate, serializer&) { return value{}; }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static std::monostate load(const value& v, loader& l) {
         l.expect(v, value::kind::null, "null for std::monostate");
         return {};
@@ -49,11 +52,15 @@ std::string variant_alternative_name() {
 
 } // namespace detail
 
+/// std::variant: an item recording which alternative it holds (see this file's description).
 template <class... Ts>
 struct handler<std::variant<Ts...>> {
+    /// The variant type handled.
     using variant_type = std::variant<Ts...>;
+    /// Number of alternatives.
     static constexpr std::size_t size = sizeof...(Ts);
 
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const variant_type& v, serializer& s) {
         if (v.valueless_by_exception()) s.fail("a std::variant that is valueless by exception cannot be saved");
         value::dict_type out;
@@ -64,6 +71,7 @@ struct handler<std::variant<Ts...>> {
         return out;
     }
 
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static variant_type load(const value& v, loader& l) {
         l.expect(v, value::kind::dict, "a std::variant item");
         if (v.format() != "std::variant")

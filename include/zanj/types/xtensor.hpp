@@ -100,11 +100,16 @@ void load_into(Container& c, const value& v, loader& l, std::size_t rank, const 
 
 } // namespace detail
 
+/// xt::xarray: an array item of its element's dtype, any rank.
 template <class EC, xt::layout_type L, class SC, class Tag>
 struct handler<xt::xarray_container<EC, L, SC, Tag>> {
+    /// The container type handled.
     using container = xt::xarray_container<EC, L, SC, Tag>;
+    /// Its element type.
     using element = typename container::value_type;
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static container load(const value& v, loader& l) {
         container c;
         detail::load_into(c, v, l, std::size_t(-1), "xt::xarray", [&](const shape_type& shape) {
@@ -114,11 +119,16 @@ struct handler<xt::xarray_container<EC, L, SC, Tag>> {
     }
 };
 
+/// xt::xtensor: an array item; its rank must match on load.
 template <class EC, std::size_t N, xt::layout_type L, class Tag>
 struct handler<xt::xtensor_container<EC, N, L, Tag>> {
+    /// The container type handled.
     using container = xt::xtensor_container<EC, N, L, Tag>;
+    /// Its element type.
     using element = typename container::value_type;
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static container load(const value& v, loader& l) {
         container c;
         detail::load_into(c, v, l, N, "xt::xtensor", [&](const shape_type& shape) {
@@ -130,11 +140,16 @@ struct handler<xt::xtensor_container<EC, N, L, Tag>> {
     }
 };
 
+/// xt::xtensor_fixed: an array item; its shape must match on load.
 template <class ET, class S, xt::layout_type L, bool SH, class Tag>
 struct handler<xt::xfixed_container<ET, S, L, SH, Tag>> {
+    /// The container type handled.
     using container = xt::xfixed_container<ET, S, L, SH, Tag>;
+    /// Its element type.
     using element = typename container::value_type;
+    /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const container& c, serializer& s) { return detail::serialize_xcontainer(c, s); }
+    /// Reads the item back (the contract of zanj/handler.hpp).
     static container load(const value& v, loader& l) {
         container c;
         detail::load_into(c, v, l, c.dimension(), "xt::xtensor_fixed", [&](const shape_type& shape) {
