@@ -228,6 +228,8 @@ def labels_of(rows, workload):
 
 def main():
     csv_path, docs = sys.argv[1], sys.argv[2]
+    # Optional third argument: the conditions of the run (what else the machine was doing).
+    conditions = sys.argv[3] if len(sys.argv) > 3 else ""
     with open(os.path.splitext(csv_path)[0] + ".json") as f:
         meta = json.load(f)
     rows = load(csv_path)
@@ -247,6 +249,7 @@ def main():
         f"scale {meta['scale']:g}, median of {meta['reps']} interleaved runs, each in a fresh process).{scale_note} "
         "Reproduce with `bash bench/run.sh` (see [bench/README.md](../bench/README.md)).",
         "",
+        *([f"**Run conditions**: {conditions}", ""] if conditions else []),
         "How to read it:",
         "- **× limit**: throughput over the raw limit measured in the same run on the same bytes in the same "
         "folder: `write()`+`fsync` for saves, `pread` into fresh memory for loads (1.00 = as fast as the disk "

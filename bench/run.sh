@@ -15,5 +15,6 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DZANJ_BUILD_BE
       -DZANJ_BUILD_TESTS=OFF -DZANJ_BUILD_EXAMPLES=OFF
 cmake --build "$build" --target zanj_bench
 "$build/bench/zanj_bench" --out "$build/bench-out" --csv "$build/benchmarks.csv" "$@"
-/usr/bin/python3 "$root/bench/report.py" "$build/benchmarks.csv" "$root/docs"
+# ZANJ_BENCH_CONDITIONS: a sentence on what else the machine was doing, printed in the report.
+/usr/bin/python3 "$root/bench/report.py" "$build/benchmarks.csv" "$root/docs" "${ZANJ_BENCH_CONDITIONS:-}"
 echo "wrote $root/docs/benchmarks.md and $root/docs/benchmarks.png"

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs what zanj-cpp needs to build, test and run its examples (Debian 12, as root).
+# Installs what zanj-cpp needs to build, test and run its examples (Debian 12, as root or with
+# sudo), plus any further Debian packages given as arguments (bench/install-deps.sh does).
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
   nlohmann-json3-dev libxtensor-dev libzstd-dev libdeflate-dev   # the library
   libzip-dev catch2 python3-numpy unzip zip p7zip-full            # tests: reference readers and writers
+  python3-pandas python3-scipy                                    # tests: DataFrames and sparse matrices both ways
   libcli11-dev                                                    # the zanj command-line tool
+  "$@"
 )
 missing=()
 for p in "${packages[@]}"; do
