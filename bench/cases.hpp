@@ -29,8 +29,8 @@ const char* to_string(codec c);
 struct case_spec {
     case_spec(std::string tool_, std::string variant_, bench::op op_, bench::codec codec_, std::filesystem::path file_,
               std::function<sample()> run_, std::string note_ = {})
-        : tool(std::move(tool_)), variant(std::move(variant_)), op(op_), codec(codec_), file(std::move(file_)), run(std::move(run_)),
-          note(std::move(note_)) {}
+        : tool(std::move(tool_)), variant(std::move(variant_)), op(op_), codec(codec_), file(std::move(file_)),
+          run(std::move(run_)), note(std::move(note_)) {}
 
     std::string tool;    ///< "zanj", "numpy", "HDF5"...
     std::string variant; ///< "stored", "savez_compressed", "chunked+deflate"...

@@ -176,7 +176,8 @@ void check(bool ok, const std::string& what) {
     if (!ok) throw std::runtime_error(what);
 }
 
-fd_handle::fd_handle(const std::filesystem::path& file, int flags) : fd_(::open(file.c_str(), flags | O_CLOEXEC, 0644)) {
+fd_handle::fd_handle(const std::filesystem::path& file, int flags)
+    : fd_(::open(file.c_str(), flags | O_CLOEXEC, 0644)) {
     if (fd_ < 0) fail_errno("open " + file.string());
 }
 
@@ -238,8 +239,7 @@ void warm(const std::filesystem::path& file_or_folder) {
     if (!fs::exists(file_or_folder)) return;
     fd_handle f(file_or_folder, O_RDONLY);
     static std::vector<std::byte> buffer(std::size_t{1} << 20);
-    while (::read(f.get(), buffer.data(), buffer.size()) > 0) {
-    }
+    while (::read(f.get(), buffer.data(), buffer.size()) > 0) {}
 }
 
 std::unique_ptr<std::byte[]> fresh_buffer(std::size_t n) { return std::make_unique_for_overwrite<std::byte[]>(n); }

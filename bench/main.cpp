@@ -68,8 +68,8 @@ struct tool {
     std::vector<case_spec> (*cases)(const workload&);
 };
 const tool tools[] = {
-    {"raw", raw_cases},       {"zanj", zanj_cases},       {"numpy", numpy_cases},   {"xtensor", xtensor_npy_cases},
-    {"hdf5", hdf5_cases},     {"cereal", cereal_cases},   {"libzip", libzip_cases}, {"libzstd", libzstd_cases},
+    {"raw", raw_cases},           {"zanj", zanj_cases},     {"numpy", numpy_cases},   {"xtensor", xtensor_npy_cases},
+    {"hdf5", hdf5_cases},         {"cereal", cereal_cases}, {"libzip", libzip_cases}, {"libzstd", libzstd_cases},
     {"nlohmann", nlohmann_cases},
 };
 
@@ -98,20 +98,28 @@ options parse(int argc, char** argv) {
             if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
             return argv[++i];
         };
-        if (a == "--scale") o.scale = std::stod(value());
-        else if (a == "--reps") o.reps = std::stoi(value());
-        else if (a == "--out") o.out = value();
-        else if (a == "--csv") o.csv = value();
-        else if (a == "--workloads") o.workloads = value();
-        else if (a == "--tools") o.tools = value();
-        else throw std::invalid_argument("unknown option " + a + " (see the top of bench/main.cpp)");
+        if (a == "--scale")
+            o.scale = std::stod(value());
+        else if (a == "--reps")
+            o.reps = std::stoi(value());
+        else if (a == "--out")
+            o.out = value();
+        else if (a == "--csv")
+            o.csv = value();
+        else if (a == "--workloads")
+            o.workloads = value();
+        else if (a == "--tools")
+            o.tools = value();
+        else
+            throw std::invalid_argument("unknown option " + a + " (see the top of bench/main.cpp)");
     }
     if (o.scale <= 0 || o.reps < 1) throw std::invalid_argument("--scale and --reps must be positive");
     return o;
 }
 
 bool wanted(const options& o, const tool& t) {
-    return o.tools.empty() || std::string(t.name) == "raw" || ("," + o.tools + ",").find("," + std::string(t.name) + ",") != std::string::npos;
+    return o.tools.empty() || std::string(t.name) == "raw" ||
+           ("," + o.tools + ",").find("," + std::string(t.name) + ",") != std::string::npos;
 }
 
 const row* find_row(const std::vector<row>& rows, std::string_view tool, op o, codec c) {
@@ -133,9 +141,9 @@ std::vector<row> run_workload(const workload& w, const std::vector<case_spec>& c
         const case_spec& c = cases[i];
         row& r = rows[i];
         r.workload = w.id, r.tool = c.tool, r.variant = c.variant, r.op = c.op, r.codec = c.codec, r.note = c.note;
-        r.bytes = c.op == op::load_one ? static_cast<double>(w.probe_blob().bytes.size())
-                : c.op == op::open_list ? 0
-                                        : static_cast<double>(w.payload_bytes());
+        r.bytes = c.op == op::load_one    ? static_cast<double>(w.probe_blob().bytes.size())
+                  : c.op == op::open_list ? 0
+                                          : static_cast<double>(w.payload_bytes());
         if (!c.run) r.status = "n/a";
     }
     for (int rep = 1; rep <= reps; ++rep) {
@@ -183,15 +191,17 @@ std::string fixed(double v, int decimals) {
 }
 
 void print_header() {
-    std::printf("%-3s %-15s %-20s %-9s %10s %9s %8s %7s %9s %9s  %s\n", "", "tool", "variant", "op", "time ms", "MB/s", "x limit",
-                "zanj x", "peak MiB", "size MB", "note");
+    std::printf("%-3s %-15s %-20s %-9s %10s %9s %8s %7s %9s %9s  %s\n", "", "tool", "variant", "op", "time ms", "MB/s",
+                "x limit", "zanj x", "peak MiB", "size MB", "note");
 }
 
 void print_row(const row& r) {
-    std::printf("(%s) %-15s %-20s %-9s %10s %9s %8s %7s %9s %9s  %s\n", r.workload.c_str(), r.tool.c_str(), r.variant.c_str(),
-                to_string(r.op), fixed(r.seconds * 1e3, r.seconds < 0.01 ? 3 : 1).c_str(), fixed(r.mb_per_s(), r.mb_per_s() < 100 ? 2 : 0).c_str(),
-                fixed(r.vs_limit, 2).c_str(), fixed(r.zanj_speedup, 2).c_str(), fixed(r.peak_extra / 1048576.0, 1).c_str(),
-                fixed(r.file_bytes / 1e6, 1).c_str(), r.status == "ok" ? r.note.c_str() : (r.status + ": " + r.note).c_str());
+    std::printf("(%s) %-15s %-20s %-9s %10s %9s %8s %7s %9s %9s  %s\n", r.workload.c_str(), r.tool.c_str(),
+                r.variant.c_str(), to_string(r.op), fixed(r.seconds * 1e3, r.seconds < 0.01 ? 3 : 1).c_str(),
+                fixed(r.mb_per_s(), r.mb_per_s() < 100 ? 2 : 0).c_str(), fixed(r.vs_limit, 2).c_str(),
+                fixed(r.zanj_speedup, 2).c_str(), fixed(r.peak_extra / 1048576.0, 1).c_str(),
+                fixed(r.file_bytes / 1e6, 1).c_str(),
+                r.status == "ok" ? r.note.c_str() : (r.status + ": " + r.note).c_str());
     std::fflush(stdout);
 }
 
@@ -204,10 +214,10 @@ std::string csv_field(const std::string& s) {
 
 void write_csv_row(std::ofstream& csv, const row& r) {
     auto num = [](double v) { return std::isnan(v) ? std::string() : fixed(v, 9); };
-    csv << r.workload << ',' << csv_field(r.tool) << ',' << csv_field(r.variant) << ',' << to_string(r.op) << ',' << to_string(r.codec)
-        << ',' << r.status << ',' << num(r.seconds) << ',' << num(r.mb_per_s()) << ',' << num(r.vs_limit) << ','
-        << num(r.zanj_speedup) << ',' << num(r.peak_extra) << ',' << num(r.file_bytes) << ',' << fixed(r.bytes, 0) << ','
-        << csv_field(r.note) << '\n';
+    csv << r.workload << ',' << csv_field(r.tool) << ',' << csv_field(r.variant) << ',' << to_string(r.op) << ','
+        << to_string(r.codec) << ',' << r.status << ',' << num(r.seconds) << ',' << num(r.mb_per_s()) << ','
+        << num(r.vs_limit) << ',' << num(r.zanj_speedup) << ',' << num(r.peak_extra) << ',' << num(r.file_bytes) << ','
+        << fixed(r.bytes, 0) << ',' << csv_field(r.note) << '\n';
     csv.flush();
 }
 
@@ -258,8 +268,9 @@ nlohmann::json machine(const options& o) {
                          std::to_string(CEREAL_VERSION_PATCH)},
           {"xtensor", std::to_string(XTENSOR_VERSION_MAJOR) + "." + std::to_string(XTENSOR_VERSION_MINOR) + "." +
                           std::to_string(XTENSOR_VERSION_PATCH)},
-          {"nlohmann_json", std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." + std::to_string(NLOHMANN_JSON_VERSION_MINOR) +
-                                "." + std::to_string(NLOHMANN_JSON_VERSION_PATCH)}}},
+          {"nlohmann_json", std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." +
+                                std::to_string(NLOHMANN_JSON_VERSION_MINOR) + "." +
+                                std::to_string(NLOHMANN_JSON_VERSION_PATCH)}}},
     };
 }
 
@@ -271,16 +282,21 @@ int run(const options& o) {
     fs::create_directories(o.out);
     if (o.csv.has_parent_path()) fs::create_directories(o.csv.parent_path());
     std::ofstream csv(o.csv);
-    csv << "workload,tool,variant,op,codec,status,seconds,mb_per_s,vs_limit,zanj_speedup,peak_extra_bytes,file_bytes,payload_bytes,note\n";
+    csv << "workload,tool,variant,op,codec,status,seconds,mb_per_s,vs_limit,zanj_speedup,peak_extra_bytes,file_bytes,"
+           "payload_bytes,note\n";
     nlohmann::json meta = machine(o);
-    std::printf("zanj benchmark: scale %g, median of %d interleaved runs (x3 for open/load one), files in %s (%s), warm-cache reads\n", o.scale,
-                o.reps, fs::absolute(o.out).c_str(), meta["filesystem"].get<std::string>().c_str());
-    std::printf("x limit: throughput over raw write()+fsync (saves) or pread (loads); zanj x: zanj's throughput over this row's, "
+    std::printf("zanj benchmark: scale %g, median of %d interleaved runs (x3 for open/load one), files in %s (%s), "
+                "warm-cache reads\n",
+                o.scale, o.reps, fs::absolute(o.out).c_str(), meta["filesystem"].get<std::string>().c_str());
+    std::printf("x limit: throughput over raw write()+fsync (saves) or pread (loads); zanj x: zanj's throughput over "
+                "this row's, "
                 "same op and codec\n");
     for (const char id : o.workloads) {
         const workload w = make_workload(id, o.scale, o.out);
-        meta["workloads"].push_back({{"id", w.id}, {"title", w.title}, {"payload_bytes", w.payload_bytes()}, {"arrays", w.blobs.size()}});
-        std::printf("\n(%s) %s: %.1f MB\n", w.id.c_str(), w.title.c_str(), static_cast<double>(w.payload_bytes()) / 1e6);
+        meta["workloads"].push_back(
+            {{"id", w.id}, {"title", w.title}, {"payload_bytes", w.payload_bytes()}, {"arrays", w.blobs.size()}});
+        std::printf("\n(%s) %s: %.1f MB\n", w.id.c_str(), w.title.c_str(),
+                    static_cast<double>(w.payload_bytes()) / 1e6);
         std::vector<case_spec> cases;
         for (const tool& t : tools)
             if (wanted(o, t))

@@ -31,12 +31,14 @@ std::span<const std::byte> bytes_of(const xt::xarray<T>& a) {
     return std::as_bytes(std::span(a.data(), a.size()));
 }
 
-std::size_t scaled_rows(double scale) { return std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(4096 * scale))); }
+std::size_t scaled_rows(double scale) {
+    return std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(4096 * scale)));
+}
 
 record make_record(std::size_t i) {
     return {static_cast<std::int64_t>(i), "run-" + std::to_string(i / 1000) + "/step-" + std::to_string(i % 1000),
-            std::round(1e4 * (0.5 + 0.4 * std::sin(static_cast<double>(i) * 1e-3))) / 1e4, static_cast<std::int32_t>(i % 97),
-            i % 3 == 0};
+            std::round(1e4 * (0.5 + 0.4 * std::sin(static_cast<double>(i) * 1e-3))) / 1e4,
+            static_cast<std::int32_t>(i % 97), i % 3 == 0};
 }
 
 void add_dense_blobs(workload& w) {
@@ -122,15 +124,20 @@ workload compressible(double scale) {
     m.field = xt::xarray<float>::from_shape({rows, cols});
     for (std::size_t i = 0; i < rows; ++i)
         for (std::size_t j = 0; j < cols; ++j)
-            m.field(i, j) = static_cast<float>(std::sin(0.01 * static_cast<double>(i)) * std::cos(0.013 * static_cast<double>(j)));
+            m.field(i, j) =
+                static_cast<float>(std::sin(0.01 * static_cast<double>(i)) * std::cos(0.013 * static_cast<double>(j)));
     m.labels = xt::xarray<std::int32_t>::from_shape({rows * cols});
-    for (std::size_t i = 0; i < m.labels.size(); ++i) m.labels(i) = static_cast<std::int32_t>((i / 1000 + (i % 7 == 0)) % 10);
+    for (std::size_t i = 0; i < m.labels.size(); ++i)
+        m.labels(i) = static_cast<std::int32_t>((i / 1000 + (i % 7 == 0)) % 10);
     for (std::size_t i = 0; i < 100000; ++i) m.records.push_back(make_record(i));
 
     // The records as every other tool stores them: one JSON object per line.
     std::string lines;
     for (const auto& r : m.records)
-        lines += nlohmann::json{{"id", r.id}, {"name", r.name}, {"score", r.score}, {"count", r.count}, {"flag", r.flag}}.dump() + "\n";
+        lines +=
+            nlohmann::json{{"id", r.id}, {"name", r.name}, {"score", r.score}, {"count", r.count}, {"flag", r.flag}}
+                .dump() +
+            "\n";
     const auto text = std::as_bytes(std::span(lines));
     w.extra_bytes.assign(text.begin(), text.end());
 
@@ -182,11 +189,11 @@ const blob& workload::probe_blob() const {
 }
 
 workload make_workload(char id, double scale, const std::filesystem::path& root) {
-    workload w = id == 'a' ? large_arrays(scale)
-               : id == 'b' ? many_arrays()
-               : id == 'c' ? struct_tree()
-               : id == 'd' ? compressible(scale)
-                           : throw std::invalid_argument(std::string("no workload ") + id);
+    workload w = id == 'a'   ? large_arrays(scale)
+                 : id == 'b' ? many_arrays()
+                 : id == 'c' ? struct_tree()
+                 : id == 'd' ? compressible(scale)
+                             : throw std::invalid_argument(std::string("no workload ") + id);
     w.dir = root / w.id;
     fs::create_directories(w.dir);
     w.data_file = w.dir / "data.bin";

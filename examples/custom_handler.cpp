@@ -63,8 +63,8 @@ int main() {
     auto path = z.save(m, "custom-handler-out/measurement");
 
     Measurement back = z.read<Measurement>(path);
-    std::cout << "sensor " << back.sensor << ", " << back.ranges.size() << " ranges, first ["
-              << back.ranges[0].lo() << ", " << back.ranges[0].hi() << "] " << back.ranges[0].unit() << "\n";
+    std::cout << "sensor " << back.sensor << ", " << back.ranges.size() << " ranges, first [" << back.ranges[0].lo()
+              << ", " << back.ranges[0].hi() << "] " << back.ranges[0].unit() << "\n";
 
     zanj::value tree = z.read(path);
     const auto* rebuilt = tree["ranges"][1].instance<thirdparty::Interval>();

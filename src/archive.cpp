@@ -51,8 +51,7 @@ value parse_member(const zip_reader& zip, const zip_entry& e) {
 // One of the two JSON members every zanj archive has.
 const zip_entry& require_member(const zip_reader& zip, std::string_view name) {
     const zip_entry* e = zip.find(name);
-    if (!e)
-        throw format_error("not a zanj archive (a zip without " + std::string(name) + "): " + zip.path().string());
+    if (!e) throw format_error("not a zanj archive (a zip without " + std::string(name) + "): " + zip.path().string());
     return *e;
 }
 
@@ -225,15 +224,17 @@ void archive::impl::read_externals_info() {
             throw format_error("externals_info entry of '" + member + "' lacks \"item_type\" or \"path\"", {},
                                std::string(meta_member));
         if (type->as_string() != "npy" && type->as_string() != "jsonl")
-            throw format_error("externals_info gives '" + member + "' the unknown item_type '" + type->as_string() + "'",
-                               {}, member);
+            throw format_error(
+                "externals_info gives '" + member + "' the unknown item_type '" + type->as_string() + "'", {}, member);
         if (!zip.find(member))
             throw format_error("externals_info lists member '" + member + "', which the archive does not hold",
                                path_text(path->as_list()), member);
         externals[member] = {type->as_string() == "npy" ? external_type::npy : external_type::jsonl, &path->as_list()};
         std::string crossed;
-        if (const value* stub = walk(tree, path->as_list(), 0, member, &crossed)) check_stub_at(*stub, path->as_list(), member);
-        else nested_in.emplace(crossed, member);
+        if (const value* stub = walk(tree, path->as_list(), 0, member, &crossed))
+            check_stub_at(*stub, path->as_list(), member);
+        else
+            nested_in.emplace(crossed, member);
     }
 }
 
@@ -282,7 +283,8 @@ detail::npy_header_info archive::impl::npy_header(const zip_entry& e) const {
         const bool v1 = head[6] == std::byte{1};
         std::size_t length = std::to_integer<std::size_t>(head[8]) | std::to_integer<std::size_t>(head[9]) << 8;
         if (!v1) length |= std::to_integer<std::size_t>(head[10]) << 16 | std::to_integer<std::size_t>(head[11]) << 24;
-        const std::size_t total = std::min<std::uint64_t>(e.uncompressed_size, (v1 ? 10 : 12) + std::min(length, detail::npy_max_header_size + 1));
+        const std::size_t total = std::min<std::uint64_t>(
+            e.uncompressed_size, (v1 ? 10 : 12) + std::min(length, detail::npy_max_header_size + 1));
         if (total > head.size()) {
             head.resize(total);
             zip.read_stored(e, 0, head);
@@ -397,8 +399,14 @@ item_info archive::impl::describe(const value& node, object_path path) const {
     case value::kind::unsigned_integer: info.kind = item_kind::integer; return info;
     case value::kind::floating: info.kind = item_kind::floating; return info;
     case value::kind::string: info.kind = item_kind::string; return info;
-    case value::kind::list: info.kind = item_kind::list; info.length = node.size(); return info;
-    case value::kind::set: info.kind = item_kind::object; info.length = node.as_set().items.size(); return info;
+    case value::kind::list:
+        info.kind = item_kind::list;
+        info.length = node.size();
+        return info;
+    case value::kind::set:
+        info.kind = item_kind::object;
+        info.length = node.as_set().items.size();
+        return info;
     case value::kind::array: {
         info.kind = item_kind::array;
         const ndarray& a = node.as_array();
@@ -525,7 +533,9 @@ struct archive::source final : detail::external_source {
     const value& jsonl(std::string_view member) const override { return archive.jsonl(member); }
     ndarray npy(std::string_view member) const override { return archive.npy(member, options); }
     // The caller's storage is a copy whatever the access, and copies are checked.
-    void npy_into(std::string_view member, const array_placer& place) const override { archive.npy_into(member, place); }
+    void npy_into(std::string_view member, const array_placer& place) const override {
+        archive.npy_into(member, place);
+    }
 };
 
 archive::archive(const std::filesystem::path& file, config settings, std::shared_ptr<const loader_registry> registry)
@@ -577,13 +587,15 @@ const value& archive::impl::node_at(const std::vector<std::string_view>& steps, 
         }
         if (!next)
             throw usage_error("the archive has no item at " + std::string(path) + " (" +
-                                  (array ? where.str() + " is an array" :
-                                           std::string(cur->is_list() ? "no index '" : "no key '") +
-                                               std::string(step) + "' in " + where.str()) +
+                                  (array ? where.str() + " is an array"
+                                         : std::string(cur->is_list() ? "no index '" : "no key '") + std::string(step) +
+                                               "' in " + where.str()) +
                                   ")",
                               where.str());
-        if (cur->is_dict()) where.push(step);
-        else where.push(*parse_index(step));
+        if (cur->is_dict())
+            where.push(step);
+        else
+            where.push(*parse_index(step));
         cur = next;
     }
     return *cur;
@@ -643,8 +655,8 @@ ndarray archive::rows(std::string_view path, std::size_t begin, std::size_t end,
     const value& node = node_at(path, where);
     const std::string member(stub_member(node));
     auto external = impl_->externals.find(member);
-    const bool npy_member = !member.empty() && external != impl_->externals.end() &&
-                            external->second.type == external_type::npy;
+    const bool npy_member =
+        !member.empty() && external != impl_->externals.end() && external->second.type == external_type::npy;
     if (npy_member && impl_->entry_of(member).method == compression_method::store) {
         const zip_entry& e = impl_->entry_of(member);
         try {

@@ -16,8 +16,10 @@ namespace {
 value path_as_json(const object_path& path) {
     value::list_type out;
     for (const auto& segment : path.segments()) {
-        if (const auto* key = std::get_if<std::string>(&segment)) out.emplace_back(*key);
-        else out.emplace_back(std::get<std::size_t>(segment));
+        if (const auto* key = std::get_if<std::string>(&segment))
+            out.emplace_back(*key);
+        else
+            out.emplace_back(std::get<std::size_t>(segment));
     }
     return value(std::move(out));
 }
@@ -53,7 +55,9 @@ value storage_hints_json(const std::vector<storage_hint>& hints) {
     return value(std::move(out));
 }
 
-std::span<const std::byte> as_bytes(std::string_view s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
+std::span<const std::byte> as_bytes(std::string_view s) {
+    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
 
 } // namespace
 
@@ -82,7 +86,8 @@ struct archive_writer::impl {
     }
 };
 
-archive_writer::archive_writer(const std::filesystem::path& file, const config& settings, const loader_registry& registry)
+archive_writer::archive_writer(const std::filesystem::path& file, const config& settings,
+                               const loader_registry& registry)
     : impl_(std::make_unique<impl>(file, settings, registry)) {}
 
 archive_writer::~archive_writer() = default;
@@ -101,16 +106,17 @@ void archive_writer::add_npy_chunked(const std::string& member, const object_pat
     std::string header = npy_header(array.type(), array.shape());
     const std::size_t element = dtype_size(array.type());
     // The writer asks for 8 MiB pieces, whole elements for every dtype size.
-    impl_->zip.add_streamed(member, as_bytes(header), array.nbytes(),
-                            [&](std::uint64_t offset, std::span<std::byte> out) {
-                                array.fill(static_cast<std::size_t>(offset / element), out);
-                            },
-                            impl_->options_for(method));
+    impl_->zip.add_streamed(
+        member, as_bytes(header), array.nbytes(),
+        [&](std::uint64_t offset, std::span<std::byte> out) {
+            array.fill(static_cast<std::size_t>(offset / element), out);
+        },
+        impl_->options_for(method));
     impl_->record_npy(member, path, {array.type(), array.shape(), nullptr});
 }
 
-void archive_writer::add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
-                               std::string_view kind, const compression& method) {
+void archive_writer::add_jsonl(const std::string& member, const object_path& path, std::string lines,
+                               std::size_t length, std::string_view kind, const compression& method) {
     impl_->zip.add(member, as_bytes(lines), impl_->options_for(method));
     value::dict_type info;
     info.insert_or_assign("item_type", "jsonl");

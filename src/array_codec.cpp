@@ -118,15 +118,20 @@ void element_from_json(const value& v, dtype t, std::byte* out) {
     visit_dtype(t, [&]<class T>() {
         T x{};
         if constexpr (std::is_same_v<T, bool>) {
-            if (v.is_bool()) x = v.as_bool();
-            else if (v.is_integer() && (v.as_uint() <= 1)) x = v.as_uint() == 1;
-            else bad_element(v, t);
+            if (v.is_bool())
+                x = v.as_bool();
+            else if (v.is_integer() && (v.as_uint() <= 1))
+                x = v.as_uint() == 1;
+            else
+                bad_element(v, t);
         } else if constexpr (std::is_same_v<T, std::complex<float>> || std::is_same_v<T, std::complex<double>>) {
             using R = typename T::value_type;
-            if (v.is_number()) x = T(static_cast<R>(v.as_double()), 0);
+            if (v.is_number())
+                x = T(static_cast<R>(v.as_double()), 0);
             else if (v.is_list() && v.size() == 2 && v[0].is_number() && v[1].is_number())
                 x = T(static_cast<R>(v[0].as_double()), static_cast<R>(v[1].as_double()));
-            else bad_element(v, t);
+            else
+                bad_element(v, t);
         } else if constexpr (std::is_floating_point_v<T>) {
             if (!v.is_number()) bad_element(v, t);
             x = static_cast<T>(v.as_double());
@@ -139,8 +144,10 @@ void element_from_json(const value& v, dtype t, std::byte* out) {
                     return;
                 }
             }
-            if (v.is_bool()) x = static_cast<T>(v.as_bool());
-            else if (!v.is_integer()) bad_element(v, t);
+            if (v.is_bool())
+                x = static_cast<T>(v.as_bool());
+            else if (!v.is_integer())
+                bad_element(v, t);
             else if (v.type() == value::kind::unsigned_integer) {
                 if (v.as_uint() > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) bad_element(v, t);
                 x = static_cast<T>(v.as_uint());
@@ -180,7 +187,8 @@ void fill_from_nested(const value& v, const shape_type& shape, std::size_t depth
     }
     if (!v.is_list() || v.size() != shape[depth])
         throw type_error("array data is not rectangular: expected a list of " + std::to_string(shape[depth]) +
-                         " at depth " + std::to_string(depth) + ", found " + (v.is_list() ? "a list of " + std::to_string(v.size()) : std::string(v.type_name())));
+                         " at depth " + std::to_string(depth) + ", found " +
+                         (v.is_list() ? "a list of " + std::to_string(v.size()) : std::string(v.type_name())));
     for (const auto& item : v.as_list()) fill_from_nested(item, shape, depth + 1, t, out);
 }
 
@@ -256,7 +264,8 @@ std::string to_base64(std::span<const std::byte> bytes) {
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
     for (; i + 2 < bytes.size(); i += 3) {
-        std::uint32_t n = (std::uint32_t(bytes[i]) << 16) | (std::uint32_t(bytes[i + 1]) << 8) | std::uint32_t(bytes[i + 2]);
+        std::uint32_t n =
+            (std::uint32_t(bytes[i]) << 16) | (std::uint32_t(bytes[i + 1]) << 8) | std::uint32_t(bytes[i + 2]);
         for (int k = 18; k >= 0; k -= 6) out += b64_alphabet[(n >> k) & 63];
     }
     if (std::size_t rest = bytes.size() - i) {
@@ -349,8 +358,8 @@ value array_to_item(const array_view& array, array_mode mode) {
     // Nested lists cannot hold complex numbers, nor the extents after a zero one (shape (0, 3)
     // would read back as (0,)): such arrays take the base64 form, which keeps everything.
     bool list_mode = mode == array_mode::array_list_meta || mode == array_mode::list;
-    bool zero_before_last = !array.shape.empty() &&
-                            std::find(array.shape.begin(), array.shape.end() - 1, 0) != array.shape.end() - 1;
+    bool zero_before_last =
+        !array.shape.empty() && std::find(array.shape.begin(), array.shape.end() - 1, 0) != array.shape.end() - 1;
     if (list_mode && (is_complex(array.type) || zero_before_last)) mode = array_mode::array_b64_meta;
     switch (mode) {
     case array_mode::list: return nested_list(array, true);
@@ -424,7 +433,8 @@ ndarray array_from_item(const value& v) {
     if (!data) throw type_error("array item '" + std::string(format) + "' has no \"data\"");
     dtype t = dtype_of_item(v);
     if (mode == "zero_dim") {
-        if (data->is_list() && !is_complex(t)) throw type_error("zero_dim array data must be a scalar, found " + data->dump());
+        if (data->is_list() && !is_complex(t))
+            throw type_error("zero_dim array data must be a scalar, found " + data->dump());
         return from_nested(*data, t, {});
     }
     shape_type shape = shape_of_item(v);
@@ -435,8 +445,10 @@ ndarray array_from_item(const value& v) {
     if (mode == "array_hex_meta" || mode == "array_b64_meta") {
         if (!data->is_string()) throw type_error("array item '" + std::string(format) + "' needs string data");
         ndarray out(t, std::move(shape));
-        if (mode == "array_hex_meta") from_hex(data->as_string(), out.bytes(), out.nbytes());
-        else from_base64(data->as_string(), out.bytes(), out.nbytes());
+        if (mode == "array_hex_meta")
+            from_hex(data->as_string(), out.bytes(), out.nbytes());
+        else
+            from_base64(data->as_string(), out.bytes(), out.nbytes());
         return out;
     }
     throw type_error("unknown array mode '" + std::string(mode) + "' in format '" + std::string(format) + "'");

@@ -16,8 +16,8 @@ constexpr std::int64_t int64_min = std::numeric_limits<std::int64_t>::min();
 
 std::optional<std::int64_t> checked_mul(std::int64_t a, std::int64_t b) {
     if (a == 0 || b == 0) return 0;
-    const bool overflow = a > 0 ? (b > 0 ? a > int64_max / b : b < int64_min / a)
-                                : (b > 0 ? a < int64_min / b : b < int64_max / a);
+    const bool overflow =
+        a > 0 ? (b > 0 ? a > int64_max / b : b < int64_min / a) : (b > 0 ? a < int64_min / b : b < int64_max / a);
     if (overflow) return std::nullopt;
     return a * b;
 }
@@ -199,7 +199,7 @@ long double as_floating(const ticks& t, tick_period to) {
 void add_duration_fields(value::dict_type& item, const value& count, tick_period period) {
     item.insert_or_assign("count", count);
     item.insert_or_assign("period", value(value::list_type{value(period.num), value(period.den)}));
-    const long double c = count.is_float() ? static_cast<long double>(count.as_double())
+    const long double c = count.is_float()                                ? static_cast<long double>(count.as_double())
                           : count.type() == value::kind::unsigned_integer ? static_cast<long double>(count.as_uint())
                                                                           : static_cast<long double>(count.as_int());
     item.insert_or_assign("seconds", static_cast<double>(c * static_cast<long double>(period.num) /
@@ -225,8 +225,8 @@ std::string iso_utc(std::int64_t count, tick_period period) {
     if (y < 1 || y > 9999) return {};
     char buf[64];
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, static_cast<unsigned>(date.month()),
-                  static_cast<unsigned>(date.day()), static_cast<int>(in_day / 3600), static_cast<int>(in_day / 60 % 60),
-                  static_cast<int>(in_day % 60));
+                  static_cast<unsigned>(date.day()), static_cast<int>(in_day / 3600),
+                  static_cast<int>(in_day / 60 % 60), static_cast<int>(in_day % 60));
     std::string out = buf;
     if (*scale > 1) {
         std::string digits = std::to_string(fraction);
@@ -258,13 +258,14 @@ std::int64_t load_integer_ticks(const value& item, loader& l, tick_period to) {
     if (!t.integer) {
         const long double x = std::nearbyint(as_floating(t, to));
         if (!std::isfinite(x) || x < -9.2e18L || x > 9.2e18L)
-            l.fail("the time (" + std::to_string(static_cast<double>(t.floating)) + " ticks of " + period_text(t.period) +
-                   ") does not fit in a 64-bit count of ticks of " + period_text(to));
+            l.fail("the time (" + std::to_string(static_cast<double>(t.floating)) + " ticks of " +
+                   period_text(t.period) + ") does not fit in a 64-bit count of ticks of " + period_text(to));
         return static_cast<std::int64_t>(x);
     }
     std::int64_t factor = 0, divisor = 0;
     const std::string what = "the time (" + std::to_string(*t.integer) + " ticks of " + period_text(t.period) + ")";
-    if (!conversion_factor(t.period, to, factor, divisor)) l.fail(what + " cannot be converted to ticks of " + period_text(to));
+    if (!conversion_factor(t.period, to, factor, divisor))
+        l.fail(what + " cannot be converted to ticks of " + period_text(to));
     if (*t.integer % divisor != 0)
         l.fail(what + " is not a whole number of ticks of " + period_text(to) + ": load it into a finer duration");
     const auto out = checked_mul(*t.integer / divisor, factor);
@@ -272,6 +273,8 @@ std::int64_t load_integer_ticks(const value& item, loader& l, tick_period to) {
     return *out;
 }
 
-long double load_floating_ticks(const value& item, loader& l, tick_period to) { return as_floating(load_ticks(item, l), to); }
+long double load_floating_ticks(const value& item, loader& l, tick_period to) {
+    return as_floating(load_ticks(item, l), to);
+}
 
 } // namespace zanj::detail

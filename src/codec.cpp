@@ -207,9 +207,9 @@ struct stream_compressor::impl {
     std::unique_ptr<std::byte[]> buffer;
 
     explicit impl(std::uint64_t size)
-        : buffer_size(static_cast<std::size_t>(
-              std::min<std::uint64_t>(ZSTD_CStreamOutSize(), ZSTD_compressBound(static_cast<std::size_t>(
-                                                                 std::min<std::uint64_t>(size, ZSTD_CStreamInSize())))))),
+        : buffer_size(static_cast<std::size_t>(std::min<std::uint64_t>(
+              ZSTD_CStreamOutSize(),
+              ZSTD_compressBound(static_cast<std::size_t>(std::min<std::uint64_t>(size, ZSTD_CStreamInSize())))))),
           buffer(new std::byte[buffer_size]) {}
 
     void run(ZSTD_inBuffer& input, ZSTD_EndDirective mode, const sink& out) {

@@ -35,11 +35,13 @@ constexpr std::array<dtype_info, 17> infos{{
     {dtype::float8_e5m2, "float8_e5m2", "|u1", 1, dtype::uint8},
 }};
 
-static_assert([] {
-    for (std::size_t i = 0; i < infos.size(); ++i)
-        if (static_cast<std::size_t>(infos[i].type) != i) return false;
-    return true;
-}(), "dtype infos must follow the enum's order");
+static_assert(
+    [] {
+        for (std::size_t i = 0; i < infos.size(); ++i)
+            if (static_cast<std::size_t>(infos[i].type) != i) return false;
+        return true;
+    }(),
+    "dtype infos must follow the enum's order");
 
 const dtype_info& info(dtype t) noexcept { return infos[static_cast<std::size_t>(t)]; }
 } // namespace

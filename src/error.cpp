@@ -17,9 +17,7 @@ std::string with_location(const std::string& what, const std::string& object_pat
 } // namespace
 
 error::error(const std::string& what, std::string object_path, std::string member)
-    : std::runtime_error(with_location(what, object_path, member)),
-      reason_(what),
-      object_path_(std::move(object_path)),
+    : std::runtime_error(with_location(what, object_path, member)), reason_(what), object_path_(std::move(object_path)),
       member_(std::move(member)) {}
 
 } // namespace zanj

@@ -69,7 +69,8 @@ value unflatten_arrays(const value& flat) {
                 dict.insert_or_assign(step, array);
                 break;
             }
-            if (!child) child = &dict.insert_or_assign(step, value::dict());
+            if (!child)
+                child = &dict.insert_or_assign(step, value::dict());
             else if (!child->is_dict())
                 throw type_error("unflatten_arrays: '" + std::string(name, 0, name.size() - rest.size() + slash) +
                                  "' is both an array and a folder holding '" + name + "'");

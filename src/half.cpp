@@ -33,7 +33,7 @@ std::uint16_t float_to_half(float f) noexcept {
     if (abs >= 0x7F800000) // inf or NaN
         return static_cast<std::uint16_t>(sign | 0x7C00 | (abs > 0x7F800000 ? 0x200 : 0));
     if (abs >= 0x477FF000) return static_cast<std::uint16_t>(sign | 0x7C00); // overflow to inf
-    if (abs < 0x38800000) {                                                    // subnormal or zero
+    if (abs < 0x38800000) {                                                  // subnormal or zero
         if (abs < 0x33000000) return sign;
         // The value is mant * 2^(e - 150); in half subnormal units of 2^-24 that is mant >> (126 - e).
         std::uint32_t mant = (abs & 0x7FFFFF) | 0x800000;

@@ -23,10 +23,14 @@ std::size_t invalid_utf8_at(std::string_view s) {
         }
         std::size_t n;
         std::uint32_t cp;
-        if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
-        else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
-        else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
-        else return i;
+        if ((c & 0xE0) == 0xC0)
+            n = 1, cp = c & 0x1F;
+        else if ((c & 0xF0) == 0xE0)
+            n = 2, cp = c & 0x0F;
+        else if ((c & 0xF8) == 0xF0)
+            n = 3, cp = c & 0x07;
+        else
+            return i;
         if (i + n >= s.size()) return i; // truncated sequence
         for (std::size_t k = 1; k <= n; ++k) {
             auto cc = static_cast<unsigned char>(s[i + k]);
@@ -227,14 +231,20 @@ nonfinite_rewrite rewrite_nonfinite(std::string_view in) {
     for (std::size_t i = 0; i < in.size(); ++i) {
         char c = in[i];
         if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
             continue;
         }
-        if (c == '"') in_string = true;
-        else if (c == 'N' && in.substr(i, 3) == "NaN") replace(i, 3, ":nan"), i += 2;
-        else if (c == 'I' && in.substr(i, 8) == "Infinity") replace(i, 8, ":inf"), i += 7;
-        else if (c == '-' && in.substr(i, 9) == "-Infinity") replace(i, 9, ":-inf"), i += 8;
+        if (c == '"')
+            in_string = true;
+        else if (c == 'N' && in.substr(i, 3) == "NaN")
+            replace(i, 3, ":nan"), i += 2;
+        else if (c == 'I' && in.substr(i, 8) == "Infinity")
+            replace(i, 8, ":inf"), i += 7;
+        else if (c == '-' && in.substr(i, 9) == "-Infinity")
+            replace(i, 9, ":-inf"), i += 8;
     }
     if (!r.marker.empty()) r.text.append(in.substr(copied));
     return r;

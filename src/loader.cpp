@@ -25,8 +25,10 @@ const loader_registry& default_registry() {
 }
 
 void warn(const config& settings, const std::string& message) {
-    if (settings.warning_sink) settings.warning_sink(message);
-    else std::cerr << message << '\n';
+    if (settings.warning_sink)
+        settings.warning_sink(message);
+    else
+        std::cerr << message << '\n';
 }
 
 } // namespace
@@ -43,7 +45,6 @@ std::string_view loader::pending_member(const value& v) const noexcept {
     const value* ref = v.find(ref_key);
     return ref && ref->is_string() ? std::string_view(ref->as_string()) : std::string_view{};
 }
-
 
 void loader::fail(const std::string& why) const { throw type_error(why, path_.str()); }
 
@@ -124,9 +125,7 @@ void loader::array_into(const value& v, const array_placer& place) const {
 
 loader_registry::loader_registry() {
     auto set_loader = [](bool frozen) {
-        return [frozen](value item, loader& l) {
-            return value(value_set{l.sequence(l.field(item, "data")), frozen});
-        };
+        return [frozen](value item, loader& l) { return value(value_set{l.sequence(l.field(item, "data")), frozen}); };
     };
     add({"set", false, set_loader(false), "Python set"});
     add({"frozenset", false, set_loader(true), "Python frozenset"});
@@ -137,7 +136,8 @@ loader_registry::loader_registry() {
     add({"numpy.ndarray:", true, array_loader, "numpy array, every mode"});
     add({"torch.Tensor:", true, array_loader, "torch tensor, every mode (read as an array)"});
     // What archive::read_filter left in place of the items it skipped stays as it is.
-    add({std::string(not_loaded_format), false, [](value item, loader&) { return item; }, "item skipped by a filtered read"});
+    add({std::string(not_loaded_format), false, [](value item, loader&) { return item; },
+         "item skipped by a filtered read"});
     // Tables, sparse matrices, variants and chrono items: every registry has them, as it has arrays.
     detail::add_type_loaders(*this);
 }
@@ -182,8 +182,8 @@ value rebuild_node(const loader_registry& registry, value v, loader& l) {
     // .jsonl list repeats its first item, with the unfilled stubs of arrays nested in it): as
     // in Python, whose loaders read only "data", they are not rebuilt.
     const bool external_stub = v.contains(ref_key);
-    if (const value* ref = v.find(ref_key); ref && ref->is_string() && !v.contains("data") && l.externals() &&
-                                            l.externals()->has_jsonl(ref->as_string()))
+    if (const value* ref = v.find(ref_key);
+        ref && ref->is_string() && !v.contains("data") && l.externals() && l.externals()->has_jsonl(ref->as_string()))
         v.as_dict().insert_or_assign("data", l.externals()->jsonl(ref->as_string()));
     for (auto& [k, child] : v.as_dict()) {
         if (external_stub && k != "data") continue;
@@ -198,7 +198,8 @@ value rebuild_node(const loader_registry& registry, value v, loader& l) {
         try {
             return found->load(v, l);
         } catch (const error& e) {
-            if (mode == error_mode::warn) warn(l.settings(), std::string("zanj: warning: ") + e.what() + "; kept as a dict");
+            if (mode == error_mode::warn)
+                warn(l.settings(), std::string("zanj: warning: ") + e.what() + "; kept as a dict");
             return v;
         }
     }
@@ -206,7 +207,8 @@ value rebuild_node(const loader_registry& registry, value v, loader& l) {
     if (format.ends_with("(SerializableDataclass)")) return v;
     std::string why = "unknown format key '" + format + "': no loader is registered for it";
     if (mode == error_mode::except) l.fail(why + " (register one, or read with error_mode warn or ignore)");
-    if (mode == error_mode::warn) warn(l.settings(), "zanj: warning: " + why + " (at " + l.path().str() + "); kept as a dict");
+    if (mode == error_mode::warn)
+        warn(l.settings(), "zanj: warning: " + why + " (at " + l.path().str() + "); kept as a dict");
     return v;
 }
 

@@ -23,7 +23,7 @@ std::shared_ptr<std::byte> allocate_aligned(std::size_t n, bool zero) {
     if (padded == 0) padded = 64;
     auto* p = static_cast<std::byte*>(::operator new(padded, alignment));
     if (zero) std::memset(p, 0, padded);
-    return {p, [](std::byte* q) { ::operator delete(q, std::align_val_t{64}); }};
+    return {p, [](std::byte* q) { ::operator delete (q, std::align_val_t{64}); }};
 }
 } // namespace detail
 

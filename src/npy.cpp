@@ -108,13 +108,12 @@ private:
         if (d.size() < 2) fail("unsupported dtype '" + d + "'");
         char order = d[0];
         std::string_view code = std::string_view(d).substr(1);
-        if (order != '<' && order != '>' && order != '|' && order != '=')
-            fail("unsupported dtype '" + d + "'");
+        if (order != '<' && order != '>' && order != '|' && order != '=') fail("unsupported dtype '" + d + "'");
         if (code.starts_with("O")) fail("object arrays are not supported (they need pickle)");
         static constexpr std::pair<std::string_view, dtype> codes[] = {
-            {"b1", dtype::bool_},     {"i1", dtype::int8},      {"i2", dtype::int16},      {"i4", dtype::int32},
-            {"i8", dtype::int64},     {"u1", dtype::uint8},     {"u2", dtype::uint16},     {"u4", dtype::uint32},
-            {"u8", dtype::uint64},    {"f2", dtype::float16},   {"f4", dtype::float32},    {"f8", dtype::float64},
+            {"b1", dtype::bool_},     {"i1", dtype::int8},        {"i2", dtype::int16},   {"i4", dtype::int32},
+            {"i8", dtype::int64},     {"u1", dtype::uint8},       {"u2", dtype::uint16},  {"u4", dtype::uint32},
+            {"u8", dtype::uint64},    {"f2", dtype::float16},     {"f4", dtype::float32}, {"f8", dtype::float64},
             {"c8", dtype::complex64}, {"c16", dtype::complex128},
         };
         for (const auto& [c, t] : codes)
@@ -124,7 +123,8 @@ private:
                 info.big_endian = big && dtype_size(t) > 1;
                 return;
             }
-        fail("unsupported dtype '" + d + "' (supported: bool, int8..int64, uint8..uint64, float16/32/64, complex64/128)");
+        fail("unsupported dtype '" + d +
+             "' (supported: bool, int8..int64, uint8..uint64, float16/32/64, complex64/128)");
     }
 
     std::string_view s_;
@@ -162,8 +162,8 @@ void fortran_to_c(const std::byte* src, std::byte* dst, const shape_type& shape,
 } // namespace
 
 std::string npy_header(dtype type, std::span<const std::size_t> shape) {
-    std::string dict = "{'descr': '" + std::string(npy_descr(type)) + "', 'fortran_order': False, 'shape': " +
-                       shape_string(shape) + ", }";
+    std::string dict = "{'descr': '" + std::string(npy_descr(type)) +
+                       "', 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
     // numpy >= 1.17 pads so the data starts at a multiple of 64, and ends the header with '\n'.
     auto padded = [&](std::size_t prefix) {
         std::size_t total = prefix + dict.size() + 1;
@@ -214,9 +214,8 @@ std::size_t npy_check_size(const npy_header_info& info, std::uint64_t member_siz
     std::size_t expected = count * element;
     std::uint64_t available = member_size - info.data_offset;
     if (available != expected)
-        bad_npy(member, "shape " + shape_string(info.shape) + " of " + std::string(dtype_name(info.type)) +
-                            " needs " + std::to_string(expected) + " bytes of data, the member holds " +
-                            std::to_string(available));
+        bad_npy(member, "shape " + shape_string(info.shape) + " of " + std::string(dtype_name(info.type)) + " needs " +
+                            std::to_string(expected) + " bytes of data, the member holds " + std::to_string(available));
     return expected;
 }
 

@@ -51,7 +51,8 @@ value read_npz(const fs::path& file) {
                                {}, e.name);
         name.remove_suffix(4);
         try {
-            arrays.insert_or_assign(name, detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size), e.name));
+            arrays.insert_or_assign(
+                name, detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size), e.name));
         } catch (const format_error& err) {
             throw format_error(err.reason() + " in " + file.string(), {}, e.name);
         }

@@ -6,8 +6,10 @@ namespace zanj {
 
 namespace {
 void append(std::string& out, const path_segment& s) {
-    if (auto* key = std::get_if<std::string>(&s)) out += *key;
-    else out += std::to_string(std::get<std::size_t>(s));
+    if (auto* key = std::get_if<std::string>(&s))
+        out += *key;
+    else
+        out += std::to_string(std::get<std::size_t>(s));
 }
 std::vector<std::string_view> pattern_steps(std::string_view pattern) {
     std::vector<std::string_view> steps;

@@ -126,9 +126,10 @@ public:
                 fail_tensor(t.name, "has data_offsets " + offsets(t) + ", which overlap tensor '" + previous->name +
                                         "' at " + offsets(*previous));
             if (t.begin > covered)
-                fail_tensor(t.name, "has data_offsets " + offsets(t) + ", which leave a gap of " +
-                                        std::to_string(t.begin - covered) + " bytes " +
-                                        (previous ? "after tensor '" + previous->name + "'" : "at the start of the data"));
+                fail_tensor(t.name,
+                            "has data_offsets " + offsets(t) + ", which leave a gap of " +
+                                std::to_string(t.begin - covered) + " bytes " +
+                                (previous ? "after tensor '" + previous->name + "'" : "at the start of the data"));
             if (t.end > data_size)
                 fail_tensor(t.name, "has data_offsets " + offsets(t) + ", past the end of the data (" +
                                         std::to_string(data_size) + " bytes)");
@@ -156,11 +157,13 @@ private:
         const auto known = std::find_if(st_dtypes.begin(), st_dtypes.end(),
                                         [&](const st_dtype& s) { return d.is_string() && s.name == d.as_string(); });
         if (known == st_dtypes.end())
-            fail_tensor(name, "has the unknown or unsupported dtype " + d.dump() + " (supported: " + supported_dtypes() + ")");
+            fail_tensor(name, "has the unknown or unsupported dtype " + d.dump() +
+                                  " (supported: " + supported_dtypes() + ")");
         t.type = known->type;
 
         const value& shape = item["shape"];
-        if (!shape.is_list()) fail_tensor(name, "has the shape " + shape.dump() + ", not a list of non-negative integers");
+        if (!shape.is_list())
+            fail_tensor(name, "has the shape " + shape.dump() + ", not a list of non-negative integers");
         for (const value& extent : shape.as_list()) {
             if (!is_unsigned(extent))
                 fail_tensor(name, "has the shape " + shape.dump() + ", not a list of non-negative integers");
@@ -182,9 +185,9 @@ private:
             bytes *= extent;
         }
         if (bytes != t.end - t.begin)
-            fail_tensor(name, "has the shape " + shape_string(t.shape) + " of " + std::string(known->name) + ", which needs " +
-                                  std::to_string(bytes) + " bytes, but its data_offsets " + offsets(t) + " hold " +
-                                  std::to_string(t.end - t.begin));
+            fail_tensor(name, "has the shape " + shape_string(t.shape) + " of " + std::string(known->name) +
+                                  ", which needs " + std::to_string(bytes) + " bytes, but its data_offsets " +
+                                  offsets(t) + " hold " + std::to_string(t.end - t.begin));
         return t;
     }
 
@@ -223,7 +226,8 @@ safetensors_file read_safetensors(const fs::path& file) {
     reader.check_layout(tensors, data_size);
 
     // One read for all the data; aligned tensors share it.
-    if (data_size > std::numeric_limits<std::size_t>::max()) throw io_error("cannot read " + file.string() + ": too large");
+    if (data_size > std::numeric_limits<std::size_t>::max())
+        throw io_error("cannot read " + file.string() + ": too large");
     std::shared_ptr<std::byte> data = detail::allocate_aligned(static_cast<std::size_t>(data_size));
     detail::pread_all(in, {data.get(), static_cast<std::size_t>(data_size)}, 8 + header_size);
     value::dict_type& dict = out.tensors.as_dict();
@@ -262,9 +266,8 @@ void write_safetensors(const fs::path& file, const value& tensors, const std::ma
             throw usage_error("write_safetensors: the metadata entry '" + key + "' is not valid UTF-8");
 
     // As the reference writer: decreasing alignment, then name, so each tensor stays aligned.
-    std::sort(items.begin(), items.end(), [](const item& a, const item& b) {
-        return a.rank != b.rank ? a.rank > b.rank : *a.name < *b.name;
-    });
+    std::sort(items.begin(), items.end(),
+              [](const item& a, const item& b) { return a.rank != b.rank ? a.rank > b.rank : *a.name < *b.name; });
     value::dict_type header;
     if (!metadata.empty()) {
         value::dict_type meta;
@@ -278,7 +281,8 @@ void write_safetensors(const fs::path& file, const value& tensors, const std::ma
         value::dict_type entry;
         entry.insert_or_assign("dtype", std::string(st_dtypes[i.rank].name));
         entry.insert_or_assign("shape", value(std::move(shape)));
-        entry.insert_or_assign("data_offsets", value(value::list_type{value(offset), value(offset + i.array->nbytes())}));
+        entry.insert_or_assign("data_offsets",
+                               value(value::list_type{value(offset), value(offset + i.array->nbytes())}));
         header.insert_or_assign(*i.name, value(std::move(entry)));
         offset += i.array->nbytes();
     }
@@ -286,7 +290,8 @@ void write_safetensors(const fs::path& file, const value& tensors, const std::ma
     text.append((8 - text.size() % 8) % 8, ' ');
 
     std::array<std::byte, 8> length{};
-    for (std::size_t b = 0; b < 8; ++b) length[b] = static_cast<std::byte>((std::uint64_t(text.size()) >> (8 * b)) & 0xFF);
+    for (std::size_t b = 0; b < 8; ++b)
+        length[b] = static_cast<std::byte>((std::uint64_t(text.size()) >> (8 * b)) & 0xFF);
     std::vector<std::span<const std::byte>> pieces{length, as_bytes(text)};
     for (const item& i : items) pieces.push_back(i.array->byte_span());
     detail::write_file_atomically(file, pieces);

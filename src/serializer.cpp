@@ -27,8 +27,10 @@ void serializer::fail(const std::string& why) const { throw type_error(why, path
 value serializer::fallback(const error& e) {
     if (settings_.error_mode == error_mode::warn) {
         std::string message = std::string("zanj: warning: ") + e.what() + "; written as a string instead";
-        if (settings_.warning_sink) settings_.warning_sink(message);
-        else std::cerr << message << '\n';
+        if (settings_.warning_sink)
+            settings_.warning_sink(message);
+        else
+            std::cerr << message << '\n';
     }
     return value("<zanj: not serialized: " + e.reason() + ">");
 }
@@ -43,7 +45,8 @@ std::string serializer::claim_member(std::string_view extension) {
     for (const auto& segment : path_.segments()) {
         if (const auto* key = std::get_if<std::string>(&segment)) {
             // These would make member names that escape the archive folder or that zip tools refuse.
-            if (*key == ".." || *key == "." || key->find('\0') != std::string::npos || key->find('\\') != std::string::npos)
+            if (*key == ".." || *key == "." || key->find('\0') != std::string::npos ||
+                key->find('\\') != std::string::npos)
                 fail("the key '" + *key + "' cannot be part of an external member name");
         }
     }
@@ -60,7 +63,8 @@ std::string serializer::claim_member(std::string_view extension) {
         throw usage_error("external '" + stem + "' would be a folder prefix of external '" + *below + "'", path_.str());
     for (auto slash = stem.find('/'); slash != std::string::npos; slash = stem.find('/', slash + 1))
         if (stems.contains(std::string_view(stem).substr(0, slash)))
-            throw usage_error("external '" + stem.substr(0, slash) + "' would be a folder prefix of external '" + stem + "'",
+            throw usage_error("external '" + stem.substr(0, slash) + "' would be a folder prefix of external '" + stem +
+                                  "'",
                               path_.str());
     stems.insert(stem);
     return stem + "." + std::string(extension);
@@ -164,7 +168,8 @@ value serializer::finish_sequence(value::list_type items, std::string_view kind)
     value::dict_type stub;
     stub.insert_or_assign(format_key, std::string(kind) + ":external");
     stub.insert_or_assign(ref_key, member);
-    bool records = !items.empty() && std::all_of(items.begin(), items.end(), [](const value& v) { return v.is_dict(); });
+    bool records =
+        !items.empty() && std::all_of(items.begin(), items.end(), [](const value& v) { return v.is_dict(); });
     if (records) add_records_summary(stub, items);
     sink_->add_jsonl(member, path_, std::move(lines), items.size(), kind,
                      hint && hint->compression ? *hint->compression : settings_.compress.json);

@@ -43,7 +43,8 @@ bool visit_indices(const ndarray& a, F&& f) {
 
 std::optional<sparse_problem> not_1d(const char* component, const ndarray& a) {
     if (a.ndim() == 1) return std::nullopt;
-    return sparse_problem{component, std::string(component) + " must be a 1-d array, not one of shape " + a.shape_string()};
+    return sparse_problem{component,
+                          std::string(component) + " must be a 1-d array, not one of shape " + a.shape_string()};
 }
 
 // The first index of `a` outside [0, limit), as a problem.
@@ -52,8 +53,9 @@ sparse_problem check_range(const char* component, const ndarray& a, std::size_t 
     const bool integers = visit_indices(a, [&](auto values) {
         for (std::size_t k = 0; k < values.size(); ++k) {
             if (std::cmp_less(values[k], 0) || std::cmp_greater_equal(values[k], limit)) {
-                problem = {component, std::string(component) + "[" + std::to_string(k) + "] = " + std::to_string(values[k]) +
-                                          " is out of range for " + std::to_string(limit) + " " + what};
+                problem = {component, std::string(component) + "[" + std::to_string(k) +
+                                          "] = " + std::to_string(values[k]) + " is out of range for " +
+                                          std::to_string(limit) + " " + what};
                 return;
             }
         }
@@ -70,8 +72,8 @@ sparse_problem check_csr(std::size_t rows, std::size_t cols, const ndarray& data
     for (auto [name, a] : {std::pair{"data", &data}, {"indices", &indices}, {"indptr", &indptr}})
         if (auto p = not_1d(name, *a)) return *p;
     if (indptr.size() != rows + 1)
-        return {"indptr", "indptr has " + std::to_string(indptr.size()) + " entries, a matrix of " + std::to_string(rows) +
-                              " rows needs " + std::to_string(rows + 1)};
+        return {"indptr", "indptr has " + std::to_string(indptr.size()) + " entries, a matrix of " +
+                              std::to_string(rows) + " rows needs " + std::to_string(rows + 1)};
     if (indices.size() != data.size())
         return {"indices", "indices has " + std::to_string(indices.size()) + " entries and data " +
                                std::to_string(data.size()) + ": one column index per stored value"};
@@ -97,7 +99,8 @@ sparse_problem check_csr(std::size_t rows, std::size_t cols, const ndarray& data
     return check_range("indices", indices, cols, "columns");
 }
 
-sparse_problem check_coo(std::size_t rows, std::size_t cols, const ndarray& data, const ndarray& row, const ndarray& col) {
+sparse_problem check_coo(std::size_t rows, std::size_t cols, const ndarray& data, const ndarray& row,
+                         const ndarray& col) {
     for (auto [name, a] : {std::pair{"data", &data}, {"row", &row}, {"col", &col}})
         if (auto p = not_1d(name, *a)) return *p;
     for (auto [name, a] : {std::pair{"row", &row}, {"col", &col}})
@@ -207,7 +210,8 @@ csr_matrix handler<csr_matrix>::load(const value& v, loader& l) {
 }
 
 value handler<coo_matrix>::serialize(const coo_matrix& m, serializer& s) {
-    return sparse_item("scipy.sparse.coo_matrix", m.rows(), m.cols(), m.data(), {"row", &m.row()}, {"col", &m.col()}, s);
+    return sparse_item("scipy.sparse.coo_matrix", m.rows(), m.cols(), m.data(), {"row", &m.row()}, {"col", &m.col()},
+                       s);
 }
 
 coo_matrix handler<coo_matrix>::load(const value& v, loader& l) {

@@ -38,7 +38,8 @@ value system_description() {
     libraries.insert_or_assign("zanj-cpp", std::string(zanj::version));
     libraries.insert_or_assign("nlohmann_json", version3(NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
                                                          NLOHMANN_JSON_VERSION_PATCH));
-    libraries.insert_or_assign("xtensor", version3(XTENSOR_VERSION_MAJOR, XTENSOR_VERSION_MINOR, XTENSOR_VERSION_PATCH));
+    libraries.insert_or_assign("xtensor",
+                               version3(XTENSOR_VERSION_MAJOR, XTENSOR_VERSION_MINOR, XTENSOR_VERSION_PATCH));
     libraries.insert_or_assign("zstd", std::string(ZSTD_versionString()));
     libraries.insert_or_assign("libdeflate", std::string(LIBDEFLATE_VERSION_STRING));
 

@@ -145,13 +145,15 @@ table_column column_from_cells(const std::string& name, value::list_type cells, 
         loader::path_guard at_row(l, row);
         l.fail("column '" + name + "': " + why);
     };
-    const bool all_strings = !cells.empty() && std::all_of(cells.begin(), cells.end(), [](const value& c) { return c.is_string(); });
+    const bool all_strings =
+        !cells.empty() && std::all_of(cells.begin(), cells.end(), [](const value& c) { return c.is_string(); });
     if (recorded == string_dtype || (recorded.empty() && all_strings)) {
         std::vector<std::string> out;
         out.reserve(cells.size());
         for (std::size_t row = 0; row < cells.size(); ++row) {
             if (!cells[row].is_string())
-                fail_cell(row, "expected a string, found " + std::string(cells[row].type_name()) + " " + cells[row].dump());
+                fail_cell(row,
+                          "expected a string, found " + std::string(cells[row].type_name()) + " " + cells[row].dump());
             out.push_back(std::move(cells[row].as_string()));
         }
         return out;
@@ -171,7 +173,8 @@ table_column column_from_cells(const std::string& name, value::list_type cells, 
     const bool floating = !type || *type == dtype::float16 || *type == dtype::float32 || *type == dtype::float64;
     for (std::size_t row = 0; row < cells.size(); ++row) {
         value& cell = cells[row];
-        if (cell.is_null() && floating) cell = value(std::numeric_limits<double>::quiet_NaN());
+        if (cell.is_null() && floating)
+            cell = value(std::numeric_limits<double>::quiet_NaN());
         else if (!type && !cell.is_number() && !cell.is_bool())
             fail_cell(row, "holds " + std::string(cell.type_name()) + " " + cell.dump() +
                                "; a table column holds numbers or strings");
@@ -229,7 +232,8 @@ table table_from_records(const value::list_type& records, const value* columns, 
                     l.fail("the row has a column '" + key + "', which is not among the table's columns (" +
                            name_list(names) + ")");
     }
-    if (dtypes && !dtypes->is_dict()) l.fail("expected \"dtypes\" as a dict of column name to dtype, found " + dtypes->dump());
+    if (dtypes && !dtypes->is_dict())
+        l.fail("expected \"dtypes\" as a dict of column name to dtype, found " + dtypes->dump());
     table out;
     for (std::size_t c = 0; c < names.size(); ++c) {
         std::string_view recorded;

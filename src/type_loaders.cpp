@@ -24,8 +24,7 @@ value with_instance(value item, loader& l) {
 value table_if_possible(value item, loader& l) {
     try {
         item.set_instance(std::make_shared<const std::any>(l.load<table>(item)));
-    } catch (const type_error&) {
-    }
+    } catch (const type_error&) {}
     return item;
 }
 

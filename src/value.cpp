@@ -68,8 +68,10 @@ value& value_dict::insert_or_assign(std::string_view key, value v) {
     const std::size_t capacity = items_.capacity();
     items_.emplace_back(std::string(key), std::move(v));
     // A reallocation moves short strings, whose views the index holds: then rebuild it.
-    if (items_.capacity() != capacity || !index_) reindex();
-    else index_->emplace(items_.back().first, items_.size() - 1);
+    if (items_.capacity() != capacity || !index_)
+        reindex();
+    else
+        index_->emplace(items_.back().first, items_.size() - 1);
     return items_.back().second;
 }
 
@@ -137,8 +139,7 @@ bool value::as_bool() const {
 
 std::int64_t value::as_int() const {
     if (auto* i = std::get_if<std::int64_t>(&data_)) return *i;
-    if (std::holds_alternative<std::uint64_t>(data_))
-        throw type_error("integer " + dump() + " does not fit in int64");
+    if (std::holds_alternative<std::uint64_t>(data_)) throw type_error("integer " + dump() + " does not fit in int64");
     wrong_kind(*this, "int");
 }
 
@@ -158,14 +159,14 @@ double value::as_double() const {
     wrong_kind(*this, "float");
 }
 
-#define ZANJ_VALUE_ACCESSOR(NAME, TYPE, WANTED)                                                                    \
-    const TYPE& value::NAME() const {                                                                              \
-        if (auto* p = std::get_if<TYPE>(&data_)) return *p;                                                       \
-        wrong_kind(*this, WANTED);                                                                                 \
-    }                                                                                                              \
-    TYPE& value::NAME() {                                                                                          \
-        if (auto* p = std::get_if<TYPE>(&data_)) return *p;                                                       \
-        wrong_kind(*this, WANTED);                                                                                 \
+#define ZANJ_VALUE_ACCESSOR(NAME, TYPE, WANTED)                                                                        \
+    const TYPE& value::NAME() const {                                                                                  \
+        if (auto* p = std::get_if<TYPE>(&data_)) return *p;                                                            \
+        wrong_kind(*this, WANTED);                                                                                     \
+    }                                                                                                                  \
+    TYPE& value::NAME() {                                                                                              \
+        if (auto* p = std::get_if<TYPE>(&data_)) return *p;                                                            \
+        wrong_kind(*this, WANTED);                                                                                     \
     }
 ZANJ_VALUE_ACCESSOR(as_list, value::list_type, "list")
 ZANJ_VALUE_ACCESSOR(as_dict, value::dict_type, "dict")

@@ -283,12 +283,15 @@ std::uint64_t zip_reader::impl::data_offset(const zip_entry& e) const {
     // The fixed part and the name in one read (the central directory's checks keep both inside the file).
     const std::uint64_t fixed_size = zf::local_header_size + e.name.size();
     if (e.local_header_offset >= size)
-        fail("member " + in_quotes(e.name) + " has no local header where the central directory says: "
+        fail("member " + in_quotes(e.name) +
+             " has no local header where the central directory says: "
              "the archive is corrupt");
-    std::vector<std::byte> fixed(static_cast<std::size_t>(std::min<std::uint64_t>(fixed_size, size - e.local_header_offset)));
+    std::vector<std::byte> fixed(
+        static_cast<std::size_t>(std::min<std::uint64_t>(fixed_size, size - e.local_header_offset)));
     read_at(fixed, e.local_header_offset);
     if (fixed.size() < zf::local_header_size || get32(fixed.data()) != zf::local_header_signature)
-        fail("member " + in_quotes(e.name) + " has no local header where the central directory says: "
+        fail("member " + in_quotes(e.name) +
+             " has no local header where the central directory says: "
              "the archive is corrupt");
     const std::size_t name_size = get16(fixed.data() + 26);
     const std::size_t extra_size = get16(fixed.data() + 28);
@@ -360,7 +363,8 @@ void zip_reader::impl::check_readable(const zip_entry& e) const {
         fail("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
              " bytes uncompressed, more than the 1 TiB zanj accepts");
     if (method == compression_method::store && e.compressed_size != e.uncompressed_size)
-        fail("stored member " + in_quotes(e.name) + " has different compressed and uncompressed sizes: "
+        fail("stored member " + in_quotes(e.name) +
+             " has different compressed and uncompressed sizes: "
              "the archive is corrupt");
 }
 
@@ -401,10 +405,10 @@ void zip_reader::read_into(const zip_entry& e, std::span<std::byte> head, std::s
     const std::uint64_t offset = r.data_offset(e);
     if (e.method == compression_method::store) {
         r.read_at(head, offset);
-        const std::uint32_t body_crc = r.read_chunks(offset + head.size(), body.size(), threads,
-                                                     [&](std::uint64_t at, std::size_t n) {
-                                                         return body.subspan(static_cast<std::size_t>(at), n);
-                                                     });
+        const std::uint32_t body_crc =
+            r.read_chunks(offset + head.size(), body.size(), threads, [&](std::uint64_t at, std::size_t n) {
+                return body.subspan(static_cast<std::size_t>(at), n);
+            });
         r.check_crc(e, crc32_combine(crc32(0, head), body_crc, body.size()));
         return;
     }
@@ -444,8 +448,8 @@ void zip_reader::read_stored(const zip_entry& e, std::uint64_t offset, std::span
         throw usage_error("zip_reader::read_stored: member " + in_quotes(e.name) + " is compressed");
     if (offset > e.uncompressed_size || out.size() > e.uncompressed_size - offset)
         throw usage_error("zip_reader::read_stored: bytes " + std::to_string(offset) + " to " +
-                          std::to_string(offset + out.size()) + " are outside member " + in_quotes(e.name) +
-                          " of " + std::to_string(e.uncompressed_size) + " bytes");
+                          std::to_string(offset + out.size()) + " are outside member " + in_quotes(e.name) + " of " +
+                          std::to_string(e.uncompressed_size) + " bytes");
     r.read_at(out, r.data_offset(e) + offset);
 }
 

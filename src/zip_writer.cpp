@@ -141,7 +141,8 @@ struct zip_writer::impl {
     void patch(std::span<const std::byte> bytes, std::uint64_t offset) {
         const std::uint64_t buffered_from = position - pending.size();
         if (offset >= buffered_from) {
-            std::copy(bytes.begin(), bytes.end(), pending.begin() + static_cast<std::ptrdiff_t>(offset - buffered_from));
+            std::copy(bytes.begin(), bytes.end(),
+                      pending.begin() + static_cast<std::ptrdiff_t>(offset - buffered_from));
         } else {
             pwrite_all(file, bytes, offset);
         }
@@ -218,15 +219,15 @@ void zip_writer::impl::put_local_header(member_record& m, const member_options& 
     const bool zip64_local = options.force_zip64 || sizes_overflow;
     const bool zip64_central = sizes_overflow || m.local_header_offset >= zf::max32;
     m.version_needed = m.method == static_cast<std::uint16_t>(compression_method::zstd) ? zf::version_zstd
-                       : (zip64_local || zip64_central)                               ? zf::version_zip64
-                                                                                       : zf::version_default;
+                       : (zip64_local || zip64_central)                                 ? zf::version_zip64
+                                                                                        : zf::version_default;
 
     // A local ZIP64 field always holds both sizes (APPNOTE 4.5.3), the header fields then say 0xFFFFFFFF.
     const std::size_t zip64_extra_size = zip64_local ? 4 + 16 : 0;
     std::size_t align_extra_size = 0;
     if (stored && options.align > 1) {
-        std::uint64_t data_start = m.local_header_offset + zf::local_header_size + m.name.size() + zip64_extra_size +
-                                   zf::align_extra_min_size;
+        std::uint64_t data_start =
+            m.local_header_offset + zf::local_header_size + m.name.size() + zip64_extra_size + zf::align_extra_min_size;
         align_extra_size = zf::align_extra_min_size +
                            static_cast<std::size_t>((options.align - data_start % options.align) % options.align);
     }
@@ -341,7 +342,8 @@ void zip_writer::add_streamed(std::string_view name, std::span<const std::byte> 
     impl_->check_new_member(name, options);
     const compression_method method = options.compression.method;
     if (method != compression_method::store && method != compression_method::zstd)
-        throw usage_error("member '" + std::string(name) + "' is written in chunks, which only store and zstd can "
+        throw usage_error("member '" + std::string(name) +
+                          "' is written in chunks, which only store and zstd can "
                           "compress as they go (deflate needs all the data at once)");
     impl_->add_stream(name, std::span(&prefix, 1), size, produce, options);
 }
@@ -370,8 +372,10 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
         std::uint32_t crc = 0;
         for (auto piece : known) {
             crc = crc32(crc, piece);
-            if (compressor) compressor->add(piece, emit);
-            else put_data(piece);
+            if (compressor)
+                compressor->add(piece, emit);
+            else
+                put_data(piece);
         }
         std::vector<std::byte> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(size, stream_chunk_size)));
         for (std::uint64_t offset = 0; offset < size;) {
@@ -379,8 +383,10 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
             std::span<std::byte> piece(chunk.data(), n);
             produce(offset, piece);
             crc = crc32(crc, piece);
-            if (compressor) compressor->add(piece, emit);
-            else put_or_skip(piece);
+            if (compressor)
+                compressor->add(piece, emit);
+            else
+                put_or_skip(piece);
             offset += n;
         }
         if (compressor) compressor->finish(emit);

@@ -54,7 +54,8 @@ inline nlohmann::json canonical(const zanj::value& v) {
     }
     case kind::array: {
         const auto& a = v.as_array();
-        return {{"__ndarray__", {{"dtype", std::string(zanj::dtype_name(a.type()))}, {"shape", a.shape()}, {"hex", hex_of(a)}}}};
+        return {{"__ndarray__",
+                 {{"dtype", std::string(zanj::dtype_name(a.type()))}, {"shape", a.shape()}, {"hex", hex_of(a)}}}};
     }
     }
     return nullptr;
@@ -62,7 +63,8 @@ inline nlohmann::json canonical(const zanj::value& v) {
 
 // The first difference between two canonical values, as "path: a != b"; sets compare without
 // order; integers and floats are different kinds, as in Python.
-inline std::optional<std::string> canonical_diff(const nlohmann::json& a, const nlohmann::json& b, const std::string& path = "") {
+inline std::optional<std::string> canonical_diff(const nlohmann::json& a, const nlohmann::json& b,
+                                                 const std::string& path = "") {
     auto where = path.empty() ? std::string("/") : path;
     auto mismatch = [&] { return where + ": " + a.dump() + " != " + b.dump(); };
     auto category = [](const nlohmann::json& j) {

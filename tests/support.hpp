@@ -53,9 +53,7 @@ inline command_result run(const std::string& command) {
     return {code, out};
 }
 
-inline bool have_command(const std::string& name) {
-    return run("command -v " + name + " >/dev/null").exit_code == 0;
-}
+inline bool have_command(const std::string& name) { return run("command -v " + name + " >/dev/null").exit_code == 0; }
 
 /// Debian's python3 with numpy (see tests/CMakeLists.txt).
 inline std::string python() { return ZANJ_TEST_PYTHON; }

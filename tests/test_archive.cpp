@@ -71,8 +71,7 @@ struct Inventory {
     std::set<int> tags{3, 4};
     friend bool operator==(const Inventory& a, const Inventory& b) {
         return a.title == b.title && a.layer == b.layer && a.small == b.small && a.scalar == b.scalar &&
-               a.nested == b.nested && a.odd == b.odd && a.ints == b.ints && a.records == b.records &&
-               a.tags == b.tags;
+               a.nested == b.nested && a.odd == b.odd && a.ints == b.ints && a.records == b.records && a.tags == b.tags;
     }
 };
 ZANJ_DATACLASS(Inventory, title, layer, small, scalar, nested, odd, ints, records, tags);
@@ -169,7 +168,9 @@ std::uint64_t npy_data_offset(const fs::path& p, const std::string& member) {
     const std::uint64_t start = member_data_offset(p, member);
     const std::string bytes = file_bytes(p);
     REQUIRE(bytes.compare(static_cast<std::size_t>(start), 6, "\x93NUMPY") == 0);
-    auto byte = [&](std::uint64_t i) { return std::uint64_t(static_cast<unsigned char>(bytes[static_cast<std::size_t>(start + i)])); };
+    auto byte = [&](std::uint64_t i) {
+        return std::uint64_t(static_cast<unsigned char>(bytes[static_cast<std::size_t>(start + i)]));
+    };
     if (byte(6) == 1) return start + 10 + (byte(8) | byte(9) << 8);
     return start + 12 + (byte(8) | byte(9) << 8 | byte(10) << 16 | byte(11) << 24);
 }
@@ -261,9 +262,10 @@ TEST_CASE("archive items() lists every item with its kind, format and array deta
         zanj::array_mode mode;
         std::string mode_name;
     };
-    for (const variant& v : {variant{zanj::compression_method::store, zanj::array_mode::array_list_meta, "array_list_meta"},
-                             variant{zanj::compression_method::deflate, zanj::array_mode::array_hex_meta, "array_hex_meta"},
-                             variant{zanj::compression_method::zstd, zanj::array_mode::array_b64_meta, "array_b64_meta"}}) {
+    for (const variant& v :
+         {variant{zanj::compression_method::store, zanj::array_mode::array_list_meta, "array_list_meta"},
+          variant{zanj::compression_method::deflate, zanj::array_mode::array_hex_meta, "array_hex_meta"},
+          variant{zanj::compression_method::zstd, zanj::array_mode::array_b64_meta, "array_b64_meta"}}) {
         INFO("arrays " << zanj::to_string(v.arrays) << ", inline mode " << v.mode_name);
         zanj::config cfg = arrays_with(v.arrays);
         cfg.internal_array_mode = v.mode;
@@ -274,15 +276,28 @@ TEST_CASE("archive items() lists every item with its kind, format and array deta
         std::vector<std::pair<std::string, zanj::item_kind>> listing;
         for (const auto& item : a.items()) listing.emplace_back(item.path.str(), item.kind);
         using k = zanj::item_kind;
-        const std::vector<std::pair<std::string, zanj::item_kind>> expected{
-            {"/", k::object},          {"/title", k::string},       {"/layer", k::object},
-            {"/layer/name", k::string}, {"/layer/w", k::array},       {"/layer/shape", k::list},
-            {"/layer/shape/0", k::integer}, {"/layer/shape/1", k::integer}, {"/small", k::array},
-            {"/scalar", k::array},     {"/nested", k::dict},        {"/nested/a", k::list},
-            {"/nested/a/0", k::integer}, {"/nested/a/1", k::integer}, {"/odd", k::dict},
-            {"/odd/a/b", k::integer},  {"/ints", k::external_list}, {"/records", k::external_list},
-            {"/tags", k::object},      {"/tags/data", k::list},     {"/tags/data/0", k::integer},
-            {"/tags/data/1", k::integer}};
+        const std::vector<std::pair<std::string, zanj::item_kind>> expected{{"/", k::object},
+                                                                            {"/title", k::string},
+                                                                            {"/layer", k::object},
+                                                                            {"/layer/name", k::string},
+                                                                            {"/layer/w", k::array},
+                                                                            {"/layer/shape", k::list},
+                                                                            {"/layer/shape/0", k::integer},
+                                                                            {"/layer/shape/1", k::integer},
+                                                                            {"/small", k::array},
+                                                                            {"/scalar", k::array},
+                                                                            {"/nested", k::dict},
+                                                                            {"/nested/a", k::list},
+                                                                            {"/nested/a/0", k::integer},
+                                                                            {"/nested/a/1", k::integer},
+                                                                            {"/odd", k::dict},
+                                                                            {"/odd/a/b", k::integer},
+                                                                            {"/ints", k::external_list},
+                                                                            {"/records", k::external_list},
+                                                                            {"/tags", k::object},
+                                                                            {"/tags/data", k::list},
+                                                                            {"/tags/data/0", k::integer},
+                                                                            {"/tags/data/1", k::integer}};
         CHECK(listing == expected);
 
         auto item = [&](const std::string& path) {
@@ -315,8 +330,10 @@ TEST_CASE("archive items() lists every item with its kind, format and array deta
         CHECK(w.array->compressed_size == z.compressed_size);
         CHECK(w.array->uncompressed_size == z.size);
         CHECK(w.array->uncompressed_size >= 16 * 32 * 4 + 64);
-        if (v.arrays == zanj::compression_method::store) CHECK(w.array->compressed_size == w.array->uncompressed_size);
-        else CHECK(w.array->compressed_size < w.array->uncompressed_size);
+        if (v.arrays == zanj::compression_method::store)
+            CHECK(w.array->compressed_size == w.array->uncompressed_size);
+        else
+            CHECK(w.array->compressed_size < w.array->uncompressed_size);
 
         // Inline arrays: the mode they were written in, no member.
         const zanj::item_info small = item("/small");
@@ -430,8 +447,7 @@ TEST_CASE("archive find() answers for present and absent paths, into external li
     CHECK(a.read<std::int64_t>("/records/7/i") == 7);
 }
 
-TEST_CASE("archive read<T>(path) and read(path) load sub-trees, meta() and tree() show the JSON",
-          "[archive][read]") {
+TEST_CASE("archive read<T>(path) and read(path) load sub-trees, meta() and tree() show the JSON", "[archive][read]") {
     const Inventory inv = make_inventory();
     const fs::path p = saved(inv);
     zanj::archive a(p);
@@ -548,7 +564,9 @@ TEST_CASE("archive read_filter() reads only the items it keeps", "[archive][read
     CHECK(asked.front() == "/");
     CHECK(std::find(asked.begin(), asked.end(), "/records/255/w") != asked.end());
     CHECK(std::find(asked.begin(), asked.end(), "/ints/0") == asked.end());
-    auto position = [&](const std::string& path) { return std::find(asked.begin(), asked.end(), path) - asked.begin(); };
+    auto position = [&](const std::string& path) {
+        return std::find(asked.begin(), asked.end(), path) - asked.begin();
+    };
     CHECK(position("/layer") < position("/layer/w"));
     CHECK(position("/records") < position("/records/0"));
     CHECK(position("/records/0") < position("/records/0/w"));
@@ -617,12 +635,12 @@ TEST_CASE("archive opening, items() and views read no array bytes; copies check 
 
     // Checked reads refuse them, naming the member and the path.
     for (auto read : std::vector<std::function<void()>>{
-             [&] { a.array("/layer/w"); },
-             [&] { a.view("/layer/w", true); },
-             [&] { a.read<xt::xarray<float>>("/layer/w"); },
-             [&] { a.read<Layer>("/layer"); },
+             [&] { a.array("/layer/w"); }, [&] { a.view("/layer/w", true); },
+             [&] { a.read<xt::xarray<float>>("/layer/w"); }, [&] { a.read<Layer>("/layer"); },
              [&] { a.read<Layer>("/layer", {zanj::access::view}); }, // xtensor fields are copies: checked
-             [&] { a.read<zanj::ndarray>("/layer/w", {zanj::access::view, true}); },
+             [&] {
+                 a.read<zanj::ndarray>("/layer/w", {zanj::access::view, true});
+             },
              [&] { a.read("/layer"); }}) {
         auto e = thrown<zanj::format_error>(read);
         CHECK_THAT(e.what(), Contains("CRC-32 mismatch in member 'layer/w.npy'"));
@@ -779,8 +797,9 @@ TEST_CASE("archive views of Python's members: in place when aligned, converted c
                 CHECK(is_arange(v1));
             }
             const bool plain = member.rfind("be_", 0) != 0 && member.rfind("fortran_", 0) != 0;
-            const bool mappable = name == "py_stored.zanj" && plain &&
-                                  info.at("data_offset").get<std::uint64_t>() % info.at("itemsize").get<std::uint64_t>() == 0;
+            const bool mappable =
+                name == "py_stored.zanj" && plain &&
+                info.at("data_offset").get<std::uint64_t>() % info.at("itemsize").get<std::uint64_t>() == 0;
             if (mappable) {
                 ++in_place;
                 CHECK(v1.bytes() == v2.bytes());
@@ -841,7 +860,8 @@ TEST_CASE("archive read<T> with access::view gives ndarray fields as views, copi
     flip_byte(p, npy_data_offset(p, "w.npy") + 1);
     zanj::archive damaged(p);
     CHECK(damaged.read<Weights>("/", {zanj::access::view}).w != original.w);
-    CHECK_THROWS_WITH(damaged.read<Weights>("/", {zanj::access::view, true}), Contains("CRC-32 mismatch in member 'w.npy'"));
+    CHECK_THROWS_WITH(damaged.read<Weights>("/", {zanj::access::view, true}),
+                      Contains("CRC-32 mismatch in member 'w.npy'"));
     CHECK_THROWS_WITH(damaged.read<Weights>(), Contains("CRC-32 mismatch in member 'w.npy'"));
 }
 
@@ -850,7 +870,7 @@ TEST_CASE("archive read<T> with access::view gives ndarray fields as views, copi
 TEST_CASE("archive rows() of every rank, stored, compressed and inline", "[archive][rows]") {
     const Slices s;
     const std::map<std::string, zanj::ndarray> full{
-        {"/r1", as_ndarray(s.r1)}, {"/r2", as_ndarray(s.r2)}, {"/r3", as_ndarray(s.r3)}, {"/i1", as_ndarray(s.i1)},
+        {"/r1", as_ndarray(s.r1)}, {"/r2", as_ndarray(s.r2)}, {"/r3", as_ndarray(s.r3)},      {"/i1", as_ndarray(s.i1)},
         {"/i2", as_ndarray(s.i2)}, {"/i3", as_ndarray(s.i3)}, {"/empty", as_ndarray(s.empty)}};
     struct variant {
         std::string name;
@@ -959,7 +979,8 @@ TEST_CASE("archive rows() of Python's members, converted where needed", "[archiv
 
 TEST_CASE("archive verify() passes good archives and finds a flipped byte in any member", "[archive][verify]") {
     std::vector<fs::path> archives;
-    for (auto method : {zanj::compression_method::store, zanj::compression_method::deflate, zanj::compression_method::zstd})
+    for (auto method :
+         {zanj::compression_method::store, zanj::compression_method::deflate, zanj::compression_method::zstd})
         archives.push_back(saved(Slices{}, arrays_with(method), std::string(zanj::to_string(method))));
     archives.push_back(saved(make_inventory(), zanj::config{}, "inventory"));
     const fs::path dir = python_fixtures();
@@ -1004,7 +1025,9 @@ TEST_CASE("archive verify() finds a stub that disagrees with its member, and a d
             "        data = zin.read(info.filename)\n"
             "        if info.filename == '__zanj__.json':\n"
             "            tree = json.loads(data)\n"
-            "            " + change + "\n"
+            "            " +
+            change +
+            "\n"
             "            data = json.dumps(tree).encode()\n"
             "        zout.writestr(info.filename, data)\n";
         const fs::path script_file = p.parent_path() / (name + ".py");
@@ -1022,7 +1045,7 @@ TEST_CASE("archive verify() finds a stub that disagrees with its member, and a d
     zanj::archive bad_shape(shape);
     CHECK(bad_shape.find("/layer/w")->array->shape == zanj::shape_type{32, 16}); // items() trusts the JSON
     CHECK_THROWS_WITH(bad_shape.verify(), Contains("the stub of 'layer/w.npy' says shape (32, 16)") &&
-                                             Contains("the member holds (16, 32)"));
+                                              Contains("the member holds (16, 32)"));
     CHECK_THROWS_AS(bad_shape.array("/layer/w"), zanj::format_error);
     CHECK_THROWS_AS(bad_shape.view("/layer/w"), zanj::format_error);
     zanj::archive bad_dtype(dtype);
@@ -1153,8 +1176,26 @@ TEST_CASE("crc32_combine gives the CRC of the concatenation", "[archive][crc]") 
     for (auto& b : data) b = static_cast<std::byte>(random());
     const std::span<const std::byte> all(data);
     const std::size_t mib4 = std::size_t{4} << 20;
-    const std::vector<std::size_t> cuts{0, 1, 2, 3, 4, 7, 8, 63, 64, 65, 1000, 4095, 4096, 65537, mib4 - 1, mib4,
-                                        mib4 + 1, 2 * mib4, data.size() - 1, data.size()};
+    const std::vector<std::size_t> cuts{0,
+                                        1,
+                                        2,
+                                        3,
+                                        4,
+                                        7,
+                                        8,
+                                        63,
+                                        64,
+                                        65,
+                                        1000,
+                                        4095,
+                                        4096,
+                                        65537,
+                                        mib4 - 1,
+                                        mib4,
+                                        mib4 + 1,
+                                        2 * mib4,
+                                        data.size() - 1,
+                                        data.size()};
     for (std::size_t begin : {std::size_t{0}, std::size_t{5}, std::size_t{4096}}) {
         for (std::size_t cut : cuts) {
             for (std::size_t end : cuts) {

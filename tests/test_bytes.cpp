@@ -84,8 +84,9 @@ TEST_CASE("loading bytes checks dtype, rank, length and range", "[types][bytes][
         const std::vector<float> floats{1.0f, 2.0f};
         blob["small"] = to_value(zanj::ndarray::from(std::span<const float>(floats)));
         CHECK_THROWS_AS(from_value<Blob>(blob), zanj::type_error);
-        CHECK_THROWS_WITH(from_value<Blob>(blob), Catch::Contains("expected a 1-d uint8 array for std::byte data, found float32") &&
-                                                      Catch::Contains("(at /small)"));
+        CHECK_THROWS_WITH(from_value<Blob>(blob),
+                          Catch::Contains("expected a 1-d uint8 array for std::byte data, found float32") &&
+                              Catch::Contains("(at /small)"));
     }
     SECTION("a 2-d array") {
         const std::vector<std::uint8_t> grid{1, 2, 3, 4};
@@ -95,7 +96,8 @@ TEST_CASE("loading bytes checks dtype, rank, length and range", "[types][bytes][
     SECTION("a std::array of another length") {
         blob["key"] = to_value(bytes_of(5));
         CHECK_THROWS_WITH(from_value<Blob>(blob),
-                          Catch::Contains("expected 4 bytes for a std::array<std::byte, 4>, found 5") && Catch::Contains("(at /key)"));
+                          Catch::Contains("expected 4 bytes for a std::array<std::byte, 4>, found 5") &&
+                              Catch::Contains("(at /key)"));
     }
     SECTION("a bare list with a value that is no byte") {
         blob["small"] = zanj::value::list_type{zanj::value(1), zanj::value(256)};

@@ -39,8 +39,13 @@ ZANJ_DATACLASS(Timing, start, day, budget, elapsed, tick, slot, beat);
 constexpr chr::sys_seconds may_first = chr::sys_days{chr::year{2024} / chr::May / 1} + 12h + 34min + 56s;
 
 Timing sample_timing() {
-    return {may_first + 123456789ns, chr::floor<chr::days>(may_first), 1500ms, chr::duration<double>(0.125),
-            chr::steady_clock::time_point(42s), 90min, thirds(7)};
+    return {may_first + 123456789ns,
+            chr::floor<chr::days>(may_first),
+            1500ms,
+            chr::duration<double>(0.125),
+            chr::steady_clock::time_point(42s),
+            90min,
+            thirds(7)};
 }
 
 } // namespace chrono_test
@@ -94,7 +99,7 @@ TEST_CASE("a system_clock time point carries its UTC date as ISO 8601", "[types]
           "2024-05-01T12:34:56.005Z");
     CHECK(to_value(chr::sys_time<chr::milliseconds>(-500ms))["iso"].as_string() == "1969-12-31T23:59:59.500Z");
     CHECK(to_value(chr::sys_time<chr::duration<std::int64_t, std::ratio<1, 8>>>(
-                       chr::duration<std::int64_t, std::ratio<1, 8>>(3)))["iso"]
+              chr::duration<std::int64_t, std::ratio<1, 8>>(3)))["iso"]
               .as_string() == "1970-01-01T00:00:00.375Z");
     CHECK(to_value(chr::sys_seconds(chr::seconds(-62135596800)))["iso"].as_string() == "0001-01-01T00:00:00Z");
     CHECK(to_value(chr::sys_seconds(chr::seconds(253402300799)))["iso"].as_string() == "9999-12-31T23:59:59Z");
@@ -126,7 +131,8 @@ TEST_CASE("loading converts between periods exactly, or says why not", "[types][
                           Catch::Contains("the time (1500 ticks of 1/1000 s) is not a whole number of ticks of 1 s"));
         zanj::value t = to_value(sample_timing());
         t["day"] = to_value(chr::sys_time<chr::milliseconds>(may_first + 1ms));
-        CHECK_THROWS_WITH(from_value<Timing>(t), Catch::Contains("load it into a finer duration") && Catch::Contains("(at /day)"));
+        CHECK_THROWS_WITH(from_value<Timing>(t),
+                          Catch::Contains("load it into a finer duration") && Catch::Contains("(at /day)"));
     }
     SECTION("counts that do not fit") {
         CHECK_THROWS_WITH((from_value<chr::duration<std::int32_t, std::milli>>(to_value(chr::seconds(3000000)))),
@@ -153,10 +159,12 @@ TEST_CASE("ISO 8601 time points from elsewhere", "[types][chrono]") {
           chr::sys_time<chr::nanoseconds>(-1ns));
     SECTION("errors") {
         CHECK_THROWS_WITH(from_value<chr::sys_seconds>(iso_item("2024-05-01T12:34:56")),
-                          Catch::Contains("is not an ISO 8601 UTC time: no UTC offset") && Catch::Contains("(at /iso)"));
+                          Catch::Contains("is not an ISO 8601 UTC time: no UTC offset") &&
+                              Catch::Contains("(at /iso)"));
         CHECK_THROWS_WITH(from_value<chr::sys_seconds>(iso_item("2024-02-30T00:00:00Z")),
                           Catch::Contains("not a valid date and time"));
-        CHECK_THROWS_WITH(from_value<chr::sys_seconds>(iso_item("May 1st")), Catch::Contains("expected YYYY-MM-DDTHH:MM:SS"));
+        CHECK_THROWS_WITH(from_value<chr::sys_seconds>(iso_item("May 1st")),
+                          Catch::Contains("expected YYYY-MM-DDTHH:MM:SS"));
         CHECK_THROWS_WITH(from_value<chr::sys_seconds>(iso_item("2024-05-01T12:34:56.5Z")),
                           Catch::Contains("not a whole number of ticks of 1 s"));
     }
@@ -165,20 +173,25 @@ TEST_CASE("ISO 8601 time points from elsewhere", "[types][chrono]") {
 TEST_CASE("loading chrono items checks what they are", "[types][chrono][errors]") {
     const zanj::value tick = to_value(chr::system_clock::time_point{});
     CHECK_THROWS_AS(from_value<chr::steady_clock::time_point>(tick), zanj::type_error);
-    CHECK_THROWS_WITH(from_value<chr::steady_clock::time_point>(tick),
-                      Catch::Contains("the time point is of clock 'system_clock', a time point of 'steady_clock' was asked for"));
+    CHECK_THROWS_WITH(
+        from_value<chr::steady_clock::time_point>(tick),
+        Catch::Contains("the time point is of clock 'system_clock', a time point of 'steady_clock' was asked for"));
     CHECK_THROWS_WITH(from_value<chr::seconds>(tick),
                       Catch::Contains("expected a std::chrono::duration item, found a 'std::chrono::time_point' item"));
-    CHECK_THROWS_WITH(from_value<chr::seconds>(zanj::value(5)), Catch::Contains("expected a std::chrono::duration item, found int 5"));
+    CHECK_THROWS_WITH(from_value<chr::seconds>(zanj::value(5)),
+                      Catch::Contains("expected a std::chrono::duration item, found int 5"));
     zanj::value bad = duration_item(zanj::value(5), 0, 1);
-    CHECK_THROWS_WITH(from_value<chr::seconds>(bad),
-                      Catch::Contains("expected the tick period as [numerator, denominator] of two positive integers") &&
-                          Catch::Contains("(at /period)"));
+    CHECK_THROWS_WITH(
+        from_value<chr::seconds>(bad),
+        Catch::Contains("expected the tick period as [numerator, denominator] of two positive integers") &&
+            Catch::Contains("(at /period)"));
     bad = duration_item(zanj::value("five"), 1, 1);
-    CHECK_THROWS_WITH(from_value<chr::seconds>(bad), Catch::Contains("expected the tick count as a number") && Catch::Contains("(at /count)"));
+    CHECK_THROWS_WITH(from_value<chr::seconds>(bad),
+                      Catch::Contains("expected the tick count as a number") && Catch::Contains("(at /count)"));
     zanj::value empty = zanj::value::dict();
     empty[zanj::format_key] = "std::chrono::duration";
-    CHECK_THROWS_WITH(from_value<chr::seconds>(empty), Catch::Contains("expected 'count' and 'period', 'iso' or 'seconds'"));
+    CHECK_THROWS_WITH(from_value<chr::seconds>(empty),
+                      Catch::Contains("expected 'count' and 'period', 'iso' or 'seconds'"));
 }
 
 TEST_CASE("untyped reads keep chrono items as they are", "[types][chrono][untyped]") {
@@ -199,7 +212,8 @@ TEST_CASE("chrono items move both ways with Python", "[types][chrono][python]") 
     CHECK(a.read<chr::milliseconds>("/elapsed_seconds_only") == 1500ms);
     CHECK_THROWS_WITH(a.read<chr::seconds>("/when"), Catch::Contains("expected a std::chrono::duration item"));
 
-    const nlohmann::json seen = zanj_test::python_view(z.save(sample_timing(), zanj_test::fresh_dir("chrono_python") / "t"));
+    const nlohmann::json seen =
+        zanj_test::python_view(z.save(sample_timing(), zanj_test::fresh_dir("chrono_python") / "t"));
     CHECK(seen["start"]["__datetime__"]["iso"] == "2024-05-01T12:34:56.123456+00:00");
     CHECK(seen["start"]["__datetime__"]["exact_seconds"] == "1714566896123456789/1000000000");
     CHECK(seen["day"]["__datetime__"]["iso"] == "2024-05-01T00:00:00+00:00");

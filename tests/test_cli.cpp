@@ -34,8 +34,8 @@ std::string slurp(const fs::path& p) {
 // Runs `zanj ARGS` with stdout and stderr captured apart, inside `dir`.
 tool_result zanj_cli(const std::string& args, const fs::path& dir) {
     const fs::path out = dir / "cli.stdout", err = dir / "cli.stderr";
-    std::string command = "cd " + quote(dir) + " && " + quote(ZANJ_TOOL_PATH) + " " + args + " >" + quote(out) +
-                          " 2>" + quote(err);
+    std::string command =
+        "cd " + quote(dir) + " && " + quote(ZANJ_TOOL_PATH) + " " + args + " >" + quote(out) + " 2>" + quote(err);
     const int status = std::system(command.c_str());
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
     tool_result r{code, slurp(out), slurp(err)};
@@ -259,7 +259,8 @@ TEST_CASE("zanj convert and diff", "[cli]") {
     CHECK(same.out == "no differences\n");
     const auto listed = zanj_cli("ls arrays.npz", dir).out; // deflated sizes vary with libdeflate
     CHECK(listed.rfind("/        dict   2 items\n"
-                       "  small  array  float32 (2, 3)    small.npy  deflate 152 B -> ", 0) == 0);
+                       "  small  array  float32 (2, 3)    small.npy  deflate 152 B -> ",
+                       0) == 0);
     CHECK(listed.find("\n  big    array  float32 (16, 32)  big.npy  deflate 2176 B -> ") != std::string::npos);
 
     const fs::path other = dir / "other";

@@ -102,13 +102,15 @@ TEST_CASE("loading a named enum checks the name", "[types][enum][errors]") {
         zanj::value v = to_value(Paint{});
         v["color"] = "purple";
         CHECK_THROWS_AS(from_value<Paint>(v), zanj::type_error);
-        CHECK_THROWS_WITH(from_value<Paint>(v), Catch::Contains("unknown enum name 'purple'; valid names: red, green, blue") &&
-                                                    Catch::Contains("(at /color)"));
+        CHECK_THROWS_WITH(from_value<Paint>(v),
+                          Catch::Contains("unknown enum name 'purple'; valid names: red, green, blue") &&
+                              Catch::Contains("(at /color)"));
     }
     SECTION("an unknown map key too") {
         zanj::value v = to_value(Paint{});
         v["counts"] = zanj::value::dict_type{{"mauve", zanj::value(1)}};
-        CHECK_THROWS_WITH(from_value<Paint>(v), Catch::Contains("unknown enum name 'mauve'") && Catch::Contains("(at /counts)"));
+        CHECK_THROWS_WITH(from_value<Paint>(v),
+                          Catch::Contains("unknown enum name 'mauve'") && Catch::Contains("(at /counts)"));
     }
     SECTION("the integer of a named value loads (files written before the names were listed)") {
         CHECK(from_value<Color>(zanj::value(2)) == Color::green);
@@ -118,7 +120,8 @@ TEST_CASE("loading a named enum checks the name", "[types][enum][errors]") {
     }
     SECTION("other JSON kinds") {
         CHECK_THROWS_AS(from_value<Color>(zanj::value(1.5)), zanj::type_error);
-        CHECK_THROWS_WITH(from_value<Color>(zanj::value::list()), Catch::Contains("expected an enum name (red, green, blue)"));
+        CHECK_THROWS_WITH(from_value<Color>(zanj::value::list()),
+                          Catch::Contains("expected an enum name (red, green, blue)"));
     }
     SECTION("a value without a name cannot be saved") {
         CHECK_THROWS_AS(to_value(static_cast<Color>(5)), zanj::type_error);

@@ -188,7 +188,8 @@ TEST_CASE("a file that is not a zip is a format_error", "[errors]") {
     SECTION("text") {
         zanj_test::write_file(dir / "text.zanj", "this is not a zip archive, just some text\n");
         REQUIRE_THROWS_AS(z.read(dir / "text.zanj"), zanj::format_error);
-        REQUIRE_THROWS_WITH(z.read(dir / "text.zanj"), Catch::Contains("not a zip archive") && Catch::Contains("text.zanj"));
+        REQUIRE_THROWS_WITH(z.read(dir / "text.zanj"),
+                            Catch::Contains("not a zip archive") && Catch::Contains("text.zanj"));
     }
     SECTION("empty") {
         zanj_test::write_file(dir / "empty.zanj", "");
@@ -199,7 +200,8 @@ TEST_CASE("a file that is not a zip is a format_error", "[errors]") {
     SECTION("a truncated archive") {
         fs::path good = z.save(std::vector<int>{1, 2, 3}, dir / "good");
         auto bytes = zanj_test::read_file(good);
-        zanj_test::write_file(dir / "cut.zanj", std::string(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2)));
+        zanj_test::write_file(dir / "cut.zanj",
+                              std::string(bytes.begin(), bytes.begin() + static_cast<long>(bytes.size() / 2)));
         REQUIRE_THROWS_AS(z.read(dir / "cut.zanj"), zanj::format_error);
     }
 }
@@ -219,7 +221,8 @@ with zipfile.ZipFile(out, "w") as z:
     z.writestr("__zanj__.json", "1")
 )py");
     REQUIRE_THROWS_AS(read_untyped(q), zanj::format_error);
-    REQUIRE_THROWS_WITH(read_untyped(q), Catch::Contains("not a zanj archive") && Catch::Contains("__zanj_meta__.json"));
+    REQUIRE_THROWS_WITH(read_untyped(q),
+                        Catch::Contains("not a zanj archive") && Catch::Contains("__zanj_meta__.json"));
 }
 
 TEST_CASE("invalid JSON in the archive's JSON members", "[errors]") {
@@ -259,8 +262,8 @@ a = np.arange(300.0)
 write(out, {"w": stub("w.npy", a)}, {"w.npy": npy_info(["w"], a)}, {})
 )py");
         REQUIRE_THROWS_AS(read_untyped(p), zanj::format_error);
-        REQUIRE_THROWS_WITH(read_untyped(p), Catch::Contains("externals_info lists member 'w.npy'") &&
-                                                 Catch::Contains("does not hold"));
+        REQUIRE_THROWS_WITH(read_untyped(p),
+                            Catch::Contains("externals_info lists member 'w.npy'") && Catch::Contains("does not hold"));
         REQUIRE_THROWS_AS(read_as<DoubleArrays>(p), zanj::format_error);
     }
     SECTION("the stub's $ref disagrees with externals_info") {
@@ -286,7 +289,8 @@ a = np.arange(300.0)
 write(out, {"w": stub("w.npy", a)}, {"w.npy": npy_info(["layers", 0, "w"], a)}, {"w.npy": npy(a)})
 )py");
         REQUIRE_THROWS_AS(read_untyped(p), zanj::format_error);
-        REQUIRE_THROWS_WITH(read_untyped(p), Catch::Contains("/layers/0/w") && Catch::Contains("does not exist in __zanj__.json"));
+        REQUIRE_THROWS_WITH(read_untyped(p),
+                            Catch::Contains("/layers/0/w") && Catch::Contains("does not exist in __zanj__.json"));
         try {
             read_untyped(p);
         } catch (const zanj::format_error& e) {
@@ -339,9 +343,8 @@ write(out, {"w": stub("w.npy", a)}, {}, {"w.npy": npy(a)})
 )py");
         // The tree reads (the stub is there), but the array behind it was not loaded.
         REQUIRE_THROWS_AS(read_as<DoubleArrays>(p), zanj::format_error);
-        REQUIRE_THROWS_WITH(read_as<DoubleArrays>(p),
-                            Catch::Contains("'w.npy' was not loaded") && Catch::Contains("externals_info") &&
-                                Catch::Contains("/w"));
+        REQUIRE_THROWS_WITH(read_as<DoubleArrays>(p), Catch::Contains("'w.npy' was not loaded") &&
+                                                          Catch::Contains("externals_info") && Catch::Contains("/w"));
         REQUIRE_THROWS_WITH(read_untyped(p), Catch::Contains("was not loaded"));
         // Under error_mode ignore the untyped read keeps the stub as a dict.
         zanj::config ignore;
@@ -355,9 +358,8 @@ tree = {"l": {"__muutils_format__": "list:external", "$ref": "l.jsonl"}}
 write(out, tree, {}, {"l.jsonl": "1\n2\n"})
 )py");
         REQUIRE_THROWS_AS(read_as<IntLists>(p), zanj::format_error);
-        REQUIRE_THROWS_WITH(read_as<IntLists>(p),
-                            Catch::Contains("external list was not loaded") && Catch::Contains("/l") &&
-                                Catch::Contains("l.jsonl"));
+        REQUIRE_THROWS_WITH(read_as<IntLists>(p), Catch::Contains("external list was not loaded") &&
+                                                      Catch::Contains("/l") && Catch::Contains("l.jsonl"));
     }
 }
 
@@ -366,8 +368,8 @@ write(out, tree, {}, {"l.jsonl": "1\n2\n"})
 TEST_CASE("malformed NPY members are format_errors naming the member", "[errors][npy]") {
     auto check_npy_error = [](const fs::path& p, const std::string& text) {
         REQUIRE_THROWS_AS(read_untyped(p), zanj::format_error);
-        REQUIRE_THROWS_WITH(read_untyped(p), Catch::Contains("invalid NPY data") && Catch::Contains(text) &&
-                                                 Catch::Contains("w.npy"));
+        REQUIRE_THROWS_WITH(read_untyped(p),
+                            Catch::Contains("invalid NPY data") && Catch::Contains(text) && Catch::Contains("w.npy"));
         try {
             read_as<DoubleArrays>(p);
             FAIL("no exception");
@@ -377,8 +379,9 @@ TEST_CASE("malformed NPY members are format_errors naming the member", "[errors]
     };
     SECTION("no magic") { check_npy_error(archive_with_npy("b'not an npy file at all, just bytes'"), "magic"); }
     SECTION("a corrupt header") {
-        check_npy_error(archive_with_npy(R"(npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), ", b"\0" * 24))"),
-                        "header");
+        check_npy_error(
+            archive_with_npy(R"(npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), ", b"\0" * 24))"),
+            "header");
         check_npy_error(archive_with_npy(R"(npy_raw("['descr', '<f8']", b"\0" * 24))"), "expected '{'");
         check_npy_error(archive_with_npy(R"(npy_raw("{'descr': '<f8', 'shape': (3,), }", b"\0" * 24))"),
                         "lacks one of");
@@ -388,28 +391,34 @@ TEST_CASE("malformed NPY members are format_errors naming the member", "[errors]
                         "True or False");
         check_npy_error(archive_with_npy(R"(npy_raw("{'descr': '<U5', 'fortran_order': False, 'shape': (3,), }"))"),
                         "unsupported dtype '<U5'");
-        check_npy_error(archive_with_npy(R"(npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", version=7))"),
-                        "unsupported NPY version 7");
+        check_npy_error(
+            archive_with_npy(R"(npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", version=7))"),
+            "unsupported NPY version 7");
         check_npy_error(archive_with_npy(R"(npy(np.zeros(3))[:20])"), "truncated");
     }
     SECTION("an object dtype") {
-        check_npy_error(archive_with_npy(R"(npy_raw("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", b"\0" * 24))"),
-                        "object arrays are not supported");
+        check_npy_error(
+            archive_with_npy(R"(npy_raw("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", b"\0" * 24))"),
+            "object arrays are not supported");
     }
     SECTION("a structured dtype") {
         check_npy_error(
-            archive_with_npy(R"(npy_raw("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }", b"\0" * 24))"),
+            archive_with_npy(
+                R"(npy_raw("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (3,), }", b"\0" * 24))"),
             "structured dtypes are not supported");
     }
     SECTION("a header longer than numpy's limit") {
         check_npy_error(
-            archive_with_npy(R"(npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }" + " " * 20000, b"\0" * 24, version=2))"),
+            archive_with_npy(
+                R"(npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }" + " " * 20000, b"\0" * 24, version=2))"),
             "exceeds numpy's limit of 10000");
     }
     SECTION("data size disagreeing with the shape") {
-        check_npy_error(archive_with_npy(R"(npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (10,), }", b"\0" * 40))"),
-                        "needs 80 bytes of data, the member holds 40");
-        check_npy_error(archive_with_npy(R"(npy(np.zeros(3)) + b"\0" * 8)"), "needs 24 bytes of data, the member holds 32");
+        check_npy_error(
+            archive_with_npy(R"(npy_raw("{'descr': '<f8', 'fortran_order': False, 'shape': (10,), }", b"\0" * 40))"),
+            "needs 80 bytes of data, the member holds 40");
+        check_npy_error(archive_with_npy(R"(npy(np.zeros(3)) + b"\0" * 8)"),
+                        "needs 24 bytes of data, the member holds 32");
     }
 }
 
@@ -444,8 +453,7 @@ write(out, tree, ext, members)
     CHECK(both.type() == zanj::dtype::complex128);
     CHECK(both.shape() == zanj::shape_type{2, 3, 4});
     for (std::size_t i = 0; i < 24; ++i)
-        CHECK(both.values<std::complex<double>>()[i] ==
-              static_cast<double>(i) * std::complex<double>(1, -2));
+        CHECK(both.values<std::complex<double>>()[i] == static_cast<double>(i) * std::complex<double>(1, -2));
 
     const zanj::ndarray& be_f = tree["be_f"].as_array();
     CHECK(be_f.type() == zanj::dtype::float32);
@@ -467,8 +475,8 @@ write(out, tree, ext, members)
 TEST_CASE("a field of the wrong JSON type names its path", "[errors][typed]") {
     fs::path p = saved(run_dict(layer_dict(zanj::value(5))));
     REQUIRE_THROWS_AS(read_as<errors_test::Run>(p), zanj::type_error);
-    REQUIRE_THROWS_WITH(read_as<errors_test::Run>(p), Catch::Contains("expected a string, found int 5") &&
-                                                          Catch::Contains("at /layers/0/name"));
+    REQUIRE_THROWS_WITH(read_as<errors_test::Run>(p),
+                        Catch::Contains("expected a string, found int 5") && Catch::Contains("at /layers/0/name"));
     try {
         read_as<errors_test::Run>(p);
     } catch (const zanj::type_error& e) {
@@ -479,7 +487,8 @@ TEST_CASE("a field of the wrong JSON type names its path", "[errors][typed]") {
     zanj::value bad_list = run_dict(layer_dict(zanj::value("ok")));
     bad_list["layers"][0]["shape"] = zanj::value::list_type{zanj::value(1), zanj::value("two")};
     REQUIRE_THROWS_WITH(read_as<errors_test::Run>(saved(bad_list)),
-                        Catch::Contains("expected an integer, found str \"two\"") && Catch::Contains("/layers/0/shape/1"));
+                        Catch::Contains("expected an integer, found str \"two\"") &&
+                            Catch::Contains("/layers/0/shape/1"));
 
     zanj::value not_a_list = run_dict(layer_dict(zanj::value("ok")));
     not_a_list["layers"] = zanj::value::dict();
@@ -502,11 +511,13 @@ TEST_CASE("a missing dataclass field is named", "[errors][typed]") {
     tree["layers"][0].as_dict().erase("w");
     fs::path p = saved(tree);
     REQUIRE_THROWS_AS(read_as<errors_test::Run>(p), zanj::type_error);
-    REQUIRE_THROWS_WITH(read_as<errors_test::Run>(p), Catch::Contains("missing field 'w'") && Catch::Contains("at /layers/0"));
+    REQUIRE_THROWS_WITH(read_as<errors_test::Run>(p),
+                        Catch::Contains("missing field 'w'") && Catch::Contains("at /layers/0"));
 
     zanj::value no_title = run_dict(layer_dict(zanj::value("ok")));
     no_title.as_dict().erase("title");
-    REQUIRE_THROWS_WITH(read_as<errors_test::Run>(saved(no_title)), Catch::Contains("missing field 'title'") && Catch::Contains("at /)"));
+    REQUIRE_THROWS_WITH(read_as<errors_test::Run>(saved(no_title)),
+                        Catch::Contains("missing field 'title'") && Catch::Contains("at /)"));
 }
 
 TEST_CASE("integers out of range for the C++ type", "[errors][typed]") {
@@ -519,13 +530,15 @@ TEST_CASE("integers out of range for the C++ type", "[errors][typed]") {
     using errors_test::Small;
     REQUIRE_THROWS_AS(read_as<Small>(small(300, 0)), zanj::type_error);
     REQUIRE_THROWS_WITH(read_as<Small>(small(300, 0)),
-                        Catch::Contains("integer 300 is out of range for a 8-bit unsigned integer") && Catch::Contains("/level"));
-    REQUIRE_THROWS_WITH(read_as<Small>(small(-1, 0)), Catch::Contains("integer -1 is out of range for a 8-bit unsigned"));
+                        Catch::Contains("integer 300 is out of range for a 8-bit unsigned integer") &&
+                            Catch::Contains("/level"));
+    REQUIRE_THROWS_WITH(read_as<Small>(small(-1, 0)),
+                        Catch::Contains("integer -1 is out of range for a 8-bit unsigned"));
     REQUIRE_THROWS_WITH(read_as<Small>(small(1, std::numeric_limits<std::uint64_t>::max())),
                         Catch::Contains("integer 18446744073709551615 is out of range for a 64-bit signed integer") &&
                             Catch::Contains("/big"));
-    REQUIRE_THROWS_WITH(read_as<Small>(small(1.5, 0)), Catch::Contains("expected an integer, found float 1.5") &&
-                                                           Catch::Contains("/level"));
+    REQUIRE_THROWS_WITH(read_as<Small>(small(1.5, 0)),
+                        Catch::Contains("expected an integer, found float 1.5") && Catch::Contains("/level"));
     REQUIRE_THROWS_WITH(read_as<Small>(small(true, 0)), Catch::Contains("expected an integer, found bool"));
     Small ok = read_as<Small>(small(255, std::numeric_limits<std::int64_t>::min()));
     CHECK(ok.level == 255);
@@ -581,10 +594,12 @@ TEST_CASE("arrays of the wrong dtype, rank or shape", "[errors][typed][xtensor]"
     }
     SECTION("rank") {
         REQUIRE_THROWS_AS((read_as<xt::xtensor<double, 1>>(small_p)), zanj::type_error);
-        REQUIRE_THROWS_WITH((read_as<xt::xtensor<double, 1>>(small_p)),
-                            Catch::Contains("rank mismatch: the archive holds an array of shape (2, 3), xt::xtensor needs rank 1"));
+        REQUIRE_THROWS_WITH(
+            (read_as<xt::xtensor<double, 1>>(small_p)),
+            Catch::Contains("rank mismatch: the archive holds an array of shape (2, 3), xt::xtensor needs rank 1"));
         REQUIRE_THROWS_WITH((read_as<xt::xtensor<double, 3>>(big_p)), Catch::Contains("rank mismatch"));
-        REQUIRE_THROWS_WITH((read_as<xt::xtensor_fixed<double, xt::xshape<6>>>(small_p)), Catch::Contains("rank mismatch"));
+        REQUIRE_THROWS_WITH((read_as<xt::xtensor_fixed<double, xt::xshape<6>>>(small_p)),
+                            Catch::Contains("rank mismatch"));
         REQUIRE_THROWS_WITH(read_as<std::vector<double>>(small_p), Catch::Contains("shape (2, 3)"));
     }
     SECTION("shape of a fixed-shape tensor") {
@@ -607,8 +622,9 @@ TEST_CASE("arrays of the wrong dtype, rank or shape", "[errors][typed][xtensor]"
 TEST_CASE("an item of another dataclass", "[errors][typed]") {
     fs::path p = saved(errors_test::Other{3});
     REQUIRE_THROWS_AS(read_as<errors_test::Layer>(p), zanj::type_error);
-    REQUIRE_THROWS_WITH(read_as<errors_test::Layer>(p),
-                        Catch::Contains("expected a Layer(SerializableDataclass) item, found 'Other(SerializableDataclass)'"));
+    REQUIRE_THROWS_WITH(
+        read_as<errors_test::Layer>(p),
+        Catch::Contains("expected a Layer(SerializableDataclass) item, found 'Other(SerializableDataclass)'"));
     std::vector<errors_test::Other> others{{1}, {2}};
     REQUIRE_THROWS_WITH(read_as<std::vector<errors_test::Layer>>(saved(others)),
                         Catch::Contains("expected a Layer(SerializableDataclass) item") && Catch::Contains("at /0"));
@@ -682,7 +698,8 @@ TEST_CASE("a registered loader that fails, under each error mode", "[errors][unt
 TEST_CASE("map keys that do not parse as the key type", "[errors][typed]") {
     std::map<std::string, int> m{{"abc", 1}};
     REQUIRE_THROWS_AS((read_as<std::map<int, int>>(saved(m))), zanj::type_error);
-    REQUIRE_THROWS_WITH((read_as<std::map<int, int>>(saved(m))), Catch::Contains("dict key 'abc' is not a 32-bit integer key"));
+    REQUIRE_THROWS_WITH((read_as<std::map<int, int>>(saved(m))),
+                        Catch::Contains("dict key 'abc' is not a 32-bit integer key"));
     std::map<std::string, std::map<std::string, int>> nested{{"outer", {{"12x", 1}}}};
     REQUIRE_THROWS_WITH((read_as<std::map<std::string, std::map<int, int>>>(saved(nested))),
                         Catch::Contains("dict key '12x'") && Catch::Contains("at /outer"));
@@ -700,7 +717,8 @@ TEST_CASE("map keys that do not parse as the key type", "[errors][typed]") {
 TEST_CASE("other typed mismatches", "[errors][typed]") {
     REQUIRE_THROWS_WITH(read_as<bool>(saved(1)), Catch::Contains("expected a bool, found int 1"));
     REQUIRE_THROWS_WITH(read_as<double>(saved("1.5")), Catch::Contains("expected a float, found str"));
-    REQUIRE_THROWS_WITH(read_as<std::string>(saved(std::vector<int>{})), Catch::Contains("expected a string, found list"));
+    REQUIRE_THROWS_WITH(read_as<std::string>(saved(std::vector<int>{})),
+                        Catch::Contains("expected a string, found list"));
     REQUIRE_THROWS_WITH(read_as<std::nullptr_t>(saved(0)), Catch::Contains("expected null, found int"));
     REQUIRE_THROWS_WITH(read_as<std::complex<double>>(saved(std::vector<int>{1, 2, 3})),
                         Catch::Contains("expected a complex number as [real, imag]"));

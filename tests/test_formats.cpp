@@ -67,17 +67,17 @@ ndarray pattern(dtype t, zanj::shape_type shape, unsigned seed) {
     return a;
 }
 
-const dtype numpy_dtypes[] = {dtype::bool_,  dtype::int8,    dtype::int16,   dtype::int32,     dtype::int64,
-                              dtype::uint8,  dtype::uint16,  dtype::uint32,  dtype::uint64,    dtype::float16,
+const dtype numpy_dtypes[] = {dtype::bool_,   dtype::int8,    dtype::int16,     dtype::int32,     dtype::int64,
+                              dtype::uint8,   dtype::uint16,  dtype::uint32,    dtype::uint64,    dtype::float16,
                               dtype::float32, dtype::float64, dtype::complex64, dtype::complex128};
 
 // safetensors' dtype names, written out here as the tests' own reading of the specification.
 const std::map<std::string, dtype> safetensors_dtypes{
-    {"BOOL", dtype::bool_},   {"U8", dtype::uint8},         {"I8", dtype::int8},
-    {"I16", dtype::int16},    {"U16", dtype::uint16},       {"I32", dtype::int32},
-    {"U32", dtype::uint32},   {"I64", dtype::int64},        {"U64", dtype::uint64},
-    {"F16", dtype::float16},  {"BF16", dtype::bfloat16},    {"F32", dtype::float32},
-    {"F64", dtype::float64},  {"C64", dtype::complex64},    {"F8_E4M3", dtype::float8_e4m3fn},
+    {"BOOL", dtype::bool_},         {"U8", dtype::uint8},      {"I8", dtype::int8},
+    {"I16", dtype::int16},          {"U16", dtype::uint16},    {"I32", dtype::int32},
+    {"U32", dtype::uint32},         {"I64", dtype::int64},     {"U64", dtype::uint64},
+    {"F16", dtype::float16},        {"BF16", dtype::bfloat16}, {"F32", dtype::float32},
+    {"F64", dtype::float64},        {"C64", dtype::complex64}, {"F8_E4M3", dtype::float8_e4m3fn},
     {"F8_E5M2", dtype::float8_e5m2}};
 
 std::string safetensors_name(dtype t) {
@@ -149,7 +149,8 @@ TEST_CASE("numpy reads the .npy and .npz files we write", "[formats][python]") {
             CAPTURE(name);
             const ndarray& a = item.as_array();
             CHECK(dumped["arrays"][name] == describe(a, std::string(zanj::dtype_name(zanj::storage_dtype(a.type())))));
-            CHECK(dumped["methods"][name + ".npy"] == (method == zanj::compression_method::store ? "stored" : "deflated"));
+            CHECK(dumped["methods"][name + ".npy"] ==
+                  (method == zanj::compression_method::store ? "stored" : "deflated"));
         }
         // And back: the same arrays, bfloat16 now its uint16 bits.
         const zanj::value back = zanj::read_npz(p);
@@ -161,7 +162,8 @@ TEST_CASE("numpy reads the .npy and .npz files we write", "[formats][python]") {
         for (const char* name : {"complex128", "zero_d", "empty", "bool"}) {
             const fs::path p = dir / (std::string(name) + ".npy");
             zanj::write_npy(p, arrays[name].as_array());
-            CHECK(run_json("formats_numpy.py", "dump " + zanj_test::quote(p))["arrays"][""] == describe(arrays[name].as_array()));
+            CHECK(run_json("formats_numpy.py", "dump " + zanj_test::quote(p))["arrays"][""] ==
+                  describe(arrays[name].as_array()));
             CHECK(zanj::read_npy(p) == arrays[name].as_array());
         }
         // Over an existing file, through a temporary one that does not stay behind.
@@ -188,7 +190,8 @@ TEST_CASE("malformed and foreign .npy and .npz files are refused with the file n
     zanj::write_npy(dir / "good.npy", a);
     auto bytes = zanj_test::read_file(dir / "good.npy");
     zanj_test::write_file(dir / "short.npy", std::string(bytes.begin(), bytes.end() - 3));
-    CHECK_THROWS_WITH(zanj::read_npy(dir / "short.npy"), Catch::Contains("needs 16 bytes of data") && Catch::Contains("short.npy"));
+    CHECK_THROWS_WITH(zanj::read_npy(dir / "short.npy"),
+                      Catch::Contains("needs 16 bytes of data") && Catch::Contains("short.npy"));
 
     zanj::write_npz(dir / "good.npz", zanj::value(zanj::value::dict_type{{"w", zanj::value(a)}}));
     bytes = zanj_test::read_file(dir / "good.npz");
@@ -207,9 +210,9 @@ TEST_CASE("malformed and foreign .npy and .npz files are refused with the file n
         zip.add("w.npy", std::as_bytes(std::span(member.data(), member.size())), {});
         zip.commit();
     }
-    CHECK_THROWS_WITH(zanj::read_npz(dir / "bad_member.npz"),
-                      Catch::Contains("unsupported NPY version 9") && Catch::Contains("bad_member.npz") &&
-                          Catch::Contains("member w.npy"));
+    CHECK_THROWS_WITH(zanj::read_npz(dir / "bad_member.npz"), Catch::Contains("unsupported NPY version 9") &&
+                                                                  Catch::Contains("bad_member.npz") &&
+                                                                  Catch::Contains("member w.npy"));
 
     // A zanj archive is a zip, but no .npz.
     const fs::path z = zanj::ZANJ{}.save(std::map<std::string, int>{{"a", 1}}, dir / "tree");
@@ -252,8 +255,7 @@ TEST_CASE("the reference reader reads the safetensors files we write", "[formats
     const fs::path dir = fresh_dir();
     zanj::value::dict_type tensors;
     unsigned seed = 0;
-    for (const auto& [name, t] : safetensors_dtypes)
-        tensors.insert_or_assign("t_" + name, pattern(t, {3, 5}, seed++));
+    for (const auto& [name, t] : safetensors_dtypes) tensors.insert_or_assign("t_" + name, pattern(t, {3, 5}, seed++));
     tensors.insert_or_assign("scalar", pattern(dtype::float64, {}, 1));
     tensors.insert_or_assign("empty", pattern(dtype::int16, {2, 0}, 2));
     tensors.insert_or_assign("layers/0/w \xE4\xB8\x96", pattern(dtype::float32, {2, 3}, 3));
@@ -274,7 +276,8 @@ TEST_CASE("the reference reader reads the safetensors files we write", "[formats
     }
     // The reference writer's layout: decreasing alignment (its dtype order), then name.
     const auto order = dumped["order"].get<std::vector<std::string>>();
-    const std::vector<std::string> head{"t_U64", "t_I64", "scalar", "t_F64", "t_C64", "layers/0/w \xE4\xB8\x96", "t_F32"};
+    const std::vector<std::string> head{"t_U64", "t_I64", "scalar", "t_F64", "t_C64", "layers/0/w \xE4\xB8\x96",
+                                        "t_F32"};
     CHECK(std::vector<std::string>(order.begin(), order.begin() + 7) == head);
     CHECK(order.back() == "t_BOOL");
 
@@ -333,8 +336,10 @@ const std::vector<malformed_case>& malformed_safetensors() {
         bad(R"({"w":{"dtype":"F8_E8M0","shape":[4],"data_offsets":[0,4]}})", "abcd", "unsupported dtype \"F8_E8M0\""),
         bad(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", "abcd",
             "tensor 'w' has the shape [-1], not a list of non-negative integers"),
-        bad(R"({"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", "abcd", "not a list of non-negative integers"),
-        bad(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "abcd", "tensor 'w' has the data_offsets [4, 0]"),
+        bad(R"({"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", "abcd",
+            "not a list of non-negative integers"),
+        bad(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "abcd",
+            "tensor 'w' has the data_offsets [4, 0]"),
         bad(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}})", "abcd", "not [begin, end]"),
         bad(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,"4"]}})", "abcd", "not [begin, end]"),
         bad(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "abcd",
@@ -386,7 +391,8 @@ TEST_CASE("malformed safetensors files are refused with the file and tensor name
         const std::string& reason = malformed_safetensors()[i].reason;
         CAPTURE(files[i], reason);
         CHECK_THROWS_AS(zanj::read_safetensors(files[i]), zanj::format_error);
-        CHECK_THROWS_WITH(zanj::read_safetensors(files[i]), Catch::Contains(reason) && Catch::Contains(files[i].string()));
+        CHECK_THROWS_WITH(zanj::read_safetensors(files[i]),
+                          Catch::Contains(reason) && Catch::Contains(files[i].string()));
     }
 
     // Whatever the name, the bytes decide; what they do not fit is said plainly.
@@ -435,14 +441,16 @@ TEST_CASE("trees flatten to /-joined names and back", "[formats]") {
     const ndarray w0 = pattern(dtype::float32, {2, 3}, 0), b0 = pattern(dtype::float32, {3}, 1),
                   w1 = pattern(dtype::bfloat16, {3, 3}, 2), head = pattern(dtype::int8, {4}, 3);
     zanj::value tree = zanj::value::dict();
-    tree["layers"] = zanj::value(zanj::value::list_type{
-        zanj::value(zanj::value::dict_type{{"w", zanj::value(w0)}, {"b", zanj::value(b0)}, {"name", zanj::value("l0")}}),
-        zanj::value(zanj::value::dict_type{{"w", zanj::value(w1)}})});
+    tree["layers"] = zanj::value(
+        zanj::value::list_type{zanj::value(zanj::value::dict_type{
+                                   {"w", zanj::value(w0)}, {"b", zanj::value(b0)}, {"name", zanj::value("l0")}}),
+                               zanj::value(zanj::value::dict_type{{"w", zanj::value(w1)}})});
     tree["head"]["w"] = zanj::value(head);
     tree["lr"] = zanj::value(0.1);
 
     CHECK_THROWS_AS(zanj::flatten_arrays(tree), zanj::type_error);
-    CHECK_THROWS_WITH(zanj::flatten_arrays(tree), Catch::Contains("a str is not an array") && Catch::Contains("/layers/0/name"));
+    CHECK_THROWS_WITH(zanj::flatten_arrays(tree),
+                      Catch::Contains("a str is not an array") && Catch::Contains("/layers/0/name"));
     const zanj::value flat = zanj::flatten_arrays(tree, {.skip_non_arrays = true});
     std::vector<std::string> names;
     for (const auto& [name, _] : flat.as_dict()) names.push_back(name);
@@ -464,16 +472,20 @@ TEST_CASE("trees flatten to /-joined names and back", "[formats]") {
     SECTION("names that cannot be told apart are refused") {
         zanj::value slash = zanj::value::dict();
         slash["a"]["b/c"] = zanj::value(w0);
-        CHECK_THROWS_WITH(zanj::flatten_arrays(slash), Catch::Contains("the key 'b/c' cannot be a step") && Catch::Contains("/a"));
+        CHECK_THROWS_WITH(zanj::flatten_arrays(slash),
+                          Catch::Contains("the key 'b/c' cannot be a step") && Catch::Contains("/a"));
         auto flat_of = [](std::initializer_list<std::string> keys, const ndarray& a) {
             zanj::value::dict_type d;
             for (const auto& k : keys) d.insert_or_assign(k, zanj::value(a));
             return zanj::value(std::move(d));
         };
-        CHECK_THROWS_WITH(zanj::unflatten_arrays(flat_of({"a", "a/b"}, w0)), Catch::Contains("'a' is both an array and a folder"));
-        CHECK_THROWS_WITH(zanj::unflatten_arrays(flat_of({"a/b", "a"}, w0)), Catch::Contains("'a' is both an array and a folder"));
+        CHECK_THROWS_WITH(zanj::unflatten_arrays(flat_of({"a", "a/b"}, w0)),
+                          Catch::Contains("'a' is both an array and a folder"));
+        CHECK_THROWS_WITH(zanj::unflatten_arrays(flat_of({"a/b", "a"}, w0)),
+                          Catch::Contains("'a' is both an array and a folder"));
         CHECK_THROWS_WITH(zanj::unflatten_arrays(flat_of({"a//b"}, w0)), Catch::Contains("'a//b' has an empty step"));
-        CHECK_THROWS_AS(zanj::unflatten_arrays(zanj::value(zanj::value::dict_type{{"a", zanj::value(1)}})), zanj::usage_error);
+        CHECK_THROWS_AS(zanj::unflatten_arrays(zanj::value(zanj::value::dict_type{{"a", zanj::value(1)}})),
+                        zanj::usage_error);
     }
     SECTION("a zanj archive through a safetensors file and an npz") {
         const fs::path dir = fresh_dir();

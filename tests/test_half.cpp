@@ -298,8 +298,9 @@ TEST_CASE("Python reads our float16 arrays as numpy float16", "[half][python]") 
         zanj::config cfg;
         cfg.internal_array_mode = mode;
         const fs::path p = zanj::ZANJ(cfg).save(arrays, fresh_dir() / "f16");
-        const auto result = zanj_test::run(zanj_test::python() + " " + zanj_test::python_script("bfloat16.py") +
-                                           " check-f16 " + zanj_test::quote(p) + " " + std::string(zanj::to_string(mode)));
+        const auto result =
+            zanj_test::run(zanj_test::python() + " " + zanj_test::python_script("bfloat16.py") + " check-f16 " +
+                           zanj_test::quote(p) + " " + std::string(zanj::to_string(mode)));
         INFO(result.output);
         CHECK(result.exit_code == 0);
     }

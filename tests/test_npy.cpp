@@ -84,12 +84,13 @@ np.save(d / "unicode.npy", np.array(["ab", "c"]))
 )PY";
     zanj_test::write_file(dir / "check.py", script);
 
-    const std::pair<dtype, const char*> types[] = {
-        {dtype::bool_, "bool"},          {dtype::int8, "int8"},          {dtype::int16, "int16"},
-        {dtype::int32, "int32"},         {dtype::int64, "int64"},        {dtype::uint8, "uint8"},
-        {dtype::uint16, "uint16"},       {dtype::uint32, "uint32"},      {dtype::uint64, "uint64"},
-        {dtype::float16, "float16"},     {dtype::float32, "float32"},    {dtype::float64, "float64"},
-        {dtype::complex64, "complex64"}, {dtype::complex128, "complex128"}};
+    const std::pair<dtype, const char*> types[] = {{dtype::bool_, "bool"},          {dtype::int8, "int8"},
+                                                   {dtype::int16, "int16"},         {dtype::int32, "int32"},
+                                                   {dtype::int64, "int64"},         {dtype::uint8, "uint8"},
+                                                   {dtype::uint16, "uint16"},       {dtype::uint32, "uint32"},
+                                                   {dtype::uint64, "uint64"},       {dtype::float16, "float16"},
+                                                   {dtype::float32, "float32"},     {dtype::float64, "float64"},
+                                                   {dtype::complex64, "complex64"}, {dtype::complex128, "complex128"}};
     std::map<std::string, ndarray> ours;
     for (auto [t, name] : types) {
         ndarray a(t, {2, 3, 4});
@@ -120,7 +121,8 @@ np.save(d / "unicode.npy", np.array(["ab", "c"]))
         write_npy(dir / ("ours_" + std::string(name) + ".npy"), a);
         ours.emplace(name, a);
     }
-    auto result = zanj_test::run(zanj_test::python() + " " + zanj_test::quote(dir / "check.py") + " " + zanj_test::quote(dir));
+    auto result =
+        zanj_test::run(zanj_test::python() + " " + zanj_test::quote(dir / "check.py") + " " + zanj_test::quote(dir));
     INFO(result.output);
     REQUIRE(result.exit_code == 0);
     for (auto [t, name] : types) {
@@ -201,8 +203,9 @@ TEST_CASE("malformed NPY members are refused with the member named", "[npy]") {
     CHECK_THROWS_AS(decode_string(with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': "
                                             "(4294967296, 4294967296, 4294967296), }")),
                     format_error);
-    CHECK_THROWS_WITH(decode_string(with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }")),
-                      Catch::Contains("overflows"));
+    CHECK_THROWS_WITH(
+        decode_string(with_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }")),
+        Catch::Contains("overflows"));
 }
 
 TEST_CASE("aligned data is shared, not copied", "[npy]") {

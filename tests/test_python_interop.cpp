@@ -36,8 +36,9 @@ struct Everything {
     std::uint64_t u64 = std::numeric_limits<std::uint64_t>::max();
     std::int64_t i64 = std::numeric_limits<std::int64_t>::min();
     float f32 = 0.1f;
-    std::vector<double> specials{std::nan(""), std::numeric_limits<double>::infinity(),
-                                 -std::numeric_limits<double>::infinity(), -0.0, 5e-324, 1e300};
+    std::vector<double> specials{
+        std::nan(""), std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(), -0.0, 5e-324,
+        1e300};
     std::string text = "h\xC3\xA9llo \xE4\xB8\x96\xE7\x95\x8C \xF0\x9F\x8E\x89 \"quoted\"\n\ttabbed \\";
     std::optional<std::string> none;
     std::optional<std::string> some = "present";
@@ -71,12 +72,14 @@ struct Everything {
     xt::xarray<std::uint64_t> a_u64 = {std::uint64_t{0}, std::numeric_limits<std::uint64_t>::max()};
     xt::xarray<float> a_f32 = {{0.5f, -1.25f, std::numeric_limits<float>::infinity()}};
     xt::xarray<double> a_f64 = {std::nan(""), -0.0, 1e-310};
-    xt::xarray<std::complex<float>> a_c64 = xt::xarray<std::complex<float>>({std::complex<float>(1.0f, -1.0f), std::complex<float>(0.5f, 2.0f)});
+    xt::xarray<std::complex<float>> a_c64 =
+        xt::xarray<std::complex<float>>({std::complex<float>(1.0f, -1.0f), std::complex<float>(0.5f, 2.0f)});
     xt::xarray<std::complex<double>> a_c128 = xt::xarray<std::complex<double>>({std::complex<double>(-1.0, 1.0)});
     xt::xarray<double> zero_d = xt::xarray<double>(2.75);
     xt::xarray<float> empty = xt::zeros<float>({2, 0});
     xt::xtensor<double, 2> big = xt::reshape_view(xt::arange<double>(0, 300 * 4) * 0.5, {300, 4});
-    xt::xtensor_fixed<std::int64_t, xt::xshape<16, 16>> fixed_big = xt::reshape_view(xt::arange<std::int64_t>(256), {16, 16});
+    xt::xtensor_fixed<std::int64_t, xt::xshape<16, 16>> fixed_big =
+        xt::reshape_view(xt::arange<std::int64_t>(256), {16, 16});
     xt::xarray<std::complex<float>> complex_big = xt::zeros<std::complex<float>>({2, 200});
     std::vector<int> long_list = std::vector<int>(300, 7);
     std::vector<Sample> samples;
@@ -111,7 +114,8 @@ nlohmann::json python_canonical(const fs::path& archive) {
     auto result = zanj_test::run(zanj_test::python() + " " + zanj_test::python_script("read_zanj.py") + " " +
                                  zanj_test::quote(archive) + " 2>/dev/null");
     INFO(zanj_test::run(zanj_test::python() + " " + zanj_test::python_script("read_zanj.py") + " -q " +
-                        zanj_test::quote(archive)).output);
+                        zanj_test::quote(archive))
+             .output);
     REQUIRE(result.exit_code == 0);
     return nlohmann::json::parse(result.output);
 }
@@ -244,7 +248,8 @@ ZANJ_DATACLASS(Externals, ints, strs, records, big, floats);
 TEST_CASE("what Python writes is read back by us, typed", "[python][interop]") {
     fs::path dir = zanj_test::scratch_dir("interop_python_typed");
     REQUIRE(zanj_test::run(zanj_test::python() + " " + zanj_test::python_script("write_zanj.py") + " " +
-                           zanj_test::quote(dir)).exit_code == 0);
+                           zanj_test::quote(dir))
+                .exit_code == 0);
     zanj::ZANJ z;
 
     Basic b = z.read<Basic>(dir / "basic.zanj");

@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-using zanj_test::from_value;
-using zanj_test::to_value;
 using zanj::coo_matrix;
 using zanj::csr_matrix;
+using zanj_test::from_value;
+using zanj_test::to_value;
 
 namespace {
 
@@ -74,14 +74,16 @@ TEST_CASE("a CSR matrix checks its components", "[types][sparse]") {
     CHECK_THROWS_WITH(make(2, {0, 2}, {0, 1}), Catch::Contains("indptr has 2 entries, a matrix of 2 rows needs 3"));
     CHECK_THROWS_WITH(make(2, {0, 2}, {1, 1, 2}), Catch::Contains("indptr starts at 1, not 0"));
     CHECK_THROWS_WITH(make(3, {0, 2}, {0, 2, 1, 2}), Catch::Contains("indptr decreases at row 1: 2 then 1"));
-    CHECK_THROWS_WITH(make(2, {0, 2}, {0, 1, 1}), Catch::Contains("indptr ends at 1, but the matrix stores 2 values (nnz)"));
+    CHECK_THROWS_WITH(make(2, {0, 2}, {0, 1, 1}),
+                      Catch::Contains("indptr ends at 1, but the matrix stores 2 values (nnz)"));
     CHECK_THROWS_WITH(make(2, {0, 3}, {0, 1, 2}), Catch::Contains("indices[1] = 3 is out of range for 3 columns"));
     CHECK_THROWS_WITH(make(2, {-1, 0}, {0, 1, 2}), Catch::Contains("indices[0] = -1 is out of range for 3 columns"));
     CHECK_THROWS_WITH(make(2, {0}, {0, 1, 2}), Catch::Contains("indices has 1 entries and data 2"));
     CHECK_THROWS_WITH(csr_matrix(1, 3, array_of<double>({1.0}), array_of<float>({0.0f}), array_of<I>({0, 1})),
                       Catch::Contains("indices must hold integers, not float32"));
-    CHECK_THROWS_WITH(csr_matrix(1, 3, zanj::ndarray(zanj::dtype::float64, {1, 1}), array_of<I>({0}), array_of<I>({0, 1})),
-                      Catch::Contains("data must be a 1-d array, not one of shape (1, 1)"));
+    CHECK_THROWS_WITH(
+        csr_matrix(1, 3, zanj::ndarray(zanj::dtype::float64, {1, 1}), array_of<I>({0}), array_of<I>({0, 1})),
+        Catch::Contains("data must be a 1-d array, not one of shape (1, 1)"));
 }
 
 TEST_CASE("a COO matrix checks its components", "[types][sparse]") {
@@ -89,8 +91,10 @@ TEST_CASE("a COO matrix checks its components", "[types][sparse]") {
     CHECK(m.nnz() == 3);
     CHECK(m.row().type() == zanj::dtype::int64);
     using I = std::int64_t;
-    CHECK_THROWS_WITH((coo_matrix::from<float, I>(3, 4, {1, 2}, {0, 1}, {0})), Catch::Contains("col has 1 entries and data 2"));
-    CHECK_THROWS_WITH((coo_matrix::from<float, I>(3, 4, {1}, {3}, {0})), Catch::Contains("row[0] = 3 is out of range for 3 rows"));
+    CHECK_THROWS_WITH((coo_matrix::from<float, I>(3, 4, {1, 2}, {0, 1}, {0})),
+                      Catch::Contains("col has 1 entries and data 2"));
+    CHECK_THROWS_WITH((coo_matrix::from<float, I>(3, 4, {1}, {3}, {0})),
+                      Catch::Contains("row[0] = 3 is out of range for 3 rows"));
     CHECK_THROWS_WITH((coo_matrix::from<float, std::uint8_t>(3, 4, {1}, {0}, {200})),
                       Catch::Contains("col[0] = 200 is out of range for 4 columns"));
 }
@@ -138,13 +142,14 @@ TEST_CASE("loading a sparse matrix checks its structure", "[types][sparse][error
         // Row 1 spans indptr[1] = 2 to indptr[2] = 1: it is the row at fault.
         v["m"]["indptr"] = to_value(array_of<std::int32_t>({0, 2, 1}));
         CHECK_THROWS_AS(from_value<map>(v), zanj::format_error);
-        CHECK_THROWS_WITH(from_value<map>(v), Catch::Contains("indptr decreases at row 1: 2 then 1") &&
-                                                  Catch::Contains("(at /m/indptr)"));
+        CHECK_THROWS_WITH(from_value<map>(v),
+                          Catch::Contains("indptr decreases at row 1: 2 then 1") && Catch::Contains("(at /m/indptr)"));
     }
     SECTION("nnz must agree with data") {
         v["m"]["nnz"] = 5;
         CHECK_THROWS_AS(from_value<map>(v), zanj::format_error);
-        CHECK_THROWS_WITH(from_value<map>(v), Catch::Contains("nnz is 5, but data holds 2 values") && Catch::Contains("(at /m/nnz)"));
+        CHECK_THROWS_WITH(from_value<map>(v),
+                          Catch::Contains("nnz is 5, but data holds 2 values") && Catch::Contains("(at /m/nnz)"));
     }
     SECTION("shape, components and format key") {
         v["m"]["shape"] = zanj::value::list_type{zanj::value(2)};
@@ -154,8 +159,9 @@ TEST_CASE("loading a sparse matrix checks its structure", "[types][sparse][error
         v["m"]["shape"] = zanj::value::list_type{zanj::value(2), zanj::value(3)};
         v["m"].as_dict().erase("indices");
         CHECK_THROWS_WITH(from_value<map>(v), Catch::Contains("missing field 'indices'") && Catch::Contains("(at /m)"));
-        CHECK_THROWS_WITH(from_value<coo_matrix>(to_value(small_csr())),
-                          Catch::Contains("expected a scipy.sparse.coo_matrix item, found a 'scipy.sparse.csr_matrix' item"));
+        CHECK_THROWS_WITH(
+            from_value<coo_matrix>(to_value(small_csr())),
+            Catch::Contains("expected a scipy.sparse.coo_matrix item, found a 'scipy.sparse.csr_matrix' item"));
     }
     SECTION("scipy's sparse array classes load too") {
         v["m"][zanj::format_key] = "scipy.sparse.csr_array";

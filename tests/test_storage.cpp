@@ -111,10 +111,10 @@ TEST_CASE("storage hints choose external or inline, array mode and compression p
     fs::path path = z.save(m, dir / "model");
 
     zanj::detail::zip_reader zip(path);
-    CHECK(entry(zip, "small.npy").method == compression_method::deflate); // forced out, deflate
+    CHECK(entry(zip, "small.npy").method == compression_method::deflate);        // forced out, deflate
     CHECK(entry(zip, "layers/dense.npy").method == compression_method::deflate); // the wildcard hint
-    CHECK_FALSE(zip.find("layers/sparse.npy"));                             // forced inline
-    CHECK_FALSE(zip.find("history.jsonl"));                                 // forced inline
+    CHECK_FALSE(zip.find("layers/sparse.npy"));                                  // forced inline
+    CHECK_FALSE(zip.find("history.jsonl"));                                      // forced inline
     const zanj::archive opened = z.open(path);
     const zanj::value& tree = opened.tree();
     CHECK(tree["layers"]["sparse"].format() == "numpy.ndarray:array_b64_meta");
@@ -208,7 +208,8 @@ TEST_CASE("multi-threaded zstd writes one standard frame and threaded checksums 
         std::ifstream in(path, std::ios::binary);
         in.seekg(static_cast<std::streamoff>(zip.data_offset(e)));
         in.read(reinterpret_cast<char*>(whole.get()), static_cast<std::streamsize>(e.compressed_size));
-        CHECK(ZSTD_findFrameCompressedSize(whole.get(), static_cast<std::size_t>(e.compressed_size)) == e.compressed_size);
+        CHECK(ZSTD_findFrameCompressedSize(whole.get(), static_cast<std::size_t>(e.compressed_size)) ==
+              e.compressed_size);
         for (const auto& member : zip.entries()) CHECK_NOTHROW(zip.verify(member));
         CHECK(zanj::ZANJ().read<std::map<std::string, xt::xarray<float>>>(path) == data);
     }
@@ -257,9 +258,10 @@ TEST_CASE("chunked arrays are written from their producer and read back as any a
     SECTION("without an archive the producer fills an inline array") {
         zanj::config cfg;
         zanj::serializer s(cfg);
-        zanj::value v = s.serialize(zanj::chunked_array::of<std::int32_t>({3}, [](std::size_t first, std::span<std::int32_t> out) {
-            for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::int32_t>(first + i + 1);
-        }));
+        zanj::value v =
+            s.serialize(zanj::chunked_array::of<std::int32_t>({3}, [](std::size_t first, std::span<std::int32_t> out) {
+                for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::int32_t>(first + i + 1);
+            }));
         CHECK(v.get<std::vector<std::int32_t>>() == std::vector<std::int32_t>{1, 2, 3});
     }
 }
@@ -275,11 +277,12 @@ TEST_CASE("arrays and archives over 4 GiB, written in chunks into a sparse file"
         return 0;
     };
     std::map<std::string, zanj::chunked_array> big;
-    big.emplace("a_big", zanj::chunked_array::of<std::uint8_t>({n}, [&](std::size_t first, std::span<std::uint8_t> out) {
-        std::fill(out.begin(), out.end(), std::uint8_t{0});
-        if (first < 4096 || first + out.size() > n - 4096)
-            for (std::size_t i = 0; i < out.size(); ++i) out[i] = marker(first + i);
-    }));
+    big.emplace("a_big",
+                zanj::chunked_array::of<std::uint8_t>({n}, [&](std::size_t first, std::span<std::uint8_t> out) {
+                    std::fill(out.begin(), out.end(), std::uint8_t{0});
+                    if (first < 4096 || first + out.size() > n - 4096)
+                        for (std::size_t i = 0; i < out.size(); ++i) out[i] = marker(first + i);
+                }));
     // Written after the big one, so its local header lies past 4 GiB.
     xt::xarray<float> after = random_floats(1000, 5);
     std::map<std::string, xt::xarray<float>> small{{"z_after", after}};

@@ -62,7 +62,8 @@ TEST_CASE("a table holds named columns of equal length", "[types][table]") {
     CHECK_THROWS_WITH(t.add_column("id", std::vector<int>{1, 2, 3}),
                       Catch::Contains("the table already has a column named 'id'"));
     CHECK_THROWS_AS(t.add_column("x", std::vector<double>{1.0}), zanj::usage_error);
-    CHECK_THROWS_WITH(t.add_column("x", std::vector<double>{1.0}), Catch::Contains("column 'x' has 1 rows, the table has 3"));
+    CHECK_THROWS_WITH(t.add_column("x", std::vector<double>{1.0}),
+                      Catch::Contains("column 'x' has 1 rows, the table has 3"));
     const std::vector<float> grid(6, 1.0f);
     CHECK_THROWS_WITH(t.add_column("g", zanj::ndarray::from(std::span<const float>(grid), {3, 2})),
                       Catch::Contains("must be a 1-d array, not one of shape (3, 2)"));
@@ -79,7 +80,9 @@ TEST_CASE("a small table is an inline pandas.DataFrame item", "[types][table]") 
     CHECK(to_value(small_table()).dump() ==
           R"({"__muutils_format__": "pandas.DataFrame", "columns": ["id", "name", "ok"], )"
           R"("dtypes": {"id": "int32", "name": "str", "ok": "bool"}, "data": [)"
-          R"({"id": 1, "name": "a", "ok": true}, {"id": 2, "name": "b)" "\xC3\xA9" R"(", "ok": false}, )"
+          R"({"id": 1, "name": "a", "ok": true}, {"id": 2, "name": "b)"
+          "\xC3\xA9"
+          R"(", "ok": false}, )"
           R"({"id": 3, "name": "", "ok": true}]})");
 }
 
@@ -139,34 +142,39 @@ TEST_CASE("loading a table checks every row", "[types][table][errors]") {
     SECTION("a missing column") {
         rows[1].as_dict().erase("name");
         CHECK_THROWS_AS(from_value<tables>(v), zanj::type_error);
-        CHECK_THROWS_WITH(from_value<tables>(v), Catch::Contains("the row lacks column 'name'") && Catch::Contains("(at /log/1)"));
+        CHECK_THROWS_WITH(from_value<tables>(v),
+                          Catch::Contains("the row lacks column 'name'") && Catch::Contains("(at /log/1)"));
     }
     SECTION("an extra column") {
         rows[2]["zzz"] = 1;
-        CHECK_THROWS_WITH(from_value<tables>(v),
-                          Catch::Contains("the row has a column 'zzz', which is not among the table's columns (id, name, ok)") &&
-                              Catch::Contains("(at /log/2)"));
+        CHECK_THROWS_WITH(
+            from_value<tables>(v),
+            Catch::Contains("the row has a column 'zzz', which is not among the table's columns (id, name, ok)") &&
+                Catch::Contains("(at /log/2)"));
     }
     SECTION("a row that is no record") {
         rows[0] = 5;
-        CHECK_THROWS_WITH(from_value<tables>(v), Catch::Contains("expected a record (a dict of the row's values), found int 5") &&
-                                                    Catch::Contains("(at /log/0)"));
+        CHECK_THROWS_WITH(from_value<tables>(v),
+                          Catch::Contains("expected a record (a dict of the row's values), found int 5") &&
+                              Catch::Contains("(at /log/0)"));
     }
     SECTION("a value that does not fit the recorded dtype") {
         rows[1]["id"] = 3000000000;
-        CHECK_THROWS_WITH(from_value<tables>(v), Catch::Contains("column 'id': array element 3000000000 is not a valid int32") &&
-                                                    Catch::Contains("(at /log)"));
+        CHECK_THROWS_WITH(from_value<tables>(v),
+                          Catch::Contains("column 'id': array element 3000000000 is not a valid int32") &&
+                              Catch::Contains("(at /log)"));
         rows[1]["id"] = 2;
         rows[1]["name"] = 7;
         CHECK_THROWS_WITH(from_value<tables>(v), Catch::Contains("column 'name': expected a string, found int 7") &&
-                                                    Catch::Contains("(at /log/1)"));
+                                                     Catch::Contains("(at /log/1)"));
     }
     SECTION("without dtypes, a column mixing strings and numbers") {
         v["log"].as_dict().erase("dtypes");
         zanj::value& records = v["log"]["data"]; // the erase moved "data" within the dict: `rows` dangles
         records[1]["name"] = 7;
-        CHECK_THROWS_WITH(from_value<tables>(v), Catch::Contains("column 'name': mixes strings with other values (this row holds 7)") &&
-                                                    Catch::Contains("(at /log/1)"));
+        CHECK_THROWS_WITH(from_value<tables>(v),
+                          Catch::Contains("column 'name': mixes strings with other values (this row holds 7)") &&
+                              Catch::Contains("(at /log/1)"));
         records[0]["name"] = 1;
         records[1]["name"] = zanj::value::list();
         records[2]["name"] = 3;
@@ -179,14 +187,18 @@ TEST_CASE("loading a table checks every row", "[types][table][errors]") {
         CHECK_THROWS_WITH(from_value<tables>(v), Catch::Contains("the column name 'id' appears twice"));
     }
     SECTION("not a table at all") {
-        CHECK_THROWS_WITH(from_value<zanj::table>(zanj::value(1)), Catch::Contains("expected a table (a pandas.DataFrame item or a list of records), found int"));
+        CHECK_THROWS_WITH(
+            from_value<zanj::table>(zanj::value(1)),
+            Catch::Contains("expected a table (a pandas.DataFrame item or a list of records), found int"));
     }
 }
 
 TEST_CASE("a table loads from a plain list of records, its types inferred", "[types][table]") {
     zanj::value records = zanj::value::list_type{
-        zanj::value::dict_type{{"n", zanj::value(1)}, {"x", zanj::value(0.5)}, {"s", zanj::value("a")}, {"z", zanj::value()}},
-        zanj::value::dict_type{{"n", zanj::value(2)}, {"x", zanj::value()}, {"s", zanj::value("b")}, {"z", zanj::value()}}};
+        zanj::value::dict_type{
+            {"n", zanj::value(1)}, {"x", zanj::value(0.5)}, {"s", zanj::value("a")}, {"z", zanj::value()}},
+        zanj::value::dict_type{
+            {"n", zanj::value(2)}, {"x", zanj::value()}, {"s", zanj::value("b")}, {"z", zanj::value()}}};
     const zanj::table t = from_value<zanj::table>(records);
     CHECK(t.numbers("n").type() == zanj::dtype::int64);
     CHECK(t.values<double>("x")[0] == 0.5);
@@ -197,7 +209,8 @@ TEST_CASE("a table loads from a plain list of records, its types inferred", "[ty
 
 TEST_CASE("untyped reads attach a zanj::table to DataFrame items", "[types][table][untyped]") {
     zanj::ZANJ z;
-    const auto path = z.save(tables{{"small", small_table()}, {"log", long_table(300)}}, zanj_test::fresh_dir("table") / "u");
+    const auto path =
+        z.save(tables{{"small", small_table()}, {"log", long_table(300)}}, zanj_test::fresh_dir("table") / "u");
     const zanj::value tree = z.read(path);
     CHECK(tree["small"]["data"].size() == 3); // the records stay, as Python's dict of them would
     REQUIRE(tree["small"].instance<zanj::table>() != nullptr);
@@ -227,8 +240,9 @@ TEST_CASE("DataFrames move both ways with Python", "[types][table][python]") {
         CHECK(big.values<double>("loss")[299] == 1.0 / 300);
         // An object column is no table column: the error names the row and the member.
         CHECK_THROWS_AS(a.read<zanj::table>("/mixed"), zanj::type_error);
-        CHECK_THROWS_WITH(a.read<zanj::table>("/mixed"), Catch::Contains("column 'b': mixes strings with other values") &&
-                                                            Catch::Contains("(at /mixed/1, member mixed.jsonl)"));
+        CHECK_THROWS_WITH(a.read<zanj::table>("/mixed"),
+                          Catch::Contains("column 'b': mixes strings with other values") &&
+                              Catch::Contains("(at /mixed/1, member mixed.jsonl)"));
         const zanj::value tree = z.read(python_file);
         CHECK(tree["mixed"]["data"].size() == 2); // kept as records
         CHECK(tree["mixed"].instance<zanj::table>() == nullptr);

@@ -240,9 +240,7 @@ std::vector<std::string> dict_keys(const zanj::value& v) {
     return out;
 }
 
-std::vector<std::string> external_members(const zanj::value& meta) {
-    return dict_keys(meta["externals_info"]);
-}
+std::vector<std::string> external_members(const zanj::value& meta) { return dict_keys(meta["externals_info"]); }
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
     return std::find(names.begin(), names.end(), name) != names.end();
@@ -657,10 +655,14 @@ xt::xarray<T> make_array(std::vector<std::size_t> shape) {
 /// The dtype a bare nested list (internal mode `list`) is read back as: numpy's inference.
 template <class T>
 zanj::dtype inferred_list_dtype() {
-    if constexpr (std::is_same_v<T, bool>) return zanj::dtype::bool_;
-    else if constexpr (is_complex_t<T>::value) return zanj::dtype_of<T>; // written as array_b64_meta
-    else if constexpr (std::is_integral_v<T>) return zanj::dtype::int64;
-    else return zanj::dtype::float64;
+    if constexpr (std::is_same_v<T, bool>)
+        return zanj::dtype::bool_;
+    else if constexpr (is_complex_t<T>::value)
+        return zanj::dtype_of<T>; // written as array_b64_meta
+    else if constexpr (std::is_integral_v<T>)
+        return zanj::dtype::int64;
+    else
+        return zanj::dtype::float64;
 }
 
 std::string expected_array_format(zanj::array_mode mode, bool complex) {
@@ -727,7 +729,7 @@ TEMPLATE_TEST_CASE("xtensor containers of every element type round-trip", "[type
             const zanj::value v = to_value(a, cfg);
             if constexpr (zanj::is_complex(zanj::dtype_of<T>)) {
                 CHECK(v.format() == (mode == zanj::array_mode::array_hex_meta ? "numpy.ndarray:array_hex_meta"
-                                                                               : "numpy.ndarray:array_b64_meta"));
+                                                                              : "numpy.ndarray:array_b64_meta"));
             } else {
                 CHECK(v.format() == "numpy.ndarray:zero_dim");
             }
@@ -742,8 +744,8 @@ TEMPLATE_TEST_CASE("xtensor containers of every element type round-trip", "[type
         CHECK_ROUND_TRIPS(t0);
     }
     SECTION("empty arrays") {
-        for (std::vector<std::size_t> shape : {std::vector<std::size_t>{0}, std::vector<std::size_t>{2, 0},
-                                               std::vector<std::size_t>{0, 3}}) {
+        for (std::vector<std::size_t> shape :
+             {std::vector<std::size_t>{0}, std::vector<std::size_t>{2, 0}, std::vector<std::size_t>{0, 3}}) {
             auto a = make_array<T>(shape);
             REQUIRE(a.size() == 0);
             const zanj::value v = to_value(a);
@@ -757,7 +759,8 @@ TEMPLATE_TEST_CASE("xtensor containers of every element type round-trip", "[type
         CHECK_ROUND_TRIPS(e);
     }
     SECTION("column-major data is written in C order") {
-        xt::xarray<T, xt::layout_type::column_major> c = xt::xarray<T, xt::layout_type::column_major>::from_shape({3, 4});
+        xt::xarray<T, xt::layout_type::column_major> c =
+            xt::xarray<T, xt::layout_type::column_major>::from_shape({3, 4});
         fill(c); // in row-major traversal order, so it equals make_array({3, 4})
         auto row = make_array<T>({3, 4});
         CHECK(to_value(c) == to_value(row));
@@ -767,7 +770,8 @@ TEMPLATE_TEST_CASE("xtensor containers of every element type round-trip", "[type
         hex.internal_array_mode = zanj::array_mode::array_hex_meta;
         CHECK(to_value(c, hex) == to_value(row, hex));
         // Large: through an .npy member.
-        xt::xarray<T, xt::layout_type::column_major> big = xt::xarray<T, xt::layout_type::column_major>::from_shape({20, 15});
+        xt::xarray<T, xt::layout_type::column_major> big =
+            xt::xarray<T, xt::layout_type::column_major>::from_shape({20, 15});
         fill(big);
         CHECK((via_archive(big) == big));
         CHECK((via_archive(big) == make_array<T>({20, 15})));
@@ -928,14 +932,19 @@ TEST_CASE("zanj::value round-trips, arrays, sets and long lists included", "[typ
 namespace {
 
 types_test::Inner make_inner(const std::string& name, std::size_t n) {
-    return {name, make_array<float>({n}), {{"a", 1}, {name, static_cast<int>(n)}}, n % 2 ? std::optional<double>(0.5) : std::nullopt};
+    return {name,
+            make_array<float>({n}),
+            {{"a", 1}, {name, static_cast<int>(n)}},
+            n % 2 ? std::optional<double>(0.5) : std::nullopt};
 }
 
 } // namespace
 
 TEST_CASE("nested dataclasses round-trip", "[types][dataclass]") {
     using namespace types_test;
-    Outer o{"title", {make_inner("first", 3), make_inner("second", 4), make_inner("big", 400)}, {"x", "y"},
+    Outer o{"title",
+            {make_inner("first", 3), make_inner("second", 4), make_inner("big", 400)},
+            {"x", "y"},
             make_inner("extra", 1)};
     const zanj::value v = to_value(o);
     CHECK(v.format() == "Outer(SerializableDataclass)");
@@ -1158,8 +1167,8 @@ TEST_CASE("external thresholds decide what goes outside __zanj__.json", "[types]
     };
     using names = std::vector<std::string>;
     CHECK(externals_with(256, 256) == names{"big.npy", "long_list.jsonl"});
-    CHECK(externals_with(0, 0) == names{"big.npy", "empty.npy", "empty_list.jsonl", "long_list.jsonl", "one.npy",
-                                        "short_list.jsonl"});
+    CHECK(externals_with(0, 0) ==
+          names{"big.npy", "empty.npy", "empty_list.jsonl", "long_list.jsonl", "one.npy", "short_list.jsonl"});
     CHECK(externals_with(1, 1) == names{"big.npy", "long_list.jsonl", "one.npy", "short_list.jsonl"});
     CHECK(externals_with(1000, 1000).empty());
     CHECK(externals_with(300, 301) == names{"big.npy"});

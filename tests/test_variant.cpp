@@ -45,7 +45,8 @@ using namespace variant_test;
 TEST_CASE("a variant records its alternative's index and name", "[types][variant]") {
     CHECK(to_value(Shape{std::string("text")}).dump() ==
           R"({"__muutils_format__": "std::variant", "index": 2, "type": "str", "value": "text"})");
-    CHECK(to_value(Shape{}).dump() == R"({"__muutils_format__": "std::variant", "index": 0, "type": "None", "value": null})");
+    CHECK(to_value(Shape{}).dump() ==
+          R"({"__muutils_format__": "std::variant", "index": 0, "type": "None", "value": null})");
     CHECK(to_value(Shape{std::int32_t{7}})["type"].as_string() == "int32");
     CHECK(to_value(Shape{Point{1, 2}})["type"].as_string() == "Point(SerializableDataclass)");
     // Types without a name that every compiler spells alike are recorded by index alone.
@@ -78,15 +79,17 @@ TEST_CASE("loading a variant checks the index, the name and the payload", "[type
     }
     SECTION("a name that disagrees with the alternative at that index") {
         scene["others"][0]["type"] = "str";
-        CHECK_THROWS_WITH(from_value<Scene>(scene),
-                          Catch::Contains("the file's std::variant alternative 1 is 'str', this std::variant's is 'int32'") &&
-                              Catch::Contains("(at /others/0)"));
+        CHECK_THROWS_WITH(
+            from_value<Scene>(scene),
+            Catch::Contains("the file's std::variant alternative 1 is 'str', this std::variant's is 'int32'") &&
+                Catch::Contains("(at /others/0)"));
     }
     SECTION("a payload that does not fit the alternative") {
         scene["others"][0]["value"] = "seven";
         CHECK_THROWS_AS(from_value<Scene>(scene), zanj::type_error);
-        CHECK_THROWS_WITH(from_value<Scene>(scene), Catch::Contains("std::variant alternative 1 (int32): expected an integer") &&
-                                                        Catch::Contains("(at /others/0/value)"));
+        CHECK_THROWS_WITH(from_value<Scene>(scene),
+                          Catch::Contains("std::variant alternative 1 (int32): expected an integer") &&
+                              Catch::Contains("(at /others/0/value)"));
     }
     SECTION("a payload error deeper inside keeps its own path") {
         scene["main"]["value"]["y"] = "north";
@@ -94,13 +97,16 @@ TEST_CASE("loading a variant checks the index, the name and the payload", "[type
     }
     SECTION("missing fields and other items") {
         scene["main"].as_dict().erase("value");
-        CHECK_THROWS_WITH(from_value<Scene>(scene), Catch::Contains("missing field 'value'") && Catch::Contains("(at /main)"));
-        CHECK_THROWS_WITH(from_value<Shape>(zanj::value(3)), Catch::Contains("expected a std::variant item, found int 3"));
+        CHECK_THROWS_WITH(from_value<Scene>(scene),
+                          Catch::Contains("missing field 'value'") && Catch::Contains("(at /main)"));
+        CHECK_THROWS_WITH(from_value<Shape>(zanj::value(3)),
+                          Catch::Contains("expected a std::variant item, found int 3"));
         CHECK_THROWS_WITH(from_value<Shape>(zanj::value::dict()),
                           Catch::Contains("expected a std::variant item, found a dict without a format key"));
         zanj::value negative = to_value(Shape{});
         negative["index"] = -1;
-        CHECK_THROWS_WITH(from_value<Shape>(negative), Catch::Contains("out of range") && Catch::Contains("(at /index)"));
+        CHECK_THROWS_WITH(from_value<Shape>(negative),
+                          Catch::Contains("out of range") && Catch::Contains("(at /index)"));
     }
 }
 
@@ -120,9 +126,10 @@ TEST_CASE("variants move both ways with Python", "[types][variant][python]") {
     // Shape, alternative 1 is int32: the name check must catch that, not load the wrong one.
     using Choice = std::variant<std::int32_t, std::string>;
     CHECK(z.open(python_file).read<Choice>("/choice") == Choice{std::string("text")});
-    CHECK_THROWS_WITH(z.open(python_file).read<Shape>("/choice"),
-                      Catch::Contains("the file's std::variant alternative 1 is 'str', this std::variant's is 'int32'") &&
-                          Catch::Contains("(at /choice)"));
+    CHECK_THROWS_WITH(
+        z.open(python_file).read<Shape>("/choice"),
+        Catch::Contains("the file's std::variant alternative 1 is 'str', this std::variant's is 'int32'") &&
+            Catch::Contains("(at /choice)"));
 
     const Scene scene{Point{1, 2}, {std::monostate{}, std::int32_t{5}}, {{"on", true}}};
     const nlohmann::json seen = zanj_test::python_view(z.save(scene, zanj_test::fresh_dir("variant_python") / "scene"));

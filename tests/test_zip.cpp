@@ -66,8 +66,8 @@ std::string compressible_bytes(std::size_t n) {
 
 // Words drawn at random from a small vocabulary: higher levels of either method find more.
 std::string wordy_bytes(std::size_t n, std::uint64_t seed) {
-    static const char* const words[] = {"alpha", "beta", "gamma", "delta", "loss", "step", "weight",
-                                        "layer", "bias", "epoch", "train", "valid", "model", "config",
+    static const char* const words[] = {"alpha",  "beta",  "gamma",   "delta", "loss",  "step",  "weight",
+                                        "layer",  "bias",  "epoch",   "train", "valid", "model", "config",
                                         "tensor", "array", "float32", "shape", "dtype", "value"};
     std::mt19937_64 rng(seed);
     std::string s;
@@ -329,8 +329,9 @@ TEST_CASE("zip members can be added in pieces", "[zip]") {
     auto method = GENERATE(compression_method::store, compression_method::deflate, compression_method::zstd);
     fs::path dir = scratch_dir("zip_pieces_" + std::string(zanj::to_string(method)));
     // Small pieces are buffered, large ones written straight from memory; empty ones are legal.
-    std::vector<std::string> parts = {"NUMPY header\n", "", random_bytes(200000, 8), compressible_bytes(70000), "",
-                                      std::string(1, '\0'), random_bytes(65536, 9)};
+    std::vector<std::string> parts = {"NUMPY header\n",          "", random_bytes(200000, 8),
+                                      compressible_bytes(70000), "", std::string(1, '\0'),
+                                      random_bytes(65536, 9)};
     std::vector<std::span<const std::byte>> pieces;
     std::string whole;
     for (const auto& p : parts) {
@@ -389,8 +390,8 @@ TEST_CASE("zip force_zip64 writes a ZIP64 local header as numpy does", "[zip]") 
     fs::path dir = scratch_dir("zip_force_zip64_" + std::string(zanj::to_string(method)));
     member_options o = using_method(method);
     o.force_zip64 = true;
-    std::vector<member> members = {{"x.npy", random_bytes(3000, 11), o}, {"y.npy", compressible_bytes(9000), o},
-                                   {"z.npy", "", o}};
+    std::vector<member> members = {
+        {"x.npy", random_bytes(3000, 11), o}, {"y.npy", compressible_bytes(9000), o}, {"z.npy", "", o}};
     write_archive(dir / "z64.zanj", members);
     check_everywhere(dir / "z64.zanj", members, dir);
 
@@ -442,8 +443,9 @@ TEST_CASE("zip archives of 65535 members or more get ZIP64 end records", "[zip]"
     CHECK(zip_get_num_entries(archive, 0) == static_cast<zip_int64_t>(count));
     zip_discard(archive);
 
-    auto r = run(python() + " -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); "
-                            "print(len(z.namelist()), z.testzip(), z.read(\"m/69999\").decode())' " +
+    auto r = run(python() +
+                 " -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); "
+                 "print(len(z.namelist()), z.testzip(), z.read(\"m/69999\").decode())' " +
                  quote(path));
     INFO(r.output);
     CHECK(r.exit_code == 0);
@@ -479,9 +481,9 @@ TEST_CASE("zip reader reads archives written by libzip", "[zip]") {
 }
 
 TEST_CASE("zip reader reads archives written by Python's zipfile", "[zip]") {
-    const std::string options = GENERATE(as<std::string>{}, "", "--store", "--force-zip64", "--store --force-zip64",
-                                          "--zip64-limit 1000 --filecount-limit 2",
-                                          "--store --zip64-limit 1000 --filecount-limit 2");
+    const std::string options =
+        GENERATE(as<std::string>{}, "", "--store", "--force-zip64", "--store --force-zip64",
+                 "--zip64-limit 1000 --filecount-limit 2", "--store --zip64-limit 1000 --filecount-limit 2");
     fs::path dir = scratch_dir("zip_python_written");
     fs::path source = dir / "source";
     fs::path path = dir / "python.zip";
@@ -568,7 +570,8 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
         write_file(bad, patched);
         REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
         REQUIRE_THROWS_WITH(open_archive(bad), Contains("archive is truncated: member 'b.npy' extends past the end "
-                                                        "of the file (" + bad_name + ")"));
+                                                        "of the file (" +
+                                                        bad_name + ")"));
     }
     SECTION("a flipped byte in stored data fails the CRC check") {
         std::string patched = bytes;
@@ -628,7 +631,8 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
     SECTION("overlapping members") {
         std::string patched = bytes;
         // a.json's data now runs into b.npy's local header.
-        patch_le(patched, central_entry_of(patched, "a.json") + 20, b.local_header_offset - reader.data_offset(a) + 10, 4);
+        patch_le(patched, central_entry_of(patched, "a.json") + 20, b.local_header_offset - reader.data_offset(a) + 10,
+                 4);
         write_file(bad, patched);
         REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
         REQUIRE_THROWS_WITH(open_archive(bad), Contains("members 'a.json' and 'b.npy' overlap") && Contains(bad_name));
@@ -676,7 +680,8 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
         patched[central_entry_of(patched, "b.npy")] = 'Q';
         write_file(bad, patched);
         REQUIRE_THROWS_AS(open_archive(bad), zanj::format_error);
-        REQUIRE_THROWS_WITH(open_archive(bad), Contains("corrupt central directory: entry 2 of 4") && Contains(bad_name));
+        REQUIRE_THROWS_WITH(open_archive(bad),
+                            Contains("corrupt central directory: entry 2 of 4") && Contains(bad_name));
     }
     SECTION("an unsupported compression method is refused when read") {
         std::string patched = bytes;

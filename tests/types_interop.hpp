@@ -45,10 +45,10 @@ inline nlohmann::json python_view(const std::filesystem::path& archive) {
 } // namespace zanj_test
 
 /// Ends the test case with a warning when the test Python lacks `module` (Catch2 v2 has no SKIP).
-#define ZANJ_TEST_NEEDS_PYTHON_MODULE(module)                                                                       \
+#define ZANJ_TEST_NEEDS_PYTHON_MODULE(module)                                                                          \
     do {                                                                                                               \
         if (!zanj_test::python_has(module)) {                                                                          \
-            WARN("skipped: " << zanj_test::python() << " cannot import " << (module));                               \
+            WARN("skipped: " << zanj_test::python() << " cannot import " << (module));                                 \
             return;                                                                                                    \
         }                                                                                                              \
     } while (false)

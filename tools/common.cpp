@@ -198,7 +198,8 @@ void pretty(const value& v, bool full, int depth, std::string& out) {
         }
         // Short lists of scalars on one line, as `[32, 4]`.
         bool scalars = l.size() <= 16;
-        for (const value& item : l) scalars = scalars && !item.is_list() && !item.is_dict() && !item.is_set() && !item.is_array();
+        for (const value& item : l)
+            scalars = scalars && !item.is_list() && !item.is_dict() && !item.is_set() && !item.is_array();
         if (scalars) {
             std::string line = "[";
             for (std::size_t i = 0; i < l.size(); ++i) {

@@ -15,7 +15,9 @@ namespace {
 // An HDF5 id closed by its own close function; a negative id is the library's error.
 class h5 {
 public:
-    h5(hid_t id, herr_t (*close)(hid_t), const std::string& what) : id_(id), close_(close) { check(id >= 0, "HDF5: cannot " + what); }
+    h5(hid_t id, herr_t (*close)(hid_t), const std::string& what) : id_(id), close_(close) {
+        check(id >= 0, "HDF5: cannot " + what);
+    }
     ~h5() { close_(id_); }
     h5(const h5&) = delete;
     h5& operator=(const h5&) = delete;
@@ -42,7 +44,8 @@ void write_file(const workload& w, const std::filesystem::path& file, bool defla
         h5 f(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "create " + file.string());
         for (const blob& b : w.blobs) {
             std::vector<hsize_t> dims(b.shape.begin(), b.shape.end());
-            h5 space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose, "make a dataspace");
+            h5 space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
+                     "make a dataspace");
             h5 create(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "make a property list");
             if (deflate) {
                 // Chunks of whole rows, about 1 MiB.
@@ -91,7 +94,8 @@ std::vector<case_spec> hdf5_cases(const workload& w) {
         const auto file = w.dir / (std::string("hdf5-") + variant + ".h5");
         out.push_back({"HDF5", variant, op::save, deflate ? codec::deflate : codec::store, file,
                        in_child([&w, file, deflate](stopwatch&) { write_file(w, file, deflate); })});
-        out.push_back({"HDF5", variant, op::load, deflate ? codec::deflate : codec::store, file, in_child([&w, file](stopwatch& sw) {
+        out.push_back({"HDF5", variant, op::load, deflate ? codec::deflate : codec::store, file,
+                       in_child([&w, file](stopwatch& sw) {
                            std::vector<std::unique_ptr<std::byte[]>> back;
                            {
                                h5 f = open_file(file);
@@ -103,7 +107,8 @@ std::vector<case_spec> hdf5_cases(const workload& w) {
                                      "HDF5 read other data for " + w.blobs[i].name);
                        })});
         if (!w.probe.empty() && !deflate)
-            out.push_back({"HDF5", variant, op::load_one, codec::store, file, in_child([b = &w.probe_blob(), file](stopwatch& sw) {
+            out.push_back({"HDF5", variant, op::load_one, codec::store, file,
+                           in_child([b = &w.probe_blob(), file](stopwatch& sw) {
                                h5 f = open_file(file);
                                auto one = read_dataset(f, *b);
                                sw.stop();

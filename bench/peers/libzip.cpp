@@ -30,7 +30,9 @@ zip_handle open_zip(const std::filesystem::path& file, int flags) {
     return za;
 }
 
-void zip_ok(zip_t* za, bool ok, const std::string& what) { check(ok, "libzip: cannot " + what + ": " + zip_strerror(za)); }
+void zip_ok(zip_t* za, bool ok, const std::string& what) {
+    check(ok, "libzip: cannot " + what + ": " + zip_strerror(za));
+}
 
 void write_zip(const workload& w, const std::filesystem::path& file, bool deflate) {
     zip_handle za = open_zip(file, ZIP_CREATE | ZIP_TRUNCATE);
@@ -40,8 +42,9 @@ void write_zip(const workload& w, const std::filesystem::path& file, bool deflat
         const zip_int64_t index = zip_file_add(za.get(), (b.name + ".bin").c_str(), src, ZIP_FL_ENC_UTF_8);
         if (index < 0) zip_source_free(src);
         zip_ok(za.get(), index >= 0, "add " + b.name);
-        zip_ok(za.get(), zip_set_file_compression(za.get(), static_cast<zip_uint64_t>(index), deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE,
-                                                  deflate ? 6 : 0) == 0,
+        zip_ok(za.get(),
+               zip_set_file_compression(za.get(), static_cast<zip_uint64_t>(index),
+                                        deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, deflate ? 6 : 0) == 0,
                "set the compression of " + b.name);
     }
     zip_ok(za.get(), zip_close(za.get()) == 0, "write " + file.string());
@@ -58,7 +61,8 @@ std::unique_ptr<std::byte[]> read_member(zip_t* za, const std::string& name, std
     zip_file_t* f = zip_fopen(za, name.c_str(), 0);
     zip_ok(za, f != nullptr, "open " + name);
     std::size_t done = 0;
-    for (zip_int64_t n; done < size && (n = zip_fread(f, out.get() + done, size - done)) > 0;) done += static_cast<std::size_t>(n);
+    for (zip_int64_t n; done < size && (n = zip_fread(f, out.get() + done, size - done)) > 0;)
+        done += static_cast<std::size_t>(n);
     zip_fclose(f);
     check(done == size, "libzip: short read of " + name);
     return out;
@@ -75,13 +79,15 @@ std::vector<case_spec> libzip_cases(const workload& w) {
         const char* variant = deflate ? "deflate" : "stored";
         const bench::codec c = deflate ? codec::deflate : codec::store;
         const auto file = w.dir / (std::string("libzip-") + variant + ".zip");
-        out.push_back({"libzip", variant, op::save, c, file, in_child([&w, file, deflate](stopwatch&) { write_zip(w, file, deflate); })});
+        out.push_back({"libzip", variant, op::save, c, file,
+                       in_child([&w, file, deflate](stopwatch&) { write_zip(w, file, deflate); })});
         out.push_back({"libzip", variant, op::load, c, file, in_child([&w, file](stopwatch& sw) {
                            std::vector<std::unique_ptr<std::byte[]>> back;
                            {
                                zip_handle za = open_zip(file, ZIP_RDONLY);
                                std::size_t size = 0;
-                               for (const blob& b : w.blobs) back.push_back(read_member(za.get(), b.name + ".bin", size));
+                               for (const blob& b : w.blobs)
+                                   back.push_back(read_member(za.get(), b.name + ".bin", size));
                            }
                            sw.stop();
                            for (std::size_t i = 0; i < back.size(); ++i)
@@ -95,7 +101,8 @@ std::vector<case_spec> libzip_cases(const workload& w) {
                            zip_handle za = open_zip(zanj_file, ZIP_RDONLY);
                            const zip_int64_t n = zip_get_num_entries(za.get(), 0);
                            for (zip_int64_t i = 0; i < n; ++i)
-                               zip_ok(za.get(), zip_get_name(za.get(), static_cast<zip_uint64_t>(i), 0) != nullptr, "list");
+                               zip_ok(za.get(), zip_get_name(za.get(), static_cast<zip_uint64_t>(i), 0) != nullptr,
+                                      "list");
                        }),
                        "zip_open(zanj archive) and every member's name"});
         out.push_back({"libzip", "zip_open", op::load_one, codec::store, zanj_file,
@@ -105,8 +112,8 @@ std::vector<case_spec> libzip_cases(const workload& w) {
                            auto member = read_member(za.get(), zanj_member(b->name), size);
                            sw.stop();
                            // The array is the member's tail, after the .npy header.
-                           check(size >= b->bytes.size() &&
-                                     std::memcmp(member.get() + size - b->bytes.size(), b->bytes.data(), b->bytes.size()) == 0,
+                           check(size >= b->bytes.size() && std::memcmp(member.get() + size - b->bytes.size(),
+                                                                        b->bytes.data(), b->bytes.size()) == 0,
                                  "libzip read another array");
                        }),
                        "zip_open(zanj archive) and one .npy member"});

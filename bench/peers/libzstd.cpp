@@ -23,7 +23,9 @@ struct dctx_free {
     void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };
 
-void zstd_ok(std::size_t code, const char* what) { check(!ZSTD_isError(code), std::string("zstd: cannot ") + what + ": " + ZSTD_getErrorName(code)); }
+void zstd_ok(std::size_t code, const char* what) {
+    check(!ZSTD_isError(code), std::string("zstd: cannot ") + what + ": " + ZSTD_getErrorName(code));
+}
 
 void compress(const workload& w, const std::filesystem::path& file, stopwatch& sw) {
     std::unique_ptr<ZSTD_CCtx, cctx_free> cctx(ZSTD_createCCtx());
@@ -49,7 +51,8 @@ void decompress(const workload& w, const std::filesystem::path& file, stopwatch&
         const std::size_t frame = ZSTD_findFrameCompressedSize(frames.data() + at, frames.size() - at);
         zstd_ok(frame, "find a frame");
         const unsigned long long content = ZSTD_getFrameContentSize(frames.data() + at, frame);
-        check(content != ZSTD_CONTENTSIZE_UNKNOWN && content != ZSTD_CONTENTSIZE_ERROR, "zstd: a frame without its size");
+        check(content != ZSTD_CONTENTSIZE_UNKNOWN && content != ZSTD_CONTENTSIZE_ERROR,
+              "zstd: a frame without its size");
         back.push_back(fresh_buffer(content));
         zstd_ok(ZSTD_decompressDCtx(dctx.get(), back.back().get(), content, frames.data() + at, frame), "decompress");
         at += frame;
@@ -68,9 +71,10 @@ std::vector<case_spec> libzstd_cases(const workload& w) {
     if (!w.arrays) return {};
     const auto file = w.dir / "libzstd-frames.zst";
     return {
-        {"libzstd", "one-shot level 3", op::save, codec::zstd, file, in_child([&w, file](stopwatch& sw) { compress(w, file, sw); }),
-         "ZSTD_compressCCtx in memory, no file I/O"},
-        {"libzstd", "one-shot level 3", op::load, codec::zstd, file, in_child([&w, file](stopwatch& sw) { decompress(w, file, sw); }),
+        {"libzstd", "one-shot level 3", op::save, codec::zstd, file,
+         in_child([&w, file](stopwatch& sw) { compress(w, file, sw); }), "ZSTD_compressCCtx in memory, no file I/O"},
+        {"libzstd", "one-shot level 3", op::load, codec::zstd, file,
+         in_child([&w, file](stopwatch& sw) { decompress(w, file, sw); }),
          "ZSTD_decompressDCtx in memory, no file I/O"},
     };
 }

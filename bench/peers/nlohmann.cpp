@@ -22,7 +22,8 @@ std::vector<case_spec> nlohmann_cases(const workload& w) {
              const auto back = nlohmann::json::parse(read_file(file)).get<tree>();
              sw.stop();
              check(back == *data, "nlohmann::json read back other data");
-         }), "parse"},
+         }),
+         "parse"},
     };
 }
 

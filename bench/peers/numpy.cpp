@@ -15,8 +15,10 @@ std::string python() {
     return p && *p ? p : "/usr/bin/python3";
 }
 
-std::function<sample()> script(const char* what, const workload& w, const std::filesystem::path& file, const std::string& key = {}) {
-    std::vector<std::string> argv{python(), ZANJ_BENCH_DIR "/peers/numpy_peer.py", what, w.manifest.string(), file.string()};
+std::function<sample()> script(const char* what, const workload& w, const std::filesystem::path& file,
+                               const std::string& key = {}) {
+    std::vector<std::string> argv{python(), ZANJ_BENCH_DIR "/peers/numpy_peer.py", what, w.manifest.string(),
+                                  file.string()};
     if (!key.empty()) argv.push_back(key);
     return [argv] { return run_command(argv); };
 }
@@ -37,7 +39,8 @@ std::vector<case_spec> numpy_cases(const workload& w) {
         out.push_back({"python", "zipfile", op::open_list, codec::store, zanj_file, script("open_list", w, zanj_file),
                        "zipfile.ZipFile(zanj archive).namelist()"});
         out.push_back({"python", "zipfile", op::load_one, codec::store, zanj_file,
-                       script("load_one", w, zanj_file, zanj_member(w.probe)), "np.load(ZipFile(zanj archive).open(member))"});
+                       script("load_one", w, zanj_file, zanj_member(w.probe)),
+                       "np.load(ZipFile(zanj archive).open(member))"});
         out.push_back({"numpy", "savez", op::load_one, codec::store, stored, script("load_one", w, stored, w.probe),
                        "np.load(npz)[key]"});
     }

@@ -31,34 +31,42 @@ std::vector<case_spec> raw_cases(const workload& w) {
                          check(::fsync(f.get()) == 0, "fsync");
                      })});
     // A reader must allocate its destination too: fresh pages cost a fault each, as in every loader.
-    cases.push_back({"raw", "pread", op::load, codec::store, file, in_child([&w, file](stopwatch& sw) {
-                         fd_handle f(file, O_RDONLY);
-                         std::vector<std::unique_ptr<std::byte[]>> back;
-                         std::uint64_t at = 0;
-                         for (const blob& b : w.blobs) {
-                             back.push_back(fresh_buffer(b.bytes.size()));
-                             pread_all(f.get(), {back.back().get(), b.bytes.size()}, at);
-                             at += b.bytes.size();
-                         }
-                         sw.stop();
-                         check(std::memcmp(back.front().get(), w.blobs.front().bytes.data(), w.blobs.front().bytes.size()) == 0,
-                               "pread read other bytes");
-                     })});
+    cases.push_back(
+        {"raw", "pread", op::load, codec::store, file, in_child([&w, file](stopwatch& sw) {
+             fd_handle f(file, O_RDONLY);
+             std::vector<std::unique_ptr<std::byte[]>> back;
+             std::uint64_t at = 0;
+             for (const blob& b : w.blobs) {
+                 back.push_back(fresh_buffer(b.bytes.size()));
+                 pread_all(f.get(), {back.back().get(), b.bytes.size()}, at);
+                 at += b.bytes.size();
+             }
+             sw.stop();
+             check(std::memcmp(back.front().get(), w.blobs.front().bytes.data(), w.blobs.front().bytes.size()) == 0,
+                   "pread read other bytes");
+         })});
     // Two ceilings of a copying load: into fresh memory (paying a page fault per 4 KiB, as a
     // loader allocating its result does), and into memory already touched (memory bandwidth).
     for (const bool touched : {false, true}) {
-        cases.push_back({"raw", touched ? "memcpy, touched" : "memcpy", op::load, codec::none, {}, in_child([&w, touched](stopwatch& sw) {
+        cases.push_back({"raw",
+                         touched ? "memcpy, touched" : "memcpy",
+                         op::load,
+                         codec::none,
+                         {},
+                         in_child([&w, touched](stopwatch& sw) {
                              std::vector<std::unique_ptr<std::byte[]>> back;
                              for (const blob& b : w.blobs) back.push_back(fresh_buffer(b.bytes.size()));
                              if (touched) {
-                                 for (std::size_t i = 0; i < back.size(); ++i) std::memset(back[i].get(), 0, w.blobs[i].bytes.size());
+                                 for (std::size_t i = 0; i < back.size(); ++i)
+                                     std::memset(back[i].get(), 0, w.blobs[i].bytes.size());
                                  sw.restart();
                              }
                              for (std::size_t i = 0; i < back.size(); ++i)
                                  std::memcpy(back[i].get(), w.blobs[i].bytes.data(), w.blobs[i].bytes.size());
                              sw.stop(); // freeing is not part of loading
                          }),
-                         touched ? "copy into memory already faulted in: memory bandwidth" : "copy into fresh memory: the ceiling of a copying load"});
+                         touched ? "copy into memory already faulted in: memory bandwidth"
+                                 : "copy into fresh memory: the ceiling of a copying load"});
     }
     if (!w.probe.empty()) {
         const auto all = offsets(w);

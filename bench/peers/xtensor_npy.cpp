@@ -12,7 +12,9 @@ namespace bench {
 
 namespace {
 
-std::string npy_path(const std::filesystem::path& folder, const blob& b) { return (folder / (b.name + ".npy")).string(); }
+std::string npy_path(const std::filesystem::path& folder, const blob& b) {
+    return (folder / (b.name + ".npy")).string();
+}
 
 } // namespace
 
@@ -26,7 +28,8 @@ std::vector<case_spec> xtensor_npy_cases(const workload& w) {
                  with_type(b.dtype, [&](auto t) {
                      using T = decltype(t);
                      const auto data = typed<T>(b);
-                     xt::dump_npy(npy_path(folder, b), xt::adapt(data.data(), data.size(), xt::no_ownership(), b.shape));
+                     xt::dump_npy(npy_path(folder, b),
+                                  xt::adapt(data.data(), data.size(), xt::no_ownership(), b.shape));
                  });
                  sync_file(npy_path(folder, b));
              }
@@ -36,9 +39,11 @@ std::vector<case_spec> xtensor_npy_cases(const workload& w) {
              for (const blob& b : w.blobs)
                  with_type(b.dtype, [&](auto t) {
                      using T = decltype(t);
-                     auto a = std::make_shared<decltype(xt::load_npy<T>(std::string()))>(xt::load_npy<T>(npy_path(folder, b)));
+                     auto a = std::make_shared<decltype(xt::load_npy<T>(std::string()))>(
+                         xt::load_npy<T>(npy_path(folder, b)));
                      checks.push_back([a, &b] {
-                         check(a->size() * sizeof(T) == b.bytes.size() && std::memcmp(a->data(), b.bytes.data(), b.bytes.size()) == 0,
+                         check(a->size() * sizeof(T) == b.bytes.size() &&
+                                   std::memcmp(a->data(), b.bytes.data(), b.bytes.size()) == 0,
                                "xt::load_npy read other data for " + b.name);
                      });
                  });

@@ -19,10 +19,13 @@ const mode modes[] = {
     {"stored", "stored", codec::store, zanj::compression_policy::none(), 0},
     {"deflate", "deflate", codec::deflate, zanj::compression_policy::python(), 0},
     {"zstd-3, 1 thread", "zstd-t1", codec::zstd, zanj::compression_policy::all({zanj::compression_method::zstd, 3}), 1},
-    {"zstd-3, 2 threads", "zstd-t2", codec::zstd, zanj::compression_policy::all({zanj::compression_method::zstd, 3}), 2},
+    {"zstd-3, 2 threads", "zstd-t2", codec::zstd, zanj::compression_policy::all({zanj::compression_method::zstd, 3}),
+     2},
 };
 
-std::filesystem::path file_of(const workload& w, const mode& m) { return w.dir / (std::string("zanj-") + m.file + ".zanj"); }
+std::filesystem::path file_of(const workload& w, const mode& m) {
+    return w.dir / (std::string("zanj-") + m.file + ".zanj");
+}
 
 // The lazy `zanj::archive` handle: viewing every array (after opening, which the open case
 // times), opening and listing, and opening to copy one array out.
@@ -31,8 +34,7 @@ void add_lazy_cases(std::vector<case_spec>& out, const workload& w, const std::f
         std::uint64_t payload = 0;
         for (const blob& b : w.blobs)
             if (b.name != "records") payload += b.bytes.size();
-        out.push_back({"zanj", "mmap view", op::load, codec::store, file,
-                       in_child([file, payload](stopwatch& sw) {
+        out.push_back({"zanj", "mmap view", op::load, codec::store, file, in_child([file, payload](stopwatch& sw) {
                            zanj::archive a(file);
                            std::vector<std::string> arrays;
                            for (const zanj::item_info& item : a.items())
@@ -41,8 +43,8 @@ void add_lazy_cases(std::vector<case_spec>& out, const workload& w, const std::f
                            std::uint64_t viewed = 0;
                            for (const std::string& path : arrays) viewed += a.view(path).nbytes();
                            sw.stop();
-                           check(viewed == payload, "zanj viewed " + std::to_string(viewed) + " bytes of " +
-                                                        std::to_string(payload));
+                           check(viewed == payload,
+                                 "zanj viewed " + std::to_string(viewed) + " bytes of " + std::to_string(payload));
                        }),
                        "zanj::archive::view of every array of an open archive: zero-copy, unchecked"});
     }

@@ -28,9 +28,10 @@ public:
     /// The same with typed chunks: `fill(first, out)` gets a span of T.
     template <array_element T>
     static chunked_array of(shape_type shape, std::function<void(std::size_t first, std::span<T> out)> fill) {
-        return chunked_array(dtype_of<T>, std::move(shape), [fill = std::move(fill)](std::size_t first, std::span<std::byte> out) {
-            fill(first, {reinterpret_cast<T*>(out.data()), out.size() / sizeof(T)});
-        });
+        return chunked_array(dtype_of<T>, std::move(shape),
+                             [fill = std::move(fill)](std::size_t first, std::span<std::byte> out) {
+                                 fill(first, {reinterpret_cast<T*>(out.data()), out.size() / sizeof(T)});
+                             });
     }
 
     /// Element type.

@@ -60,13 +60,15 @@ constexpr std::string_view unqualified_name(std::string_view name) {
 void zanj_dataclass() = delete; // poison pill: found only through ADL
 
 template <class T>
-concept is_dataclass = requires { zanj_dataclass(tag<T>{}); };
+concept is_dataclass = requires {
+    zanj_dataclass(tag<T>{});
+};
 
 } // namespace detail
 
 /// The handler every ZANJ_DATACLASS type gets.
 template <class T>
-    requires detail::is_dataclass<T>
+requires detail::is_dataclass<T>
 struct handler<T> {
     /// The name and fields the macro listed.
     static auto description() {
@@ -83,8 +85,9 @@ struct handler<T> {
     static value serialize(const T& obj, serializer& s) {
         value::dict_type out;
         out.insert_or_assign(zanj::format_key, format_key());
-        std::apply([&](const auto&... f) { (out.insert_or_assign(f.name, s.serialize_field(f.name, obj.*(f.pointer))), ...); },
-                   description().fields);
+        std::apply(
+            [&](const auto&... f) { (out.insert_or_assign(f.name, s.serialize_field(f.name, obj.*(f.pointer))), ...); },
+            description().fields);
         return out;
     }
 
@@ -100,9 +103,12 @@ struct handler<T> {
         if (!found.empty() && !found.starts_with(key))
             l.fail("expected a " + key + " item, found '" + std::string(found) + "'");
         T obj{};
-        std::apply([&](const auto&... f) {
-            ((obj.*(f.pointer) = l.template load_field<std::remove_cvref_t<decltype(obj.*(f.pointer))>>(v, f.name)), ...);
-        }, description().fields);
+        std::apply(
+            [&](const auto&... f) {
+                ((obj.*(f.pointer) = l.template load_field<std::remove_cvref_t<decltype(obj.*(f.pointer))>>(v, f.name)),
+                 ...);
+            },
+            description().fields);
         return obj;
     }
 };
@@ -112,14 +118,18 @@ struct handler<T> {
 // ---- the macro ---------------------------------------------------------------------------------
 // A C++20 __VA_OPT__ for-each: up to 256 fields.
 #define ZANJ_DETAIL_PARENS ()
-#define ZANJ_DETAIL_EXPAND(...) ZANJ_DETAIL_EXPAND4(ZANJ_DETAIL_EXPAND4(ZANJ_DETAIL_EXPAND4(ZANJ_DETAIL_EXPAND4(__VA_ARGS__))))
-#define ZANJ_DETAIL_EXPAND4(...) ZANJ_DETAIL_EXPAND3(ZANJ_DETAIL_EXPAND3(ZANJ_DETAIL_EXPAND3(ZANJ_DETAIL_EXPAND3(__VA_ARGS__))))
-#define ZANJ_DETAIL_EXPAND3(...) ZANJ_DETAIL_EXPAND2(ZANJ_DETAIL_EXPAND2(ZANJ_DETAIL_EXPAND2(ZANJ_DETAIL_EXPAND2(__VA_ARGS__))))
-#define ZANJ_DETAIL_EXPAND2(...) ZANJ_DETAIL_EXPAND1(ZANJ_DETAIL_EXPAND1(ZANJ_DETAIL_EXPAND1(ZANJ_DETAIL_EXPAND1(__VA_ARGS__))))
+#define ZANJ_DETAIL_EXPAND(...)                                                                                        \
+    ZANJ_DETAIL_EXPAND4(ZANJ_DETAIL_EXPAND4(ZANJ_DETAIL_EXPAND4(ZANJ_DETAIL_EXPAND4(__VA_ARGS__))))
+#define ZANJ_DETAIL_EXPAND4(...)                                                                                       \
+    ZANJ_DETAIL_EXPAND3(ZANJ_DETAIL_EXPAND3(ZANJ_DETAIL_EXPAND3(ZANJ_DETAIL_EXPAND3(__VA_ARGS__))))
+#define ZANJ_DETAIL_EXPAND3(...)                                                                                       \
+    ZANJ_DETAIL_EXPAND2(ZANJ_DETAIL_EXPAND2(ZANJ_DETAIL_EXPAND2(ZANJ_DETAIL_EXPAND2(__VA_ARGS__))))
+#define ZANJ_DETAIL_EXPAND2(...)                                                                                       \
+    ZANJ_DETAIL_EXPAND1(ZANJ_DETAIL_EXPAND1(ZANJ_DETAIL_EXPAND1(ZANJ_DETAIL_EXPAND1(__VA_ARGS__))))
 #define ZANJ_DETAIL_EXPAND1(...) __VA_ARGS__
-#define ZANJ_DETAIL_FOR_EACH(macro, type, ...) \
+#define ZANJ_DETAIL_FOR_EACH(macro, type, ...)                                                                         \
     __VA_OPT__(ZANJ_DETAIL_EXPAND(ZANJ_DETAIL_FOR_EACH_STEP(macro, type, __VA_ARGS__)))
-#define ZANJ_DETAIL_FOR_EACH_STEP(macro, type, first, ...) \
+#define ZANJ_DETAIL_FOR_EACH_STEP(macro, type, first, ...)                                                             \
     macro(type, first) __VA_OPT__(, ZANJ_DETAIL_FOR_EACH_AGAIN ZANJ_DETAIL_PARENS(macro, type, __VA_ARGS__))
 #define ZANJ_DETAIL_FOR_EACH_AGAIN() ZANJ_DETAIL_FOR_EACH_STEP
 #define ZANJ_DETAIL_FIELD(type, field) ::zanj::detail::make_field(#field, &type::field)
@@ -129,8 +139,8 @@ struct handler<T> {
 #define ZANJ_DATACLASS(Type, ...) ZANJ_DATACLASS_NAMED(Type, #Type, __VA_ARGS__)
 
 /// As ZANJ_DATACLASS, with the Python class name given: `ZANJ_DATACLASS_NAMED(RunCfg, "RunConfig", lr)`.
-#define ZANJ_DATACLASS_NAMED(Type, python_name, ...)                                                                \
-    [[maybe_unused]] inline auto zanj_dataclass(::zanj::tag<Type>) {                                                 \
-        return ::zanj::detail::describe_dataclass<Type>(python_name,                                                 \
-                                                        ZANJ_DETAIL_FOR_EACH(ZANJ_DETAIL_FIELD, Type, __VA_ARGS__)); \
+#define ZANJ_DATACLASS_NAMED(Type, python_name, ...)                                                                   \
+    [[maybe_unused]] inline auto zanj_dataclass(::zanj::tag<Type>) {                                                   \
+        return ::zanj::detail::describe_dataclass<Type>(python_name,                                                   \
+                                                        ZANJ_DETAIL_FOR_EACH(ZANJ_DETAIL_FIELD, Type, __VA_ARGS__));   \
     }

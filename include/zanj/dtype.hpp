@@ -62,40 +62,88 @@ constexpr bool is_complex(dtype t) noexcept { return t == dtype::complex64 || t 
 namespace detail {
 template <class T>
 struct dtype_of_impl {};
-template <> struct dtype_of_impl<bool> { static constexpr dtype value = dtype::bool_; };
-template <> struct dtype_of_impl<std::int8_t> { static constexpr dtype value = dtype::int8; };
-template <> struct dtype_of_impl<std::int16_t> { static constexpr dtype value = dtype::int16; };
-template <> struct dtype_of_impl<std::int32_t> { static constexpr dtype value = dtype::int32; };
-template <> struct dtype_of_impl<std::int64_t> { static constexpr dtype value = dtype::int64; };
-template <> struct dtype_of_impl<std::uint8_t> { static constexpr dtype value = dtype::uint8; };
-template <> struct dtype_of_impl<std::uint16_t> { static constexpr dtype value = dtype::uint16; };
-template <> struct dtype_of_impl<std::uint32_t> { static constexpr dtype value = dtype::uint32; };
-template <> struct dtype_of_impl<std::uint64_t> { static constexpr dtype value = dtype::uint64; };
-template <> struct dtype_of_impl<float> { static constexpr dtype value = dtype::float32; };
-template <> struct dtype_of_impl<double> { static constexpr dtype value = dtype::float64; };
-template <> struct dtype_of_impl<std::complex<float>> { static constexpr dtype value = dtype::complex64; };
-template <> struct dtype_of_impl<std::complex<double>> { static constexpr dtype value = dtype::complex128; };
-template <> struct dtype_of_impl<zanj::float16> { static constexpr dtype value = dtype::float16; };
-template <> struct dtype_of_impl<zanj::bfloat16> { static constexpr dtype value = dtype::bfloat16; };
+template <>
+struct dtype_of_impl<bool> {
+    static constexpr dtype value = dtype::bool_;
+};
+template <>
+struct dtype_of_impl<std::int8_t> {
+    static constexpr dtype value = dtype::int8;
+};
+template <>
+struct dtype_of_impl<std::int16_t> {
+    static constexpr dtype value = dtype::int16;
+};
+template <>
+struct dtype_of_impl<std::int32_t> {
+    static constexpr dtype value = dtype::int32;
+};
+template <>
+struct dtype_of_impl<std::int64_t> {
+    static constexpr dtype value = dtype::int64;
+};
+template <>
+struct dtype_of_impl<std::uint8_t> {
+    static constexpr dtype value = dtype::uint8;
+};
+template <>
+struct dtype_of_impl<std::uint16_t> {
+    static constexpr dtype value = dtype::uint16;
+};
+template <>
+struct dtype_of_impl<std::uint32_t> {
+    static constexpr dtype value = dtype::uint32;
+};
+template <>
+struct dtype_of_impl<std::uint64_t> {
+    static constexpr dtype value = dtype::uint64;
+};
+template <>
+struct dtype_of_impl<float> {
+    static constexpr dtype value = dtype::float32;
+};
+template <>
+struct dtype_of_impl<double> {
+    static constexpr dtype value = dtype::float64;
+};
+template <>
+struct dtype_of_impl<std::complex<float>> {
+    static constexpr dtype value = dtype::complex64;
+};
+template <>
+struct dtype_of_impl<std::complex<double>> {
+    static constexpr dtype value = dtype::complex128;
+};
+template <>
+struct dtype_of_impl<zanj::float16> {
+    static constexpr dtype value = dtype::float16;
+};
+template <>
+struct dtype_of_impl<zanj::bfloat16> {
+    static constexpr dtype value = dtype::bfloat16;
+};
 
 // `long long` and `long` are distinct types even where they have the same width.
 template <class T>
 using dtype_key_t = std::conditional_t<
     std::is_integral_v<T> && !std::is_same_v<T, bool>,
-    std::conditional_t<std::is_signed_v<T>,
-                       std::conditional_t<sizeof(T) == 1, std::int8_t,
-                       std::conditional_t<sizeof(T) == 2, std::int16_t,
-                       std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>>>,
-                       std::conditional_t<sizeof(T) == 1, std::uint8_t,
-                       std::conditional_t<sizeof(T) == 2, std::uint16_t,
-                       std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>>>,
+    std::conditional_t<
+        std::is_signed_v<T>,
+        std::conditional_t<sizeof(T) == 1, std::int8_t,
+                           std::conditional_t<sizeof(T) == 2, std::int16_t,
+                                              std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>>>,
+        std::conditional_t<sizeof(T) == 1, std::uint8_t,
+                           std::conditional_t<sizeof(T) == 2, std::uint16_t,
+                                              std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>>>,
     T>;
 } // namespace detail
 
 /// True when T is a C++ element type with a dtype (bool, fixed-width integers, float, double,
 /// std::complex<float>, std::complex<double>, zanj::float16, zanj::bfloat16).
 template <class T>
-concept array_element = requires { detail::dtype_of_impl<detail::dtype_key_t<std::remove_cv_t<T>>>::value; };
+concept array_element = requires {
+    detail::dtype_of_impl<detail::dtype_key_t<std::remove_cv_t<T>>>::value;
+};
 
 /// The dtype of a C++ element type.
 template <array_element T>

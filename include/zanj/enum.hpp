@@ -49,15 +49,21 @@ namespace detail {
 void zanj_enum_names() = delete; // poison pill: found only through ADL
 
 template <class E>
-concept has_enum_names_trait = requires { enum_names<E>::entries; };
+concept has_enum_names_trait = requires {
+    enum_names<E>::entries;
+};
 template <class E>
-concept has_adl_enum_names = requires { zanj_enum_names(tag<E>{}); };
+concept has_adl_enum_names = requires {
+    zanj_enum_names(tag<E>{});
+};
 
 /// The names listed for E, by the trait first, then by ZANJ_ENUM.
 template <class E>
 constexpr auto enum_entries() {
-    if constexpr (has_enum_names_trait<E>) return enum_names<E>::entries;
-    else return zanj_enum_names(tag<E>{});
+    if constexpr (has_enum_names_trait<E>)
+        return enum_names<E>::entries;
+    else
+        return zanj_enum_names(tag<E>{});
 }
 
 template <class E>
@@ -73,7 +79,7 @@ constexpr bool names_are_unique() {
 
 /// True for enums whose values have names (ZANJ_ENUM or an enum_names specialisation).
 template <class E>
-concept named_enum = std::is_enum_v<E> && (detail::has_enum_names_trait<E> || detail::has_adl_enum_names<E>);
+concept named_enum = std::is_enum_v<E> &&(detail::has_enum_names_trait<E> || detail::has_adl_enum_names<E>);
 
 namespace detail {
 
@@ -118,7 +124,7 @@ std::string_view enum_name_for_saving(E e, const serializer& s) {
 
 /// Enums: by name when they have names (ZANJ_ENUM, enum_names), otherwise as their underlying integer.
 template <class E>
-    requires std::is_enum_v<E>
+requires std::is_enum_v<E>
 struct handler<E> {
     /// The enum's underlying integer type.
     using underlying = std::underlying_type_t<E>;
@@ -126,7 +132,8 @@ struct handler<E> {
     /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(E e, serializer& s) {
         if constexpr (named_enum<E>) {
-            static_assert(detail::names_are_unique<E>(), "zanj: the names of an enum must be unique, and so must their values");
+            static_assert(detail::names_are_unique<E>(),
+                          "zanj: the names of an enum must be unique, and so must their values");
             return s.write_string(detail::enum_name_for_saving(e, s));
         } else {
             return s.serialize(static_cast<underlying>(e));
@@ -138,8 +145,8 @@ struct handler<E> {
         if constexpr (named_enum<E>) {
             if (v.is_string()) return detail::enum_from_name<E>(v.as_string(), l);
             if (!v.is_integer())
-                l.fail("expected an enum name (" + detail::enum_name_list<E>() + "), found " + std::string(v.type_name()) +
-                       " " + v.dump());
+                l.fail("expected an enum name (" + detail::enum_name_list<E>() + "), found " +
+                       std::string(v.type_name()) + " " + v.dump());
             // An integer written before the enum was named: only the values that have a name.
             const E e = static_cast<E>(l.load<underlying>(v));
             if (detail::enum_to_name(e).empty())
@@ -153,11 +160,12 @@ struct handler<E> {
 
 } // namespace zanj
 
-#define ZANJ_DETAIL_ENUM_ENTRY(type, name) ::zanj::enum_entry<type>{type::name, #name}
+#define ZANJ_DETAIL_ENUM_ENTRY(type, name)                                                                             \
+    ::zanj::enum_entry<type> { type::name, #name }
 
 /// Names the listed values of the enum `Type`, which are then saved as these names. Use at
 /// namespace scope in the namespace that declares `Type`; values left out cannot be saved.
-#define ZANJ_ENUM(Type, ...)                                                                                     \
-    [[maybe_unused]] constexpr auto zanj_enum_names(::zanj::tag<Type>) {                                         \
-        return ::std::array{ZANJ_DETAIL_FOR_EACH(ZANJ_DETAIL_ENUM_ENTRY, Type, __VA_ARGS__)};                     \
+#define ZANJ_ENUM(Type, ...)                                                                                           \
+    [[maybe_unused]] constexpr auto zanj_enum_names(::zanj::tag<Type>) {                                               \
+        return ::std::array{ZANJ_DETAIL_FOR_EACH(ZANJ_DETAIL_ENUM_ENTRY, Type, __VA_ARGS__)};                          \
     }

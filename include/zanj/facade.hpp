@@ -27,7 +27,8 @@ namespace zanj {
 class ZANJ {
 public:
     /// Saves and reads with these settings (Python's defaults when omitted).
-    explicit ZANJ(config settings = {}) : settings_(std::move(settings)), registry_(std::make_shared<loader_registry>()) {}
+    explicit ZANJ(config settings = {})
+        : settings_(std::move(settings)), registry_(std::make_shared<loader_registry>()) {}
 
     /// The settings of later saves and reads.
     config& settings() noexcept { return settings_; }

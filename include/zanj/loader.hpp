@@ -156,7 +156,6 @@ struct item_loader {
     std::function<value(value item, loader& l)> load;
     /// For `__zanj_meta__.json`.
     std::string description;
-
 };
 
 /// Loaders of typed items by format key, consulted by untyped reads: an exact key first, then
@@ -191,9 +190,10 @@ private:
 
 template <class T>
 void loader_registry::add() {
-    static_assert(requires { handler<T>::format_key(); },
-                  "zanj: loader_registry::add<T>() needs T's format key: declare T with ZANJ_DATACLASS, or give "
-                  "its handler a static std::string format_key()");
+    static_assert(
+        requires { handler<T>::format_key(); },
+        "zanj: loader_registry::add<T>() needs T's format key: declare T with ZANJ_DATACLASS, or give "
+        "its handler a static std::string format_key()");
     std::string key = handler<T>::format_key();
     item_loader l;
     l.format = key;

@@ -46,8 +46,8 @@ public:
         if (shape.empty()) shape = {values.size()};
         ndarray out(dtype_of<T>, std::move(shape));
         if (out.size() != values.size())
-            throw usage_error("ndarray::from: " + std::to_string(values.size()) +
-                              " values do not fill the shape " + out.shape_string());
+            throw usage_error("ndarray::from: " + std::to_string(values.size()) + " values do not fill the shape " +
+                              out.shape_string());
         if (!values.empty()) std::memcpy(out.data_, values.data(), out.nbytes());
         return out;
     }

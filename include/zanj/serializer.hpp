@@ -40,8 +40,8 @@ public:
     virtual void add_npy_chunked(const std::string& member, const object_path& path, const chunked_array& array,
                                  const compression& method) = 0;
     /// A list or tuple as a `.jsonl` member holding `lines` (one JSON value per line).
-    virtual void add_jsonl(const std::string& member, const object_path& path, std::string lines,
-                           std::size_t length, std::string_view kind, const compression& method) = 0;
+    virtual void add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
+                           std::string_view kind, const compression& method) = 0;
 };
 } // namespace detail
 

@@ -46,7 +46,8 @@ struct sparse_problem {
 };
 sparse_problem check_csr(std::size_t rows, std::size_t cols, const ndarray& data, const ndarray& indices,
                          const ndarray& indptr);
-sparse_problem check_coo(std::size_t rows, std::size_t cols, const ndarray& data, const ndarray& row, const ndarray& col);
+sparse_problem check_coo(std::size_t rows, std::size_t cols, const ndarray& data, const ndarray& row,
+                         const ndarray& col);
 struct sparse_access;
 } // namespace detail
 
@@ -65,10 +66,9 @@ public:
 
     /// From vectors, copied into arrays.
     template <array_element T, std::integral I>
-    static csr_matrix from(std::size_t rows, std::size_t cols, const std::vector<T>& data, const std::vector<I>& indices,
-                           const std::vector<I>& indptr) {
-        return {rows, cols, ndarray::from(data), ndarray::from(indices),
-                ndarray::from(indptr)};
+    static csr_matrix from(std::size_t rows, std::size_t cols, const std::vector<T>& data,
+                           const std::vector<I>& indices, const std::vector<I>& indptr) {
+        return {rows, cols, ndarray::from(data), ndarray::from(indices), ndarray::from(indptr)};
     }
 
     /// Number of rows.
@@ -116,8 +116,7 @@ public:
     template <array_element T, std::integral I>
     static coo_matrix from(std::size_t rows, std::size_t cols, const std::vector<T>& data, const std::vector<I>& row,
                            const std::vector<I>& col) {
-        return {rows, cols, ndarray::from(data), ndarray::from(row),
-                ndarray::from(col)};
+        return {rows, cols, ndarray::from(data), ndarray::from(row), ndarray::from(col)};
     }
 
     /// Number of rows.

@@ -123,8 +123,8 @@ public:
     value(bool b) noexcept : data_(b) {}
     /// An integer of any width: int64, or uint64 above INT64_MAX.
     template <class I>
-        requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
-    value(I i) noexcept {
+    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>) value(I i)
+    noexcept {
         if constexpr (std::is_signed_v<I>) {
             data_ = static_cast<std::int64_t>(i);
         } else if (static_cast<std::uint64_t>(i) <= static_cast<std::uint64_t>(INT64_MAX)) {

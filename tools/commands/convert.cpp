@@ -20,7 +20,8 @@ namespace zanj::cli {
 
 int run_convert(const convert_options& o) {
     std::string ext = o.out.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (ext != ".zanj" && ext != ".npz" && ext != ".npy" && ext != ".safetensors")
         throw usage_error("convert: OUT must end in .zanj, .npz, .npy or .safetensors: " + o.out.string());
     if (o.compress && ext != ".zanj" && ext != ".npz")

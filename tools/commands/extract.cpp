@@ -39,8 +39,8 @@ int run_extract(const extract_options& o) {
     detail::zip_reader zip(o.file);
     for (const detail::zip_entry& e : zip.entries())
         if (const std::string why = unsafe_reason(e.name); !why.empty())
-            throw format_error("refusing to extract member '" + e.name + "' of " + o.file.string() + ": it has " +
-                                   why + " and could be written outside " + o.dir.string() + "; nothing was written",
+            throw format_error("refusing to extract member '" + e.name + "' of " + o.file.string() + ": it has " + why +
+                                   " and could be written outside " + o.dir.string() + "; nothing was written",
                                {}, {});
 
     // Which members: all of them, or those of the items under OBJPATH.

@@ -68,8 +68,14 @@ void walk(const value& v, object_path& path, const detail::zip_reader* npz, std:
         r.format = v.as_set().frozen ? "frozenset" : "set";
         r.length = v.size();
         break;
-    case value::kind::list: r.kind = item_kind::list; r.length = v.size(); break;
-    case value::kind::dict: r.kind = item_kind::dict; r.length = v.size(); break;
+    case value::kind::list:
+        r.kind = item_kind::list;
+        r.length = v.size();
+        break;
+    case value::kind::dict:
+        r.kind = item_kind::dict;
+        r.length = v.size();
+        break;
     case value::kind::array: {
         r.kind = item_kind::array;
         const ndarray& a = v.as_array();

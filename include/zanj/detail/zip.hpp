@@ -43,8 +43,7 @@ public:
 
     /// Adds a member whose data is the concatenation of `pieces`, without copying them when stored.
     /// Throws usage_error on a duplicate name, io_error when the disk refuses.
-    void add(std::string_view name, std::span<const std::span<const std::byte>> pieces,
-             const member_options& options);
+    void add(std::string_view name, std::span<const std::span<const std::byte>> pieces, const member_options& options);
     void add(std::string_view name, std::span<const std::byte> data, const member_options& options);
 
     /// Fills `out` with the member's bytes from `offset` on.

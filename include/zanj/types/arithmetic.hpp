@@ -31,8 +31,7 @@ struct handler<bool> {
 
 /// Integers of every width: JSON numbers, range-checked on load.
 template <class I>
-    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
-struct handler<I> {
+requires(std::is_integral_v<I> && !std::is_same_v<I, bool>) struct handler<I> {
     /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(I i, serializer&) { return value(i); }
     /// Reads the item back (the contract of zanj/handler.hpp).
@@ -61,7 +60,7 @@ private:
 
 /// float and double: JSON numbers (NaN and infinities as Python's tokens).
 template <class F>
-    requires std::is_floating_point_v<F>
+requires std::is_floating_point_v<F>
 struct handler<F> {
     /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(F f, serializer&) { return value(static_cast<double>(f)); }
@@ -75,8 +74,7 @@ struct handler<F> {
 
 /// zanj::float16 and zanj::bfloat16 scalars: JSON numbers.
 template <class H>
-    requires(std::is_same_v<H, float16> || std::is_same_v<H, bfloat16>)
-struct handler<H> {
+requires(std::is_same_v<H, float16> || std::is_same_v<H, bfloat16>) struct handler<H> {
     /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(H h, serializer&) { return value(static_cast<double>(static_cast<float>(h))); }
     /// Reads the item back (the contract of zanj/handler.hpp).

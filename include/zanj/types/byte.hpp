@@ -83,7 +83,9 @@ struct handler<std::array<std::byte, N>> {
 template <std::size_t Extent>
 struct handler<std::span<const std::byte, Extent>> {
     /// Writes the item (the contract of zanj/handler.hpp).
-    static value serialize(std::span<const std::byte, Extent> bytes, serializer& s) { return detail::write_bytes(bytes, s); }
+    static value serialize(std::span<const std::byte, Extent> bytes, serializer& s) {
+        return detail::write_bytes(bytes, s);
+    }
 };
 /// std::span<std::byte>: a 1-d uint8 array (save only).
 template <std::size_t Extent>

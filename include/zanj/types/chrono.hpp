@@ -55,7 +55,8 @@ struct tick_period {
 };
 
 template <class Period>
-inline constexpr tick_period tick_period_of{static_cast<std::int64_t>(Period::num), static_cast<std::int64_t>(Period::den)};
+inline constexpr tick_period tick_period_of{static_cast<std::int64_t>(Period::num),
+                                            static_cast<std::int64_t>(Period::den)};
 
 /// Adds "count", "period" and "seconds" for `count` ticks (an integer or float value) of `period`.
 void add_duration_fields(value::dict_type& item, const value& count, tick_period period);
@@ -79,8 +80,10 @@ template <class Rep>
 value count_value(Rep count) {
     static_assert(std::is_arithmetic_v<Rep> && !std::is_same_v<Rep, bool>,
                   "zanj: durations and time points are saved for arithmetic tick counts only");
-    if constexpr (std::is_floating_point_v<Rep>) return value(static_cast<double>(count));
-    else return value(count);
+    if constexpr (std::is_floating_point_v<Rep>)
+        return value(static_cast<double>(count));
+    else
+        return value(count);
 }
 
 template <class Rep>

@@ -22,15 +22,19 @@ namespace zanj {
 namespace detail {
 
 template <class K>
-concept map_key = std::is_same_v<K, std::string> || (std::is_integral_v<K> && !std::is_same_v<K, bool>) ||
-                  std::is_enum_v<K>;
+concept map_key =
+    std::is_same_v<K, std::string> ||(std::is_integral_v<K> && !std::is_same_v<K, bool>) || std::is_enum_v<K>;
 
 template <map_key K>
 std::string key_to_string(const K& k, [[maybe_unused]] const serializer& s) {
-    if constexpr (std::is_same_v<K, std::string>) return k;
-    else if constexpr (named_enum<K>) return std::string(enum_name_for_saving(k, s));
-    else if constexpr (std::is_enum_v<K>) return std::to_string(static_cast<std::underlying_type_t<K>>(k));
-    else return std::to_string(k);
+    if constexpr (std::is_same_v<K, std::string>)
+        return k;
+    else if constexpr (named_enum<K>)
+        return std::string(enum_name_for_saving(k, s));
+    else if constexpr (std::is_enum_v<K>)
+        return std::to_string(static_cast<std::underlying_type_t<K>>(k));
+    else
+        return std::to_string(k);
 }
 
 template <map_key K>
@@ -56,7 +60,8 @@ value serialize_map(const Map& m, serializer& s, bool sort_keys) {
     std::vector<std::pair<std::string, const typename Map::mapped_type*>> items;
     items.reserve(m.size());
     for (const auto& [k, v] : m) items.emplace_back(key_to_string(k, s), &v);
-    if (sort_keys) std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (sort_keys)
+        std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     value::dict_type out;
     for (const auto& [k, v] : items) {
         if (k == format_key) s.fail("a dict key equal to the format key \"__muutils_format__\" cannot be saved");

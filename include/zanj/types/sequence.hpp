@@ -43,11 +43,10 @@ value serialize_range(const Range& r, serializer& s) {
 template <class Element, class Push>
 void load_range(const value& v, loader& l, Push&& push) {
     if constexpr (array_element<Element>) {
-        if (v.is_array() || (v.is_dict() && (v.format().starts_with("numpy.ndarray:") ||
-                                             v.format().starts_with("torch.Tensor:")))) {
+        if (v.is_array() ||
+            (v.is_dict() && (v.format().starts_with("numpy.ndarray:") || v.format().starts_with("torch.Tensor:")))) {
             ndarray a = l.array(v);
-            if (a.ndim() != 1)
-                l.fail("expected a list or 1-d array, found an array of shape " + a.shape_string());
+            if (a.ndim() != 1) l.fail("expected a list or 1-d array, found an array of shape " + a.shape_string());
             if (a.type() != dtype_of<Element>)
                 l.fail("array holds " + std::string(dtype_name(a.type())) + ", a sequence of " +
                        std::string(dtype_name(dtype_of<Element>)) + " was asked for");
@@ -108,7 +107,8 @@ struct handler<std::array<T, N>> {
     static value serialize(const std::array<T, N>& v, serializer& s) { return detail::serialize_range(v, s); }
     /// Reads the item back (the contract of zanj/handler.hpp).
     static std::array<T, N> load(const value& v, loader& l) {
-        static_assert(std::is_default_constructible_v<T>, "zanj: std::array<T, N> loads need a default-constructible T");
+        static_assert(std::is_default_constructible_v<T>,
+                      "zanj: std::array<T, N> loads need a default-constructible T");
         std::array<T, N> out{};
         std::size_t n = 0;
         detail::load_range<T>(v, l, [&](T&& x) {

@@ -56,7 +56,9 @@ struct handler<char[N]> {
 template <>
 struct handler<std::filesystem::path> {
     /// Writes the item (the contract of zanj/handler.hpp).
-    static value serialize(const std::filesystem::path& p, serializer& ser) { return ser.write_string(p.generic_string()); }
+    static value serialize(const std::filesystem::path& p, serializer& ser) {
+        return ser.write_string(p.generic_string());
+    }
     /// Reads the item back (the contract of zanj/handler.hpp).
     static std::filesystem::path load(const value& v, loader& l) {
         l.expect(v, value::kind::string, "a path string");

@@ -42,12 +42,18 @@ namespace detail {
 /// is the same on every compiler.
 template <class T>
 std::string variant_alternative_name() {
-    if constexpr (std::is_same_v<T, std::monostate> || std::is_same_v<T, std::nullptr_t>) return "None";
-    else if constexpr (std::is_same_v<T, bool>) return "bool";
-    else if constexpr (array_element<T>) return std::string(dtype_name(dtype_of<T>));
-    else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::filesystem::path>) return "str";
-    else if constexpr (requires { handler<T>::format_key(); }) return handler<T>::format_key();
-    else return {};
+    if constexpr (std::is_same_v<T, std::monostate> || std::is_same_v<T, std::nullptr_t>)
+        return "None";
+    else if constexpr (std::is_same_v<T, bool>)
+        return "bool";
+    else if constexpr (array_element<T>)
+        return std::string(dtype_name(dtype_of<T>));
+    else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::filesystem::path>)
+        return "str";
+    else if constexpr (requires { handler<T>::format_key(); })
+        return handler<T>::format_key();
+    else
+        return {};
 }
 
 } // namespace detail
@@ -66,7 +72,8 @@ struct handler<std::variant<Ts...>> {
         value::dict_type out;
         out.insert_or_assign(format_key, "std::variant");
         out.insert_or_assign("index", v.index());
-        if (std::string name = alternative_name(v.index()); !name.empty()) out.insert_or_assign("type", std::move(name));
+        if (std::string name = alternative_name(v.index()); !name.empty())
+            out.insert_or_assign("type", std::move(name));
         out.insert_or_assign("value", std::visit([&](const auto& x) { return s.serialize_field("value", x); }, v));
         return out;
     }
@@ -75,16 +82,16 @@ struct handler<std::variant<Ts...>> {
     static variant_type load(const value& v, loader& l) {
         l.expect(v, value::kind::dict, "a std::variant item");
         if (v.format() != "std::variant")
-            l.fail("expected a std::variant item, found " +
-                   (v.format().empty() ? std::string("a dict without a format key")
-                                       : "a '" + std::string(v.format()) + "' item"));
+            l.fail("expected a std::variant item, found " + (v.format().empty()
+                                                                 ? std::string("a dict without a format key")
+                                                                 : "a '" + std::string(v.format()) + "' item"));
         const auto index = l.load_field<std::size_t>(v, "index");
         if (index >= size)
             l.fail("std::variant index " + std::to_string(index) + " is out of range: this std::variant has " +
                    std::to_string(size) + " alternatives (" + alternative_list() + ")");
         const std::string expected = alternative_name(index);
-        if (const value* type = v.find("type"); type && type->is_string() && !expected.empty() &&
-                                                type->as_string() != expected)
+        if (const value* type = v.find("type");
+            type && type->is_string() && !expected.empty() && type->as_string() != expected)
             l.fail("the file's std::variant alternative " + std::to_string(index) + " is '" + type->as_string() +
                    "', this std::variant's is '" + expected + "' (did the alternatives change order?)");
         const value& payload = l.field(v, "value");
@@ -123,7 +130,8 @@ private:
     static variant_type load_alternative(std::size_t index, const value& v, loader& l) {
         static constexpr auto loaders = []<std::size_t... I>(std::index_sequence<I...>) {
             return std::array<variant_type (*)(const value&, loader&), size>{&load_alternative<I>...};
-        }(std::index_sequence_for<Ts...>{});
+        }
+        (std::index_sequence_for<Ts...>{});
         return loaders[index](v, l);
     }
 };

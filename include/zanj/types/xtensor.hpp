@@ -47,11 +47,13 @@ template <class Element>
 void check_array_for(dtype type, const shape_type& shape, const value& v, loader& l, std::size_t rank,
                      const char* container) {
     if (type != dtype_of<Element>)
-        fail_array(v, l, "dtype mismatch: the archive holds " + std::string(dtype_name(type)) + ", " + container +
-                             " needs " + std::string(dtype_name(dtype_of<Element>)));
+        fail_array(v, l,
+                   "dtype mismatch: the archive holds " + std::string(dtype_name(type)) + ", " + container + " needs " +
+                       std::string(dtype_name(dtype_of<Element>)));
     if (rank != std::size_t(-1) && shape.size() != rank)
-        fail_array(v, l, "rank mismatch: the archive holds an array of shape " + shape_string(shape) + ", " +
-                             container + " needs rank " + std::to_string(rank));
+        fail_array(v, l,
+                   "rank mismatch: the archive holds an array of shape " + shape_string(shape) + ", " + container +
+                       " needs rank " + std::to_string(rank));
 }
 
 template <class Element>
@@ -154,9 +156,10 @@ struct handler<xt::xfixed_container<ET, S, L, SH, Tag>> {
         container c;
         detail::load_into(c, v, l, c.dimension(), "xt::xtensor_fixed", [&](const shape_type& shape) {
             if (!std::equal(shape.begin(), shape.end(), c.shape().begin()))
-                detail::fail_array(v, l, "shape mismatch: the archive holds an array of shape " + shape_string(shape) +
-                                             ", the xt::xtensor_fixed has shape " +
-                                             shape_string(shape_type(c.shape().begin(), c.shape().end())));
+                detail::fail_array(v, l,
+                                   "shape mismatch: the archive holds an array of shape " + shape_string(shape) +
+                                       ", the xt::xtensor_fixed has shape " +
+                                       shape_string(shape_type(c.shape().begin(), c.shape().end())));
         });
         return c;
     }
