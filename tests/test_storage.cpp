@@ -270,8 +270,8 @@ TEST_CASE("arrays and archives over 4 GiB, written in chunks into a sparse file"
     fs::path dir = fresh_dir("large");
     // 4.5 GiB of bytes, zero but for a marker at both ends: the zero pieces become holes, so the
     // test needs little disk and time while every offset and size takes its ZIP64 form.
-    const std::size_t n = (std::size_t{9} << 29);
-    auto marker = [n](std::size_t i) -> std::uint8_t {
+    constexpr std::size_t n = (std::size_t{9} << 29);
+    auto marker = [](std::size_t i) -> std::uint8_t {
         if (i < 4096) return static_cast<std::uint8_t>(i % 251 + 1);
         if (i >= n - 4096) return static_cast<std::uint8_t>((n - i) % 241 + 1);
         return 0;
