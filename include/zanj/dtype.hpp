@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 
 namespace zanj {
@@ -60,69 +61,6 @@ dtype storage_dtype(dtype t) noexcept;
 constexpr bool is_complex(dtype t) noexcept { return t == dtype::complex64 || t == dtype::complex128; }
 
 namespace detail {
-template <class T>
-struct dtype_of_impl {};
-template <>
-struct dtype_of_impl<bool> {
-    static constexpr dtype value = dtype::bool_;
-};
-template <>
-struct dtype_of_impl<std::int8_t> {
-    static constexpr dtype value = dtype::int8;
-};
-template <>
-struct dtype_of_impl<std::int16_t> {
-    static constexpr dtype value = dtype::int16;
-};
-template <>
-struct dtype_of_impl<std::int32_t> {
-    static constexpr dtype value = dtype::int32;
-};
-template <>
-struct dtype_of_impl<std::int64_t> {
-    static constexpr dtype value = dtype::int64;
-};
-template <>
-struct dtype_of_impl<std::uint8_t> {
-    static constexpr dtype value = dtype::uint8;
-};
-template <>
-struct dtype_of_impl<std::uint16_t> {
-    static constexpr dtype value = dtype::uint16;
-};
-template <>
-struct dtype_of_impl<std::uint32_t> {
-    static constexpr dtype value = dtype::uint32;
-};
-template <>
-struct dtype_of_impl<std::uint64_t> {
-    static constexpr dtype value = dtype::uint64;
-};
-template <>
-struct dtype_of_impl<float> {
-    static constexpr dtype value = dtype::float32;
-};
-template <>
-struct dtype_of_impl<double> {
-    static constexpr dtype value = dtype::float64;
-};
-template <>
-struct dtype_of_impl<std::complex<float>> {
-    static constexpr dtype value = dtype::complex64;
-};
-template <>
-struct dtype_of_impl<std::complex<double>> {
-    static constexpr dtype value = dtype::complex128;
-};
-template <>
-struct dtype_of_impl<zanj::float16> {
-    static constexpr dtype value = dtype::float16;
-};
-template <>
-struct dtype_of_impl<zanj::bfloat16> {
-    static constexpr dtype value = dtype::bfloat16;
-};
-
 // `long long` and `long` are distinct types even where they have the same width.
 template <class T>
 using dtype_key_t = std::conditional_t<
@@ -136,17 +74,44 @@ using dtype_key_t = std::conditional_t<
                            std::conditional_t<sizeof(T) == 2, std::uint16_t,
                                               std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>>>,
     T>;
+
+// Every element type with its dtype, one entry each.
+template <class T, dtype D>
+struct dtype_entry {
+    using type = T;
+    static constexpr dtype value = D;
+};
+using dtype_entries =
+    std::tuple<dtype_entry<bool, dtype::bool_>, dtype_entry<std::int8_t, dtype::int8>,
+               dtype_entry<std::int16_t, dtype::int16>, dtype_entry<std::int32_t, dtype::int32>,
+               dtype_entry<std::int64_t, dtype::int64>, dtype_entry<std::uint8_t, dtype::uint8>,
+               dtype_entry<std::uint16_t, dtype::uint16>, dtype_entry<std::uint32_t, dtype::uint32>,
+               dtype_entry<std::uint64_t, dtype::uint64>, dtype_entry<zanj::float16, dtype::float16>,
+               dtype_entry<zanj::bfloat16, dtype::bfloat16>, dtype_entry<float, dtype::float32>,
+               dtype_entry<double, dtype::float64>, dtype_entry<std::complex<float>, dtype::complex64>,
+               dtype_entry<std::complex<double>, dtype::complex128>>;
+
+// The dtype of K (a type already keyed by dtype_key_t), or nothing when K has none.
+template <class K, class... Entries>
+constexpr std::optional<dtype> dtype_in(std::tuple<Entries...>*) noexcept {
+    std::optional<dtype> found;
+    ((std::is_same_v<K, typename Entries::type> ? void(found = Entries::value) : void()), ...);
+    return found;
+}
+template <class K>
+constexpr std::optional<dtype> dtype_for() noexcept {
+    return dtype_in<K>(static_cast<dtype_entries*>(nullptr));
+}
 } // namespace detail
 
 /// True when T is a C++ element type with a dtype (bool, fixed-width integers, float, double,
 /// std::complex<float>, std::complex<double>, zanj::float16, zanj::bfloat16).
 template <class T>
-concept array_element = requires {
-    detail::dtype_of_impl<detail::dtype_key_t<std::remove_cv_t<T>>>::value;
-};
+concept array_element = detail::dtype_for<detail::dtype_key_t<std::remove_cv_t<T>>>()
+.has_value();
 
 /// The dtype of a C++ element type.
 template <array_element T>
-inline constexpr dtype dtype_of = detail::dtype_of_impl<detail::dtype_key_t<std::remove_cv_t<T>>>::value;
+inline constexpr dtype dtype_of = *detail::dtype_for<detail::dtype_key_t<std::remove_cv_t<T>>>();
 
 } // namespace zanj
