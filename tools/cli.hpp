@@ -73,11 +73,6 @@ std::string normalize_path(std::string_view p);
 /// True when `path` is `prefix` or lies below it (both normalized).
 bool path_under(std::string_view path, std::string_view prefix);
 
-/// Element `i` of `a` as text, as numpy prints it: `0.5`, `1.0`, `nan`, `True`, `(1+2j)`.
-std::string element_string(const ndarray& a, std::size_t i);
-/// Element `i` as a double (complex: the real part), and its imaginary part for complex dtypes.
-double element_real(const ndarray& a, std::size_t i);
-double element_imag(const ndarray& a, std::size_t i);
 /// `array([0.0, 0.5, ..., 255.5], dtype=float32, shape=(16, 32))`: the first and last 3 values,
 /// or every value, nested by shape, when `full`.
 std::string array_preview(const ndarray& a, bool full);

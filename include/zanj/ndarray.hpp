@@ -122,6 +122,13 @@ private:
     std::byte* data_;
 };
 
+/// Element `i` of `a` as a double (bool as 0 or 1, complex as its real part).
+double element_real(const ndarray& a, std::size_t i);
+/// The imaginary part of element `i` of a complex array, 0 for other dtypes.
+double element_imag(const ndarray& a, std::size_t i);
+/// Element `i` of `a` as numpy prints it: `0.5`, `1.0`, `nan`, `True`, `(1+2j)`.
+std::string element_string(const ndarray& a, std::size_t i);
+
 namespace detail {
 /// Allocates `n` bytes aligned to 64 (zero-filled when `zero`), owned by the returned pointer.
 std::shared_ptr<std::byte> allocate_aligned(std::size_t n, bool zero = false);

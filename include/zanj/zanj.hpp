@@ -4,6 +4,7 @@
 
 #include <zanj/archive.hpp>
 #include <zanj/chunked_array.hpp>
+#include <zanj/compare.hpp>
 #include <zanj/config.hpp>
 #include <zanj/dataclass.hpp>
 #include <zanj/dtype.hpp>
