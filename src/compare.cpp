@@ -92,9 +92,9 @@ private:
         if (differing > 0)
             out.push_back({path, std::to_string(differing) + " of " + std::to_string(a.size()) +
                                      " elements differ (first at flat index " + std::to_string(first) + ": " +
-                                     element_string(a, first) + " in " + o_.a_name + " vs " +
-                                     element_string(b, first) + " in " + o_.b_name +
-                                     "; max |" + o_.a_name + " - " + o_.b_name + "| = " + std::to_string(worst) + ")"});
+                                     element_string(a, first) + " in " + o_.a_name + " vs " + element_string(b, first) +
+                                     " in " + o_.b_name + "; max |" + o_.a_name + " - " + o_.b_name +
+                                     "| = " + std::to_string(worst) + ")"});
     }
 };
 

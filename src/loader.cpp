@@ -205,6 +205,7 @@ value rebuild_node(const loader_registry& registry, value v, loader& l) {
     }
     // A Python dataclass without a registered C++ type stays a dict, as Python keeps unknown items.
     if (format.ends_with("(SerializableDataclass)")) return v;
+    if (detail::is_model_item(v)) return detail::resolve_shared_parameters(std::move(v));
     std::string why = "unknown format key '" + format + "': no loader is registered for it";
     if (mode == error_mode::except) l.fail(why + " (register one, or read with error_mode warn or ignore)");
     if (mode == error_mode::warn)

@@ -34,6 +34,7 @@ void add_type_loaders(loader_registry& registry) {
     registry.add({"std::variant", false, keep, "std::variant (kept as its item)"});
     registry.add({"std::chrono::duration", false, keep, "std::chrono::duration (kept as its item)"});
     registry.add({"std::chrono::time_point", false, keep, "std::chrono::time_point (kept as its item)"});
+    registry.add({"zanj::shared_parameter", false, keep, "model parameter stored by another (kept as its item)"});
     registry.add({"pandas.DataFrame", true, table_if_possible, "pandas DataFrame, as zanj::table"});
     for (const char* key : {"scipy.sparse.csr_matrix", "scipy.sparse.csr_array"})
         registry.add({key, false, with_instance<csr_matrix>, "scipy.sparse CSR matrix, as zanj::csr_matrix"});

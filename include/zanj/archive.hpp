@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace zanj {
@@ -144,6 +145,12 @@ public:
     /// The item at `path` as a T. Throws usage_error when there is no such item.
     template <class T>
     T read(std::string_view path = "/", read_options options = {}) const;
+    /// The item at `path` loaded by `load(item, loader)`, for loading that needs options a
+    /// handler cannot take (what ConfiguredModel's non-strict read does): the loader reads
+    /// externals as `options` says and names paths from `path` on.
+    template <class Load>
+    auto load_with(std::string_view path, Load&& load, read_options options = {}) const
+        -> std::invoke_result_t<Load&, const value&, loader&>;
     /// The item at `path` untyped, as `ZANJ::read` gives whole archives.
     value read(std::string_view path = "/", read_options options = {}) const;
     /// The whole tree untyped, reading only the items `keep` accepts: it is asked top-down, and
@@ -177,11 +184,17 @@ private:
 
 template <class T>
 T archive::read(std::string_view path, read_options options) const {
+    return load_with(path, [](const value& node, loader& l) { return l.load<T>(node); }, options);
+}
+
+template <class Load>
+auto archive::load_with(std::string_view path, Load&& load, read_options options) const
+    -> std::invoke_result_t<Load&, const value&, loader&> {
     object_path where;
     const value& node = node_at(path, where);
     auto externals = make_source(options);
     loader l(settings(), registry(), externals.get(), std::move(where));
-    return l.load<T>(node);
+    return load(node, l);
 }
 
 } // namespace zanj

@@ -16,6 +16,11 @@ struct config;
 template <class T, class Enable = void>
 struct handler;
 
+/// How a model parameter's storage is reached (see zanj/model.hpp): specialise it for array
+/// types of your own, as zanj does for ndarray, std::vector, std::array and xtensor containers.
+template <class T, class Enable = void>
+struct parameter_traits;
+
 /// Selects a type in overloads of the free-function form `zanj_load(zanj::tag<T>, ...)`.
 template <class T>
 struct tag {};

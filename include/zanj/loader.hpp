@@ -197,8 +197,10 @@ void loader_registry::add() {
     std::string key = handler<T>::format_key();
     item_loader l;
     l.format = key;
-    // Python matches a class whose format string is a prefix of the item's value.
+    // Python matches a class whose format string is a prefix of the item's value; a handler can
+    // ask for exact matches (a model class "Net" must not claim "NetConfig(...)" items).
     l.prefix = true;
+    if constexpr (requires { handler<T>::exact_format_key; }) l.prefix = !handler<T>::exact_format_key;
     l.description = "C++ type registered for '" + key + "'";
     l.load = [](value item, loader& ld) {
         auto obj = std::make_shared<const std::any>(ld.load<T>(item));

@@ -16,6 +16,7 @@
 #include <zanj/handler.hpp>
 #include <zanj/load_any.hpp>
 #include <zanj/loader.hpp>
+#include <zanj/model.hpp>
 #include <zanj/ndarray.hpp>
 #include <zanj/npz.hpp>
 #include <zanj/object_path.hpp>

@@ -165,4 +165,32 @@ struct handler<xt::xfixed_container<ET, S, L, SH, Tag>> {
     }
 };
 
+namespace detail {
+/// Model parameters held in xtensor containers (see zanj/model.hpp): row-major ones only, since
+/// the file holds C order and loading writes straight into the container.
+template <class Container>
+struct xcontainer_parameter {
+    static dtype type(const Container&) { return dtype_of<typename Container::value_type>; }
+    static shape_type shape(const Container& c) { return shape_type(c.shape().begin(), c.shape().end()); }
+    static std::byte* data(Container& c) {
+        if (c.layout() != xt::layout_type::row_major)
+            throw usage_error("a model parameter in an xtensor container must be row-major");
+        return reinterpret_cast<std::byte*>(c.data());
+    }
+};
+} // namespace detail
+
+/// xt::xarray as a model parameter.
+template <class EC, xt::layout_type L, class SC, class Tag>
+struct parameter_traits<xt::xarray_container<EC, L, SC, Tag>>
+    : detail::xcontainer_parameter<xt::xarray_container<EC, L, SC, Tag>> {};
+/// xt::xtensor as a model parameter.
+template <class EC, std::size_t N, xt::layout_type L, class Tag>
+struct parameter_traits<xt::xtensor_container<EC, N, L, Tag>>
+    : detail::xcontainer_parameter<xt::xtensor_container<EC, N, L, Tag>> {};
+/// xt::xtensor_fixed as a model parameter.
+template <class ET, class S, xt::layout_type L, bool SH, class Tag>
+struct parameter_traits<xt::xfixed_container<ET, S, L, SH, Tag>>
+    : detail::xcontainer_parameter<xt::xfixed_container<ET, S, L, SH, Tag>> {};
+
 } // namespace zanj
