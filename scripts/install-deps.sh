@@ -8,6 +8,7 @@ packages=(
   libzip-dev catch2 python3-numpy unzip zip p7zip-full            # tests: reference readers and writers
   python3-pandas python3-scipy                                    # tests: DataFrames and sparse matrices both ways
   libcli11-dev                                                    # the zanj command-line tool
+  clang-14 clang-format-14                                        # tests: headers under a second compiler, format drift
   "$@"
 )
 missing=()

@@ -184,7 +184,8 @@ private:
 
 template <class T>
 T archive::read(std::string_view path, read_options options) const {
-    return load_with(path, [](const value& node, loader& l) { return l.load<T>(node); }, options);
+    return load_with(
+        path, [](const value& node, loader& l) { return l.load<T>(node); }, options);
 }
 
 template <class Load>

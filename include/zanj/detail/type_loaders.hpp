@@ -6,7 +6,7 @@
 namespace zanj {
 class loader_registry;
 class value;
-}
+} // namespace zanj
 
 namespace zanj::detail {
 
