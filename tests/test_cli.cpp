@@ -245,6 +245,18 @@ TEST_CASE("zanj extract writes members and refuses names that leave its folder",
         CHECK_FALSE(fs::exists(case_dir / "escape.txt"));
         CHECK_FALSE(fs::exists("/tmp/zanj_cli_abs_escape.txt"));
     }
+
+    // A symbolic link already in the target folder must not carry a member outside it.
+    const fs::path case_dir = fresh_dir("cli");
+    hostile_zip(case_dir / "linked.zip", "link/escape.txt");
+    fs::create_directories(case_dir / "target");
+    fs::create_directories(case_dir / "outside");
+    fs::create_directory_symlink(case_dir / "outside", case_dir / "target" / "link");
+    const auto e = zanj_cli("extract linked.zip target", case_dir);
+    CHECK(e.code == 3);
+    CHECK(e.err.find("is a symbolic link") != std::string::npos);
+    CHECK(files_below(case_dir / "outside").empty());
+    CHECK_FALSE(fs::exists(case_dir / "target" / "ok.txt")); // refused whole
 }
 
 TEST_CASE("zanj convert and diff", "[cli]") {

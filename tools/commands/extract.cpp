@@ -1,5 +1,6 @@
 // `zanj extract`: members to files. Every name is checked before anything is written, so a
-// hostile archive ("zip slip") is refused whole.
+// hostile archive ("zip slip") is refused whole, as is a folder holding a symbolic link on the
+// way of a member.
 
 #include "cli.hpp"
 
@@ -33,6 +34,21 @@ std::string unsafe_reason(std::string_view name) {
     return {};
 }
 
+// The first path below `dir` on the way to `name` that is a symbolic link already, or empty: a
+// link planted in DIR would carry the write outside it. (DIR itself may be a link: the user
+// named it.)
+std::filesystem::path planted_link(const std::filesystem::path& dir, std::string_view name) {
+    std::filesystem::path at = dir;
+    for (const auto& step : std::filesystem::path(name)) {
+        at /= step;
+        std::error_code ec;
+        const auto status = std::filesystem::symlink_status(at, ec);
+        if (ec || status.type() == std::filesystem::file_type::not_found) return {};
+        if (status.type() == std::filesystem::file_type::symlink) return at;
+    }
+    return {};
+}
+
 } // namespace
 
 int run_extract(const extract_options& o) {
@@ -54,6 +70,15 @@ int run_extract(const extract_options& o) {
         if (!a.find(prefix)) throw usage_error("no item at " + prefix + " in " + o.file.string(), prefix);
         for (const item_info& item : a.items())
             if (!item.member.empty() && path_under(item.path.str(), prefix)) wanted.insert(item.member);
+    }
+
+    for (const detail::zip_entry& e : zip.entries()) {
+        if (!all && !wanted.contains(e.name)) continue;
+        if (const auto link = planted_link(o.dir, e.name); !link.empty())
+            throw format_error("refusing to extract member '" + e.name + "' of " + o.file.string() + ": " +
+                                   link.string() + " is a symbolic link, which could lead outside " + o.dir.string() +
+                                   "; nothing was written",
+                               {}, {});
     }
 
     std::filesystem::create_directories(o.dir);
