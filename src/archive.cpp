@@ -7,6 +7,7 @@
 #include <zanj/detail/zip.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <mutex>
@@ -30,8 +31,9 @@ struct external_entry {
     external_type type = external_type::npy;
     const value::list_type* path = nullptr;
     // The member's stub, once found: its "dtype" restores types numpy lacks (bfloat16 over
-    // uint16 bits). Set under jsonl_mutex for externals nested in a `.jsonl` list.
-    mutable const value* stub = nullptr;
+    // uint16 bits). Set under jsonl_mutex for externals nested in a `.jsonl` list, and read
+    // without it by concurrent reads: hence atomic.
+    mutable std::atomic<const value*> stub{nullptr};
 };
 
 std::string path_text(const value::list_type& path) {
@@ -45,7 +47,7 @@ std::string_view member_text(const std::shared_ptr<std::byte>& data, const zip_e
 }
 
 value parse_member(const zip_reader& zip, const zip_entry& e) {
-    return detail::parse_json(member_text(zip.read(e), e), e.name);
+    return detail::parse_json(member_text(zip.read(e), e), e.name, false, zip.limits().max_json_depth);
 }
 
 // One of the two JSON members every zanj archive has.
@@ -66,7 +68,8 @@ value parse_jsonl(const zip_reader& zip, const zip_entry& e) {
         ++line_number;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.find_first_not_of(" \t") != std::string_view::npos)
-            items.push_back(detail::parse_json(line, e.name + " line " + std::to_string(line_number)));
+            items.push_back(detail::parse_json(line, e.name + " line " + std::to_string(line_number), false,
+                                               zip.limits().max_json_depth));
         if (end == std::string_view::npos) break;
         text.remove_prefix(end + 1);
     }
@@ -147,7 +150,7 @@ struct archive::impl {
     mutable std::once_flag items_once;
     mutable std::vector<item_info> item_list;
 
-    explicit impl(const std::filesystem::path& file) : zip(file) {}
+    impl(const std::filesystem::path& file, const read_limits& limits) : zip(file, limits) {}
 
     void read_externals_info();
     const value* walk(const value& root, const value::list_type& path, std::size_t first, const std::string& member,
@@ -203,12 +206,14 @@ void archive::impl::check_stub_at(const value& stub, const value::list_type& pat
         throw format_error("the item at " + path_text(path) + " is not the stub of member '" + member +
                                "' (its $ref is " + (ref ? ref->dump() : std::string("missing")) + ")",
                            path_text(path), member);
-    if (auto it = externals.find(member); it != externals.end()) it->second.stub = &stub;
+    if (auto it = externals.find(member); it != externals.end())
+        it->second.stub.store(&stub, std::memory_order_release);
 }
 
 dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const {
     auto it = externals.find(std::string(member));
-    return it != externals.end() && it->second.stub ? detail::recorded_dtype(*it->second.stub, stored) : stored;
+    const value* stub = it != externals.end() ? it->second.stub.load(std::memory_order_acquire) : nullptr;
+    return stub ? detail::recorded_dtype(*stub, stored) : stored;
 }
 
 void archive::impl::read_externals_info() {
@@ -229,7 +234,9 @@ void archive::impl::read_externals_info() {
         if (!zip.find(member))
             throw format_error("externals_info lists member '" + member + "', which the archive does not hold",
                                path_text(path->as_list()), member);
-        externals[member] = {type->as_string() == "npy" ? external_type::npy : external_type::jsonl, &path->as_list()};
+        external_entry& entry_of_member = externals[member];
+        entry_of_member.type = type->as_string() == "npy" ? external_type::npy : external_type::jsonl;
+        entry_of_member.path = &path->as_list();
         std::string crossed;
         if (const value* stub = walk(tree, path->as_list(), 0, member, &crossed))
             check_stub_at(*stub, path->as_list(), member);
@@ -283,14 +290,15 @@ detail::npy_header_info archive::impl::npy_header(const zip_entry& e) const {
         const bool v1 = head[6] == std::byte{1};
         std::size_t length = std::to_integer<std::size_t>(head[8]) | std::to_integer<std::size_t>(head[9]) << 8;
         if (!v1) length |= std::to_integer<std::size_t>(head[10]) << 16 | std::to_integer<std::size_t>(head[11]) << 24;
-        const std::size_t total = std::min<std::uint64_t>(
-            e.uncompressed_size, (v1 ? 10 : 12) + std::min(length, detail::npy_max_header_size + 1));
+        // A header over the limit is refused from its length field alone.
+        const std::size_t wanted = length > zip.limits().max_npy_header_size ? 0 : length;
+        const std::size_t total = std::min<std::uint64_t>(e.uncompressed_size, (v1 ? 10 : 12) + wanted);
         if (total > head.size()) {
             head.resize(total);
             zip.read_stored(e, 0, head);
         }
     }
-    detail::npy_header_info info = detail::npy_parse_header(head, e.name);
+    detail::npy_header_info info = detail::npy_parse_header(head, e.name, zip.limits().max_npy_header_size);
     detail::npy_check_size(info, e.uncompressed_size, e.name);
     info.type = recorded_dtype(e.name, info.type);
     return info;
@@ -302,8 +310,9 @@ namespace {
 constexpr std::uint64_t small_member = std::uint64_t{1} << 20;
 
 // The NPY header at the start of a member's bytes (all of them, or at least the header's).
-detail::npy_header_info parse_npy_header(std::span<const std::byte> bytes, const zip_entry& e) {
-    detail::npy_header_info info = detail::npy_parse_header(bytes, e.name);
+detail::npy_header_info parse_npy_header(std::span<const std::byte> bytes, const zip_entry& e,
+                                         const read_limits& limits) {
+    detail::npy_header_info info = detail::npy_parse_header(bytes, e.name, limits.max_npy_header_size);
     detail::npy_check_size(info, e.uncompressed_size, e.name);
     return info;
 }
@@ -332,7 +341,7 @@ ndarray archive::impl::npy(std::string_view member, const read_options& options)
             const auto size = static_cast<std::size_t>(e.uncompressed_size);
             std::shared_ptr<std::byte> storage = detail::allocate_aligned(size);
             zip.read_into(e, {}, {storage.get(), size}, 1);
-            detail::npy_header_info h = parse_npy_header({storage.get(), size}, e);
+            detail::npy_header_info h = parse_npy_header({storage.get(), size}, e, zip.limits());
             if (is_plain(h)) {
                 h.type = recorded_dtype(e.name, h.type);
                 std::byte* data = storage.get() + h.data_offset;
@@ -348,7 +357,8 @@ ndarray archive::impl::npy(std::string_view member, const read_options& options)
             return ndarray(h.type, std::move(h.shape), std::move(storage), data);
         }
     }
-    ndarray a = detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size), e.name);
+    ndarray a = detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size), e.name,
+                                   zip.limits().max_npy_header_size);
     const dtype recorded = recorded_dtype(member, a.type());
     return recorded == a.type() ? a : a.view_as(recorded);
 }
@@ -366,7 +376,7 @@ void archive::impl::npy_into(std::string_view member, const array_placer& place)
         thread_local std::vector<std::byte> scratch;
         scratch.resize(static_cast<std::size_t>(e.uncompressed_size));
         zip.read_into(e, {}, scratch, 1);
-        detail::npy_header_info h = parse_npy_header(scratch, e);
+        detail::npy_header_info h = parse_npy_header(scratch, e, zip.limits());
         if (is_plain(h)) {
             h.type = recorded_dtype(e.name, h.type);
             fill(h.type, h.shape, std::span<const std::byte>(scratch).subspan(h.data_offset));
@@ -539,7 +549,7 @@ struct archive::source final : detail::external_source {
 };
 
 archive::archive(const std::filesystem::path& file, config settings, std::shared_ptr<const loader_registry> registry)
-    : impl_(std::make_unique<impl>(file)) {
+    : impl_(std::make_unique<impl>(file, settings.limits)) {
     impl& a = *impl_;
     a.settings = std::move(settings);
     a.registry = registry ? std::move(registry) : std::make_shared<const loader_registry>();

@@ -140,12 +140,34 @@ void archive_writer::finish(const value& tree) {
     cfg.insert_or_assign("external_list_threshold", s.external_list_threshold);
     cfg.insert_or_assign("compress", compression_json(s.compress));
     if (!s.storage_hints.empty()) cfg.insert_or_assign("storage_hints", storage_hints_json(s.storage_hints));
-    cfg.insert_or_assign("serialization_handlers", serialization_handler_descriptions());
+    if (s.schema != schema_options{}) {
+        value::dict_type schema;
+        schema.insert_or_assign("missing_fields", std::string(to_string(s.schema.missing_fields)));
+        schema.insert_or_assign("unknown_fields", std::string(to_string(s.schema.unknown_fields)));
+        cfg.insert_or_assign("schema", value(std::move(schema)));
+    }
+    // Run-time marshalers come first, as they are tried first (Python lists handlers_pre first).
+    const marshaler_registry& marshalers = impl_->registry.marshalers();
+    value::list_type handlers;
+    for (const marshaler_info& m : marshalers.list()) {
+        value::dict_type d;
+        d.insert_or_assign("uid", m.format);
+        d.insert_or_assign("source_pckg", "zanj-cpp run-time marshaler");
+        d.insert_or_assign("type", m.type);
+        d.insert_or_assign("priority", m.priority);
+        d.insert_or_assign("desc", m.description);
+        handlers.emplace_back(std::move(d));
+    }
+    value builtin = serialization_handler_descriptions();
+    for (auto& h : builtin.as_list()) handlers.push_back(std::move(h));
+    cfg.insert_or_assign("serialization_handlers", value(std::move(handlers)));
     value::list_type loaders;
     for (const auto& l : impl_->registry.loaders()) {
         value::dict_type d;
         d.insert_or_assign("uid", l.format);
         d.insert_or_assign("match", l.prefix ? "prefix" : "exact");
+        const auto* m = l.prefix ? nullptr : marshalers.find(l.format);
+        d.insert_or_assign("priority", m ? m->priority : 0);
         d.insert_or_assign("desc", l.description);
         loaders.emplace_back(std::move(d));
     }

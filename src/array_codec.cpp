@@ -192,7 +192,19 @@ void fill_from_nested(const value& v, const shape_type& shape, std::size_t depth
     for (const auto& item : v.as_list()) fill_from_nested(item, shape, depth + 1, t, out);
 }
 
+// The structure alone, so that a shape the data cannot fill is refused before its storage is
+// allocated: a few bytes of JSON must not claim terabytes.
+void check_nested(const value& v, const shape_type& shape, std::size_t depth) {
+    if (depth == shape.size()) return;
+    if (!v.is_list() || v.size() != shape[depth])
+        throw type_error("array data is not rectangular: expected a list of " + std::to_string(shape[depth]) +
+                         " at depth " + std::to_string(depth) + ", found " +
+                         (v.is_list() ? "a list of " + std::to_string(v.size()) : std::string(v.type_name())));
+    for (const auto& item : v.as_list()) check_nested(item, shape, depth + 1);
+}
+
 ndarray from_nested(const value& data, dtype t, shape_type shape) {
+    check_nested(data, shape, 0);
     ndarray out(t, shape);
     std::byte* p = out.bytes();
     fill_from_nested(data, out.shape(), 0, t, p);
@@ -444,6 +456,16 @@ ndarray array_from_item(const value& v) {
     if (mode == "array_list_meta") return from_nested(*data, t, std::move(shape));
     if (mode == "array_hex_meta" || mode == "array_b64_meta") {
         if (!data->is_string()) throw type_error("array item '" + std::string(format) + "' needs string data");
+        // As for nested lists: the text must be able to fill the shape before storage is allocated.
+        const std::size_t elements = shape_elements(shape);
+        if (elements > std::numeric_limits<std::size_t>::max() / dtype_size(t))
+            throw format_error("array item's shape " + shape_string(shape) + " overflows the address space");
+        const std::size_t nbytes = elements * dtype_size(t);
+        const std::size_t digits = data->as_string().size();
+        if (mode == "array_hex_meta" ? digits / 2 != nbytes : digits / 4 * 3 + 3 < nbytes)
+            throw format_error(std::string(mode == "array_hex_meta" ? "hex" : "base64") + " array data of " +
+                               std::to_string(digits) + " characters cannot hold the " + std::to_string(nbytes) +
+                               " bytes its shape " + shape_string(shape) + " and dtype need");
         ndarray out(t, std::move(shape));
         if (mode == "array_hex_meta")
             from_hex(data->as_string(), out.bytes(), out.nbytes());

@@ -27,6 +27,7 @@ namespace zanj::detail {
 void rethrow_at(const error& e, const std::string& object_path, const std::string& member) {
     const std::string& path = e.object_path().empty() ? object_path : e.object_path();
     const std::string& where = e.member().empty() ? member : e.member();
+    if (dynamic_cast<const limit_error*>(&e)) throw limit_error(e.reason(), path, where);
     if (dynamic_cast<const format_error*>(&e)) throw format_error(e.reason(), path, where);
     if (dynamic_cast<const io_error*>(&e)) throw io_error(e.reason(), path, where);
     if (dynamic_cast<const usage_error*>(&e)) throw usage_error(e.reason(), path, where);

@@ -3,12 +3,20 @@
 #include <zanj/error.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits>
+#include <optional>
+#include <signal.h>
 #include <string>
+#include <string_view>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
@@ -84,26 +92,96 @@ file_handle open_for_reading(const fs::path& path) {
     return {fd, path};
 }
 
-file_handle make_temp_file_beside(const fs::path& destination) {
-    std::string temp_name = ".";
-    temp_name += destination.filename().string();
-    temp_name += ".tmp-XXXXXX"; // appended in steps: GCC 12 warns falsely (-Wrestrict) about "." + s
-    fs::path pattern = folder_of(destination) / temp_name;
-    std::string name = pattern.string();
-    std::vector<char> buf(name.begin(), name.end());
-    buf.push_back('\0');
-    int fd = ::mkostemp(buf.data(), O_CLOEXEC);
-    if (fd < 0)
-        throw io_error("cannot create a temporary file in " + folder_of(destination).string() + " to write " +
-                       destination.string() + ": " + std::strerror(errno));
-    file_handle file(fd, fs::path(buf.data()));
-    // mkstemp creates 0600; give the archive the mode an ordinary new file would have.
-    if (::fchmod(fd, static_cast<mode_t>(0666 & ~current_umask())) != 0) {
-        int err = errno;
-        ::unlink(buf.data());
-        fail("set the permissions of", file.path(), err);
+namespace {
+
+// Temporary files are named `.<name>.tmp-<pid>-XXXXXX`: the writer's pid tells whose they are.
+std::string temp_prefix(const fs::path& destination) {
+    std::string prefix = ".";
+    prefix += destination.filename().string();
+    prefix += ".tmp-"; // appended in steps: GCC 12 warns falsely (-Wrestrict) about "." + s
+    return prefix;
+}
+
+// The writer's pid when `name` is exactly `prefix` + `<pid>-XXXXXX` (mkstemp's six letters),
+// else nothing: any other file, ours from an older version included, is never touched.
+std::optional<pid_t> temp_owner(std::string_view name, std::string_view prefix) {
+    if (!name.starts_with(prefix)) return std::nullopt;
+    name.remove_prefix(prefix.size());
+    const std::size_t dash = name.find('-');
+    if (dash == 0 || dash == std::string_view::npos || name.size() - dash - 1 != 6) return std::nullopt;
+    long long pid = 0;
+    auto [end, ec] = std::from_chars(name.data(), name.data() + dash, pid);
+    if (ec != std::errc{} || end != name.data() + dash || pid <= 0 || pid > std::numeric_limits<pid_t>::max())
+        return std::nullopt;
+    for (char c : name.substr(dash + 1))
+        if (!std::isalnum(static_cast<unsigned char>(c))) return std::nullopt;
+    return static_cast<pid_t>(pid);
+}
+
+// Removes the temporary files that earlier saves to `destination` left behind when they were
+// killed. A temporary is stale only when its writer's process is gone (or is this process) and
+// no one holds its lock: every writer holds an exclusive flock on its temporary until it is
+// renamed or removed, and the kernel drops the lock when the process dies, so a live writer's
+// file is never removed, even one whose pid is reused or lives in another pid namespace.
+// Best effort: a failure here never fails the save.
+void remove_stale_temps(const fs::path& folder, const std::string& prefix) noexcept {
+    DIR* dir = ::opendir(folder.c_str());
+    if (!dir) return;
+    const int dir_fd = ::dirfd(dir);
+    const pid_t self = ::getpid();
+    while (const dirent* entry = ::readdir(dir)) {
+        const char* name = entry->d_name;
+        const std::optional<pid_t> owner = temp_owner(name, prefix);
+        if (!owner) continue;
+        // A process that still exists may be writing it (EPERM: it exists, owned by another user).
+        if (*owner != self && (::kill(*owner, 0) == 0 || errno != ESRCH)) continue;
+        const int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat opened {};
+        struct stat named {};
+        // Remove it only if it is still the file we locked (not replaced since we opened it).
+        if (::fstat(fd, &opened) == 0 && S_ISREG(opened.st_mode) && ::flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            ::fstatat(dir_fd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 && named.st_dev == opened.st_dev &&
+            named.st_ino == opened.st_ino)
+            ::unlinkat(dir_fd, name, 0);
+        ::close(fd);
     }
-    return file;
+    ::closedir(dir);
+}
+
+} // namespace
+
+file_handle make_temp_file_beside(const fs::path& destination) {
+    const fs::path folder = folder_of(destination);
+    const std::string prefix = temp_prefix(destination);
+    remove_stale_temps(folder, prefix);
+    const std::string pattern = (folder / (prefix + std::to_string(::getpid()) + "-XXXXXX")).string();
+    for (int attempt = 0;; ++attempt) {
+        std::vector<char> buf(pattern.begin(), pattern.end());
+        buf.push_back('\0');
+        int fd = ::mkostemp(buf.data(), O_CLOEXEC);
+        if (fd < 0)
+            throw io_error("cannot create a temporary file in " + folder.string() + " to write " +
+                           destination.string() + ": " + std::strerror(errno));
+        file_handle file(fd, fs::path(buf.data()));
+        // Lock it for as long as it is written (see remove_stale_temps). Another save's cleanup
+        // may have locked it first, between mkostemp and here, to remove it: then take another
+        // name. File systems without flock write unlocked, protected by the pid alone.
+        struct stat st {};
+        const bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (locked ? ::fstat(fd, &st) == 0 && st.st_nlink == 0 : errno == EWOULDBLOCK) {
+            if (attempt < 100) continue;
+            throw io_error("cannot create a temporary file in " + folder.string() + " to write " +
+                           destination.string() + ": removed by other saves every time");
+        }
+        // mkstemp creates 0600; give the archive the mode an ordinary new file would have.
+        if (::fchmod(fd, static_cast<mode_t>(0666 & ~current_umask())) != 0) {
+            int err = errno;
+            ::unlink(buf.data());
+            fail("set the permissions of", file.path(), err);
+        }
+        return file;
+    }
 }
 
 std::uint64_t file_size(const file_handle& file) {
@@ -184,8 +262,13 @@ void write_file_atomically(const fs::path& destination, std::span<const std::spa
     try {
         for (std::span<const std::byte> piece : pieces) write_all(file, piece);
         fsync_file(file);
-        file.close();
+        // Renamed before it is closed, so that its lock holds until then (see remove_stale_temps).
         rename_file(temp, destination);
+        file.close();
+    } catch (const io_error& e) {
+        std::error_code ignored;
+        fs::remove(temp, ignored);
+        throw io_error(e.reason() + " (while saving " + destination.string() + ")", e.object_path(), e.member());
     } catch (...) {
         std::error_code ignored;
         fs::remove(temp, ignored);

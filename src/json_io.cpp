@@ -252,8 +252,8 @@ nonfinite_rewrite rewrite_nonfinite(std::string_view in) {
 
 class value_builder : public nlohmann::json_sax<nlohmann::json> {
 public:
-    value_builder(std::string marker, bool reject_duplicate_keys)
-        : marker_(std::move(marker)), reject_duplicate_keys_(reject_duplicate_keys) {}
+    value_builder(std::string marker, bool reject_duplicate_keys, std::uint64_t max_depth)
+        : marker_(std::move(marker)), reject_duplicate_keys_(reject_duplicate_keys), max_depth_(max_depth) {}
 
     bool null() override { return put(value{}); }
     bool boolean(bool b) override { return put(value(b)); }
@@ -271,6 +271,7 @@ public:
     }
     bool binary(binary_t&) override { return false; }
     bool start_object(std::size_t) override {
+        if (too_deep()) return false;
         stack_.push_back(&put_ref(value::dict()));
         return true;
     }
@@ -287,6 +288,7 @@ public:
         return true;
     }
     bool start_array(std::size_t) override {
+        if (too_deep()) return false;
         stack_.push_back(&put_ref(value::list()));
         return true;
     }
@@ -303,8 +305,15 @@ public:
     value root;
     std::string error_;
     std::size_t position_ = 0;
+    bool depth_exceeded_ = false;
 
 private:
+    // Values are rebuilt and destroyed recursively: the depth is bounded before either happens.
+    bool too_deep() {
+        if (stack_.size() < max_depth_) return false;
+        depth_exceeded_ = true;
+        return true;
+    }
     bool put(value v) {
         put_ref(std::move(v));
         return true;
@@ -326,22 +335,26 @@ private:
 
     std::string marker_;
     bool reject_duplicate_keys_ = false;
+    std::uint64_t max_depth_ = 0;
     std::string key_;
     std::vector<value*> stack_;
 };
 
 } // namespace
 
-value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys) {
+value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys, std::uint64_t max_depth) {
     nonfinite_rewrite rewritten = rewrite_nonfinite(text);
     std::string_view input = rewritten.marker.empty() ? text : std::string_view(rewritten.text);
-    value_builder builder(rewritten.marker, reject_duplicate_keys);
+    value_builder builder(rewritten.marker, reject_duplicate_keys, max_depth);
     bool ok = false;
     try {
         ok = nlohmann::json::sax_parse(input.begin(), input.end(), &builder);
     } catch (const nlohmann::json::exception& e) {
         builder.error_ = e.what();
     }
+    if (builder.depth_exceeded_)
+        throw limit_error("JSON in " + std::string(source) + " nests arrays and objects deeper than " +
+                          "read_limits::max_json_depth (" + std::to_string(max_depth) + ")");
     if (!ok) {
         std::string why = builder.error_.empty() ? "invalid JSON" : builder.error_;
         throw format_error("invalid JSON in " + std::string(source) + ": " + why);

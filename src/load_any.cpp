@@ -37,7 +37,8 @@ file_format detect_format(const std::filesystem::path& file) {
     if (starts_with("\x93NUMPY")) return file_format::npy;
     // A local file header, or the end record alone of an empty zip (np.savez with no arrays).
     if (starts_with("PK\x03\x04") || starts_with("PK\x05\x06")) {
-        detail::zip_reader zip(file);
+        // Only its names are needed here; the read that follows applies the caller's limits.
+        detail::zip_reader zip(file, read_limits::none());
         return zip.find("__zanj__.json") ? file_format::zanj : file_format::npz;
     }
     // The header length, then the JSON object: its '{' is the only fixed byte.
@@ -46,11 +47,15 @@ file_format detect_format(const std::filesystem::path& file) {
                        ": it is neither a zip (.zanj, .npz), an .npy file nor a .safetensors file");
 }
 
-value load_any(const std::filesystem::path& file) {
+value load_any(const std::filesystem::path& file, const read_limits& limits) {
     switch (detect_format(file)) {
-    case file_format::zanj: return ZANJ{}.read(file);
+    case file_format::zanj: {
+        config settings;
+        settings.limits = limits;
+        return ZANJ(settings).read(file);
+    }
     case file_format::npy: return read_npy(file);
-    case file_format::npz: return read_npz(file);
+    case file_format::npz: return read_npz(file, limits);
     case file_format::safetensors: return read_safetensors(file).tensors;
     }
     throw usage_error("load_any: unknown file format");

@@ -7,6 +7,8 @@
 
 #include <cstring>
 #include <iostream>
+#include <mutex>
+#include <shared_mutex>
 
 namespace zanj {
 
@@ -38,7 +40,7 @@ void warn(const config& settings, const std::string& message) {
 loader::loader(const config& settings, const loader_registry* registry, const detail::external_source* externals,
                object_path start)
     : settings_(settings), registry_(registry ? registry : &default_registry()), externals_(externals),
-      path_(std::move(start)) {}
+      path_(std::move(start)), marshalers_(registry_->marshalers().empty() ? nullptr : &registry_->marshalers()) {}
 
 std::string_view loader::pending_member(const value& v) const noexcept {
     if (!v.is_dict() || v.contains("data")) return {};
@@ -142,18 +144,52 @@ loader_registry::loader_registry() {
     detail::add_type_loaders(*this);
 }
 
+loader_registry::loader_registry(const loader_registry& other) {
+    std::shared_lock lock(other.mutex_);
+    loaders_ = other.loaders_;
+    marshalers_ = other.marshalers_;
+    for (const auto& l : loaders_)
+        if (!l.prefix) exact_.emplace(l.format, &l);
+}
+
+loader_registry& loader_registry::operator=(const loader_registry& other) {
+    if (this == &other) return *this;
+    std::deque<item_loader> copy;
+    marshaler_registry marshalers;
+    {
+        std::shared_lock lock(other.mutex_);
+        copy = other.loaders_;
+        marshalers = other.marshalers_;
+    }
+    std::unique_lock lock(mutex_);
+    loaders_ = std::move(copy);
+    marshalers_ = std::move(marshalers);
+    exact_.clear();
+    for (const auto& l : loaders_)
+        if (!l.prefix) exact_.emplace(l.format, &l);
+    return *this;
+}
+
 void loader_registry::add(item_loader l) {
     if (l.format.empty()) throw usage_error("a loader needs a format key");
     if (!l.load) throw usage_error("the loader for '" + l.format + "' has no load function");
+    std::unique_lock lock(mutex_);
     for (const auto& existing : loaders_)
         if (existing.format == l.format && existing.prefix == l.prefix)
             throw usage_error("a loader for format key '" + l.format + "' is already registered");
-    if (!l.prefix) exact_.emplace(l.format, loaders_.size());
     loaders_.push_back(std::move(l));
+    const item_loader& back = loaders_.back();
+    if (!back.prefix) exact_.emplace(back.format, &back);
+}
+
+std::vector<item_loader> loader_registry::loaders() const {
+    std::shared_lock lock(mutex_);
+    return {loaders_.begin(), loaders_.end()};
 }
 
 const item_loader* loader_registry::find(std::string_view format) const {
-    if (auto it = exact_.find(std::string(format)); it != exact_.end()) return &loaders_[it->second];
+    std::shared_lock lock(mutex_);
+    if (auto it = exact_.find(std::string(format)); it != exact_.end()) return it->second;
     const item_loader* best = nullptr;
     for (const auto& l : loaders_)
         if (l.prefix && format.starts_with(l.format) && (!best || l.format.size() > best->format.size())) best = &l;

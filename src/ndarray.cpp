@@ -19,6 +19,7 @@ namespace detail {
 std::shared_ptr<std::byte> allocate_aligned(std::size_t n, bool zero) {
     constexpr std::align_val_t alignment{64};
     // Round up so a zero-size request still yields a unique, valid pointer.
+    if (n > std::numeric_limits<std::size_t>::max() - 63) throw std::bad_alloc(); // rounding up would wrap
     std::size_t padded = (n + 63) / 64 * 64;
     if (padded == 0) padded = 64;
     auto* p = static_cast<std::byte*>(::operator new(padded, alignment));

@@ -50,6 +50,17 @@ public:
             if (peek() == ',') ++i_;
         }
         if (!have_descr || !have_order || !have_shape) fail("header lacks one of 'descr', 'fortran_order', 'shape'");
+        // Checked here, so that no later product of the extents can wrap around (an array with
+        // an extent of 0 is empty whatever the others).
+        if (std::find(info.shape.begin(), info.shape.end(), 0) == info.shape.end()) {
+            std::size_t bytes = dtype_size(info.type);
+            for (std::size_t extent : info.shape) {
+                if (bytes > SIZE_MAX / extent)
+                    fail("shape " + shape_string(info.shape) + " of " + std::string(dtype_name(info.type)) +
+                         " overflows the address space");
+                bytes *= extent;
+            }
+        }
         return info;
     }
 
@@ -185,7 +196,8 @@ std::string npy_header(dtype type, std::span<const std::size_t> shape) {
     return out;
 }
 
-npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member) {
+npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member,
+                                 std::uint64_t max_header_size) {
     auto u8 = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
     if (bytes.size() < 10 || std::memcmp(bytes.data(), magic.data(), magic.size()) != 0)
         bad_npy(member, "missing the \\x93NUMPY magic");
@@ -196,9 +208,13 @@ npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_v
     if (bytes.size() < prefix) bad_npy(member, "header is truncated");
     std::size_t len = u8(8) | (std::size_t(u8(9)) << 8);
     if (major > 1) len |= (std::size_t(u8(10)) << 16) | (std::size_t(u8(11)) << 24);
-    if (len > npy_max_header_size)
-        bad_npy(member, "header of " + std::to_string(len) + " bytes exceeds numpy's limit of " +
-                            std::to_string(npy_max_header_size));
+    if (len > max_header_size)
+        throw limit_error(
+            "invalid NPY data: header of " + std::to_string(len) + " bytes exceeds " +
+                (max_header_size == npy_max_header_size
+                     ? "numpy's limit of " + std::to_string(max_header_size) + " (read_limits::max_npy_header_size)"
+                     : "read_limits::max_npy_header_size (" + std::to_string(max_header_size) + ")"),
+            {}, std::string(member));
     if (bytes.size() < prefix + len) bad_npy(member, "header is truncated");
     // Version 3.0 differs from 2.0 only in allowing UTF-8 in the header; ours is ASCII either way.
     std::string_view text(reinterpret_cast<const char*>(bytes.data() + prefix), len);
@@ -219,8 +235,9 @@ std::size_t npy_check_size(const npy_header_info& info, std::uint64_t member_siz
     return expected;
 }
 
-ndarray npy_decode(std::shared_ptr<std::byte> storage, std::size_t size, std::string_view member) {
-    npy_header_info info = npy_parse_header({storage.get(), size}, member);
+ndarray npy_decode(std::shared_ptr<std::byte> storage, std::size_t size, std::string_view member,
+                   std::uint64_t max_header_size) {
+    npy_header_info info = npy_parse_header({storage.get(), size}, member, max_header_size);
     std::size_t expected = npy_check_size(info, size, member);
     std::size_t element = dtype_size(info.type);
 

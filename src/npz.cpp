@@ -40,8 +40,8 @@ void write_npy(const fs::path& file, const ndarray& array) {
     detail::write_file_atomically(file, pieces);
 }
 
-value read_npz(const fs::path& file) {
-    detail::zip_reader zip(file);
+value read_npz(const fs::path& file, const read_limits& limits) {
+    detail::zip_reader zip(file, limits);
     value::dict_type arrays;
     for (const detail::zip_entry& e : zip.entries()) {
         std::string_view name = e.name;
@@ -51,8 +51,10 @@ value read_npz(const fs::path& file) {
                                {}, e.name);
         name.remove_suffix(4);
         try {
-            arrays.insert_or_assign(
-                name, detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size), e.name));
+            arrays.insert_or_assign(name, detail::npy_decode(zip.read(e), static_cast<std::size_t>(e.uncompressed_size),
+                                                             e.name, limits.max_npy_header_size));
+        } catch (const limit_error& err) {
+            throw limit_error(err.reason() + " in " + file.string(), {}, e.name);
         } catch (const format_error& err) {
             throw format_error(err.reason() + " in " + file.string(), {}, e.name);
         }

@@ -17,8 +17,9 @@ struct serializer::member_names {
     std::set<std::string, std::less<>> stems;
 };
 
-serializer::serializer(const config& settings, detail::external_sink* sink)
-    : settings_(settings), sink_(sink), members_(std::make_unique<member_names>()) {}
+serializer::serializer(const config& settings, detail::external_sink* sink, const marshaler_registry* marshalers)
+    : settings_(settings), sink_(sink), marshalers_(marshalers && !marshalers->empty() ? marshalers : nullptr),
+      members_(std::make_unique<member_names>()) {}
 
 serializer::~serializer() = default;
 
@@ -33,6 +34,23 @@ value serializer::fallback(const error& e) {
             std::cerr << message << '\n';
     }
     return value("<zanj: not serialized: " + e.reason() + ">");
+}
+
+value serializer::marshal(const detail::marshaler_entry& m, const void* obj) {
+    value out = m.serialize(obj, *this);
+    if (!out.is_dict() || out.contains(format_key)) return out;
+    // The format key first, as every item has it.
+    value::dict_type stamped;
+    stamped.insert_or_assign(format_key, m.format);
+    for (auto& [k, v] : out.as_dict()) stamped.insert_or_assign(k, std::move(v));
+    return stamped;
+}
+
+void serializer::no_marshaler(std::type_index type) const {
+    throw usage_error("no run-time marshaler saves this " + detail::type_name(type) +
+                          " (declared ZANJ_RUNTIME_MARSHALED): register one with add_marshaler, whose predicate, "
+                          "if any, accepts this object",
+                      path_.str());
 }
 
 value serializer::write_string(std::string_view s) {

@@ -30,18 +30,46 @@ using zf::get16;
 using zf::get32;
 using zf::get64;
 
-// Until limits become configurable: no member may declare more than 1 TiB uncompressed.
-constexpr std::uint64_t max_uncompressed_size = std::uint64_t{1} << 40;
-
+// A name in quotes, control bytes (a NUL, say) escaped so that the message stays readable.
 std::string in_quotes(std::string_view s) {
     // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) about "'" + std::string(s).
     std::string out;
     out.reserve(s.size() + 2);
     out += '\'';
-    out += s;
+    for (char c : s) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && byte != 0x7F) {
+            out += c;
+            continue;
+        }
+        constexpr char hex[] = "0123456789abcdef";
+        out += "\\x";
+        out += hex[byte >> 4];
+        out += hex[byte & 0xF];
+    }
     out += '\'';
     return out;
 }
+
+// Methods whose members are decompressed, and so count against the size and ratio limits.
+bool decompressed(compression_method m) { return m == compression_method::deflate || m == compression_method::zstd; }
+
+// Why a member name could not be extracted safely, or nothing: a `..` step, an absolute path
+// or a NUL (which would cut the name short in C APIs).
+std::optional<std::string> unsafe_name(std::string_view name) {
+    if (name.find('\0') != std::string_view::npos) return "holds a NUL byte";
+    if (!name.empty() && (name.front() == '/' || name.front() == '\\'))
+        return "starts with '" + std::string(1, name.front()) + "'";
+    for (std::size_t begin = 0; begin <= name.size();) {
+        const std::size_t end = std::min(name.find('/', begin), name.find('\\', begin));
+        if (name.substr(begin, end - begin) == "..") return "has a '..' step";
+        if (end == std::string_view::npos) break;
+        begin = end + 1;
+    }
+    return std::nullopt;
+}
+
+std::string limit_text(std::uint64_t v) { return v == read_limits::unlimited ? "unlimited" : std::to_string(v); }
 
 // Names of the methods (APPNOTE 4.4.5) someone is likely to meet, for friendlier refusals.
 std::string method_description(std::uint16_t method) {
@@ -73,6 +101,7 @@ struct directory_location {
 struct zip_reader::impl {
     fs::path path;
     std::string path_text; // for messages
+    read_limits limits;
     // The bytes come from a file, or from memory.
     file_handle file;
     std::span<const std::byte> memory;
@@ -87,6 +116,9 @@ struct zip_reader::impl {
     std::unique_ptr<std::atomic<std::uint64_t>[]> data_offsets;
 
     [[noreturn]] void fail(const std::string& why) const { throw format_error(why + " (" + path_text + ")"); }
+    [[noreturn]] void fail_limit(const std::string& why, const std::string& member) const {
+        throw limit_error(why + " (" + path_text + ")", {}, member);
+    }
 
     void open();
     void read_at(std::span<std::byte> out, std::uint64_t offset) const {
@@ -98,6 +130,12 @@ struct zip_reader::impl {
     void apply_zip64_extra(zip_entry& e, std::uint64_t& disk_start, std::span<const std::byte> extra) const;
     void check_within(const zip_entry& e, std::uint64_t begin, std::uint64_t length, std::uint64_t limit) const;
     void check_layout(const directory_location& where);
+    void check_entry(const zip_entry& e, std::uint64_t& total) const;
+    void check_entry(const zip_entry& e) const {
+        std::uint64_t alone = 0;
+        check_entry(e, alone);
+    }
+    void validate(const directory_location& where);
     std::uint64_t data_offset(const zip_entry& e) const;
     void check_readable(const zip_entry& e) const;
     using chunk_placer = std::function<std::span<std::byte>(std::uint64_t offset, std::size_t length)>;
@@ -208,21 +246,34 @@ void zip_reader::impl::apply_zip64_extra(zip_entry& e, std::uint64_t& disk_start
 }
 
 void zip_reader::impl::read_directory(const directory_location& where) {
-    std::vector<std::byte> directory(static_cast<std::size_t>(where.size));
-    read_at(directory, where.offset);
-    entries.reserve(static_cast<std::size_t>(where.count));
-    std::size_t pos = 0;
+    std::uint64_t total = 0; // uncompressed bytes of the compressed members so far
+    // Read in windows, so that a directory refused at an early entry costs little memory or I/O
+    // however large it claims to be (a bomb's directory can hold tens of thousands of entries).
+    constexpr std::size_t window_size = std::size_t{256} << 10; // more than any one record
+    std::vector<std::byte> directory;
+    std::uint64_t window_start = 0; // offset of directory[0] within the central directory
+    auto window = [&](std::uint64_t at, std::size_t length) -> const std::byte* {
+        if (at < window_start || at + length > window_start + directory.size()) {
+            window_start = at;
+            directory.resize(static_cast<std::size_t>(std::min<std::uint64_t>(window_size, where.size - at)));
+            read_at(directory, where.offset + at);
+        }
+        return directory.data() + (at - window_start);
+    };
+    entries.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(where.count, 4096)));
+    std::uint64_t pos = 0;
     for (std::uint64_t i = 0; i < where.count; ++i) {
         const std::string damaged = "corrupt central directory: entry " + std::to_string(i + 1) + " of " +
                                     std::to_string(where.count) + " is missing or damaged";
-        if (directory.size() - pos < zf::central_header_size) fail(damaged);
-        const std::byte* h = directory.data() + pos;
+        if (where.size - pos < zf::central_header_size) fail(damaged);
+        const std::byte* h = window(pos, zf::central_header_size);
         if (get32(h) != zf::central_header_signature) fail(damaged);
         const std::size_t name_size = get16(h + 28);
         const std::size_t extra_size = get16(h + 30);
         const std::size_t comment_size = get16(h + 32);
         const std::size_t record_size = zf::central_header_size + name_size + extra_size + comment_size;
-        if (directory.size() - pos < record_size) fail(damaged);
+        if (where.size - pos < record_size) fail(damaged);
+        h = window(pos, record_size);
 
         zip_entry e;
         e.name.assign(reinterpret_cast<const char*>(h + zf::central_header_size), name_size);
@@ -236,6 +287,7 @@ void zip_reader::impl::read_directory(const directory_location& where) {
         if (get16(h + 8) & (zf::flag_encrypted | zf::flag_strong_encryption))
             fail("member " + in_quotes(e.name) + " is encrypted, which zanj does not support");
         if (disk_start != 0) fail("split (multi-disk) zip archives are not supported");
+        check_entry(e, total);
         entries.push_back(std::move(e));
         pos += record_size;
     }
@@ -305,19 +357,73 @@ std::uint64_t zip_reader::impl::data_offset(const zip_entry& e) const {
     return offset;
 }
 
-void zip_reader::impl::open() {
-    const directory_location where = locate_directory();
-    read_directory(where);
+// The rules of one member, checked as the directory is read: a safe name, sizes that fit in
+// memory and in the file, the compression ratio limit, and the total so far (`total`, updated).
+void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) const {
+    if (auto why = unsafe_name(e.name)) fail("unsafe member name " + in_quotes(e.name) + ": it " + *why);
+    // Nothing compressed can be larger than the file that holds it.
+    if (e.compressed_size > size)
+        fail("archive is truncated: member " + in_quotes(e.name) + " extends past the end of the file");
+    // No object can be larger than PTRDIFF_MAX, whatever the limits.
+    constexpr auto max_object = static_cast<std::uint64_t>(std::numeric_limits<std::ptrdiff_t>::max());
+    if (e.uncompressed_size > max_object || e.compressed_size > max_object)
+        fail("member " + in_quotes(e.name) + " is too large for this machine's address space");
+    if (!decompressed(e.method)) return;
+    // Deflate and zstd add a few bytes per block at worst (stored blocks); a member whose
+    // compressed bytes are far beyond that would be read whole for nothing.
+    if (e.compressed_size > e.uncompressed_size + e.uncompressed_size / 8 + 1024)
+        fail("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
+             " bytes uncompressed from " + std::to_string(e.compressed_size) +
+             ", more than any compressor needs: the archive is corrupt");
+    if (e.uncompressed_size > limits.max_total_uncompressed)
+        fail_limit("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
+                       " bytes uncompressed, above read_limits::max_total_uncompressed (" +
+                       limit_text(limits.max_total_uncompressed) + ")",
+                   e.name);
+    const std::uint64_t ratio = limits.max_compression_ratio;
+    const bool over_ratio = e.compressed_size == 0 ? e.uncompressed_size > 0
+                                                   : e.compressed_size <= read_limits::unlimited / ratio &&
+                                                         e.uncompressed_size > e.compressed_size * ratio;
+    if (e.uncompressed_size > limits.ratio_checked_above && ratio != read_limits::unlimited && over_ratio)
+        fail_limit("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
+                       " bytes uncompressed from " + std::to_string(e.compressed_size) +
+                       ", a compression ratio above read_limits::max_compression_ratio (" + limit_text(ratio) +
+                       ":1 past " + limit_text(limits.ratio_checked_above) +
+                       " bytes; raise config::limits.max_compression_ratio to read an archive you trust)",
+                   e.name);
+    // Each size is at most the limit (above), so the sum cannot wrap before it is caught.
+    total += e.uncompressed_size;
+    if (total > limits.max_total_uncompressed)
+        fail_limit("member " + in_quotes(e.name) + " brings the archive's compressed members to " +
+                       std::to_string(total) + " bytes uncompressed, above read_limits::max_total_uncompressed (" +
+                       limit_text(limits.max_total_uncompressed) + ")",
+                   e.name);
+}
+
+// The one validator of the directory, with check_entry (run on each entry as it is read):
+// whatever reads a member afterwards (a copy, a check or a mapping) relies on it.
+void zip_reader::impl::validate(const directory_location& where) {
     index.reserve(entries.size());
-    data_offsets = std::make_unique<std::atomic<std::uint64_t>[]>(entries.size());
-    for (std::size_t i = 0; i < entries.size(); ++i) {
+    for (std::size_t i = 0; i < entries.size(); ++i)
         if (!index.emplace(entries[i].name, i).second) fail("duplicate member name " + in_quotes(entries[i].name));
-    }
     check_layout(where);
 }
 
-zip_reader::zip_reader(fs::path path) : impl_(std::make_unique<impl>()) {
+void zip_reader::impl::open() {
+    const directory_location where = locate_directory();
+    // Before the directory is read: each entry costs memory.
+    if (where.count > limits.max_members)
+        fail_limit("the archive lists " + std::to_string(where.count) + " members, above read_limits::max_members (" +
+                       limit_text(limits.max_members) + ")",
+                   {});
+    read_directory(where);
+    data_offsets = std::make_unique<std::atomic<std::uint64_t>[]>(entries.size());
+    validate(where);
+}
+
+zip_reader::zip_reader(fs::path path, const read_limits& limits) : impl_(std::make_unique<impl>()) {
     impl& r = *impl_;
+    r.limits = limits;
     r.path = std::move(path);
     r.path_text = r.path.string();
     r.file = open_for_reading(r.path);
@@ -325,9 +431,11 @@ zip_reader::zip_reader(fs::path path) : impl_(std::make_unique<impl>()) {
     r.open();
 }
 
-zip_reader::zip_reader(std::span<const std::byte> bytes, std::shared_ptr<const void> owner, std::string name)
+zip_reader::zip_reader(std::span<const std::byte> bytes, std::shared_ptr<const void> owner, std::string name,
+                       const read_limits& limits)
     : impl_(std::make_unique<impl>()) {
     impl& r = *impl_;
+    r.limits = limits;
     r.path = name;
     r.path_text = std::move(name);
     r.memory = bytes;
@@ -354,14 +462,14 @@ void zip_reader::check_local_headers() const {
 }
 
 void zip_reader::impl::check_readable(const zip_entry& e) const {
+    // Entries of this reader were validated when it opened; others (copies) are checked now.
+    const bool ours = !entries.empty() && &e >= entries.data() && &e < entries.data() + entries.size();
+    if (!ours) check_entry(e);
     const auto method = e.method;
     if (method != compression_method::store && method != compression_method::deflate &&
         method != compression_method::zstd)
         fail("member " + in_quotes(e.name) + " uses compression method " +
              method_description(static_cast<std::uint16_t>(method)) + ", which zanj cannot read");
-    if (e.uncompressed_size > max_uncompressed_size)
-        fail("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
-             " bytes uncompressed, more than the 1 TiB zanj accepts");
     if (method == compression_method::store && e.compressed_size != e.uncompressed_size)
         fail("stored member " + in_quotes(e.name) +
              " has different compressed and uncompressed sizes: "
@@ -477,5 +585,7 @@ mapped_member zip_reader::map(const zip_entry& e) const {
 }
 
 const fs::path& zip_reader::path() const noexcept { return impl_->path; }
+
+const read_limits& zip_reader::limits() const noexcept { return impl_->limits; }
 
 } // namespace zanj::detail

@@ -167,6 +167,13 @@ struct zip_writer::impl {
     void add_stream(std::string_view name, std::span<const std::span<const std::byte>> known, std::uint64_t size,
                     const chunk_producer& produce, const member_options& options);
 
+    // A failed write leaves the destination as it was; the message names the file being saved,
+    // not only its temporary.
+    [[noreturn]] void fail_save(const io_error& e) {
+        status = state::failed;
+        throw io_error(e.reason() + " (while saving " + destination.string() + ")", e.object_path(), e.member());
+    }
+
     void check_usable(std::string_view operation) const {
         if (status == state::committed)
             throw usage_error("zip writer: " + std::string(operation) + " after commit() of " + destination.string());
@@ -329,6 +336,8 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
             m.crc32 = crc;
             w.patch_crc(m);
         }
+    } catch (const io_error& e) {
+        w.fail_save(e);
     } catch (...) {
         w.status = impl::state::failed;
         throw;
@@ -394,6 +403,8 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
         m.compressed_size = position - data_start;
         patch_crc(m);
         patch_zip64_sizes(m);
+    } catch (const io_error& e) {
+        fail_save(e);
     } catch (...) {
         status = state::failed;
         throw;
@@ -450,8 +461,12 @@ void zip_writer::commit() {
         w.flush();
 
         fsync_file(w.file);
-        w.file.close();
+        // Renamed before it is closed, so that the temporary's lock holds until then: another
+        // save's cleanup of stale temporaries must never take it (see make_temp_file_beside).
         rename_file(w.temp_path, w.destination);
+        w.file.close();
+    } catch (const io_error& e) {
+        w.fail_save(e);
     } catch (...) {
         w.status = impl::state::failed;
         throw;

@@ -1096,7 +1096,8 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 
 // ---- 7. concurrency -------------------------------------------------------------------------------
 
-TEST_CASE("archive reads from several threads at once agree with single-threaded reads", "[archive][threads]") {
+TEST_CASE("archive reads from several threads at once agree with single-threaded reads",
+          "[archive][threads][concurrency]") {
     const Inventory inv = make_inventory();
     const fs::path p = saved(inv);
     const fs::path dir = python_fixtures();

@@ -103,7 +103,13 @@ inline constexpr std::string_view not_loaded_format = "zanj:not_loaded";
 /// `dtype` where it had them.
 bool is_not_loaded(const value& v) noexcept;
 
-/// An open `.zanj` archive. Reads are safe from several threads at once.
+/// An open `.zanj` archive.
+///
+/// Thread safety: one archive may be read from several threads at once, through every const
+/// member (`items`, `find`, `read`, `read_filter`, `array`, `view`, `rows`, `verify`); its lazy
+/// caches (item list, parsed `.jsonl` members, header offsets, the mapping) are filled under
+/// locks or once. Moving, assigning or destroying it while another thread reads it is not.
+/// Arrays and views it returned stay valid after it is gone. See docs/robustness.md.
 ///
 /// \code
 /// zanj::archive a("run.zanj");

@@ -3,7 +3,9 @@
 /// Settings of a ZANJ archive, mirroring Python's `ZANJ(...)` arguments.
 
 #include <cstddef>
+#include <zanj/limits.hpp>
 #include <zanj/object_path.hpp>
+#include <zanj/schema.hpp>
 
 #include <functional>
 #include <optional>
@@ -101,10 +103,15 @@ struct config {
     unsigned threads = 0;
     /// Per-item storage; for each item the first hint whose pattern matches applies.
     std::vector<storage_hint> storage_hints{};
+    /// What a read may cost (sizes, compression ratios, nesting...); see zanj/limits.hpp.
+    read_limits limits{};
+    /// What typed reads do with fields missing from an item and keys the type does not know
+    /// (default: keep the default, skip the key, and warn); see zanj/schema.hpp.
+    schema_options schema{};
 
     /// The first hint matching `path`, or nullptr.
     const storage_hint* hint_for(const object_path& path) const;
-    /// Receives warnings under `error_mode::warn`; the default prints to stderr.
+    /// Receives warnings under `error_mode::warn` and those of `schema`; the default prints to stderr.
     std::function<void(std::string_view)> warning_sink{};
 };
 

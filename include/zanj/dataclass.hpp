@@ -11,15 +11,24 @@
 ///
 /// Non-intrusive: the struct is untouched; the fields must be accessible and the struct default
 /// constructible (loading assigns the fields of a default-constructed object).
+///
+/// `ZANJ_SCHEMA(Type, ...)` beside it declares, still without touching the struct, the old names
+/// of renamed fields and the type's version with an upgrade hook (see zanj/schema.hpp):
+/// \code
+/// ZANJ_SCHEMA(Layer, zanj::aliases(&Layer::w, "weights"), zanj::schema_version(2, upgrade_layer));
+/// \endcode
 
 #include <zanj/handler.hpp>
 #include <zanj/loader.hpp>
+#include <zanj/schema.hpp>
 #include <zanj/serializer.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 namespace zanj {
 
@@ -64,6 +73,109 @@ concept is_dataclass = requires {
     zanj_dataclass(tag<T>{});
 };
 
+// ---- ZANJ_SCHEMA --------------------------------------------------------------------------------
+
+void zanj_schema() = delete; // poison pill: found only through ADL
+
+template <class T>
+concept has_schema = requires {
+    zanj_schema(tag<T>{});
+};
+
+template <class S>
+struct is_version_spec : std::false_type {};
+template <class Hook>
+struct is_version_spec<version_spec<Hook>> : std::true_type {};
+template <class S>
+struct is_alias_spec : std::false_type {};
+template <class C, class M, std::size_t N>
+struct is_alias_spec<alias_spec<C, M, N>> : std::true_type {};
+
+template <class Class, class S>
+constexpr bool spec_fits() {
+    if constexpr (is_alias_spec<S>::value) {
+        return requires(S spec, Class obj) { obj.*(spec.field); };
+    } else if constexpr (is_version_spec<S>::value) {
+        using hook = decltype(S::upgrade);
+        return std::is_null_pointer_v<hook> || std::is_invocable_v<const hook&, value&, std::uint32_t> ||
+               std::is_invocable_v<const hook&, value&, std::uint32_t, loader&>;
+    } else {
+        return false;
+    }
+}
+
+/// What ZANJ_SCHEMA records of a type: its version spec and aliases, checked here so that
+/// mistakes fail at the macro.
+template <class Class, class... Specs>
+std::tuple<Specs...> describe_schema(Specs... specs) {
+    static_assert(
+        ((is_version_spec<Specs>::value || is_alias_spec<Specs>::value) && ...),
+        "zanj: ZANJ_SCHEMA(Type, ...) takes zanj::schema_version(n), zanj::schema_version(n, upgrade_hook) and "
+        "zanj::aliases(&Type::field, \"old_name\", ...)");
+    static_assert((0 + ... + int(is_version_spec<Specs>::value)) <= 1,
+                  "zanj: ZANJ_SCHEMA(Type, ...) takes at most one zanj::schema_version(...)");
+    static_assert((spec_fits<Class, Specs>() && ...),
+                  "zanj: in ZANJ_SCHEMA(Type, ...), zanj::aliases must name a member of Type (&Type::field), and the "
+                  "hook of zanj::schema_version(n, hook) must be callable as void(zanj::value& item, std::uint32_t "
+                  "stored_version) or void(zanj::value&, std::uint32_t, zanj::loader&)");
+    return std::tuple<Specs...>(specs...);
+}
+
+/// The schema of T: what ZANJ_SCHEMA declared, or an empty tuple.
+template <class T>
+auto schema_of() {
+    if constexpr (has_schema<T>) {
+        return zanj_schema(tag<T>{});
+    } else {
+        return std::tuple<>{};
+    }
+}
+
+/// The position of the version spec in a schema tuple, or its size when there is none.
+template <class Tuple>
+struct version_index;
+template <class... S>
+struct version_index<std::tuple<S...>> {
+    static constexpr std::size_t value = [] {
+        constexpr bool flags[] = {is_version_spec<S>::value..., false};
+        std::size_t i = 0;
+        while (i < sizeof...(S) && !flags[i]) ++i;
+        return i;
+    }();
+};
+
+/// Calls `fn(old_name)` for every alias the schema declares for the member `pointer`.
+template <class Schema, class Pointer, class Fn>
+void for_each_alias(const Schema& schema, Pointer pointer, Fn&& fn) {
+    if constexpr (std::tuple_size_v<Schema> != 0)
+        std::apply(
+            [&](const auto&... spec) {
+                [[maybe_unused]] auto one = [&](const auto& s) {
+                    if constexpr (is_alias_spec<std::remove_cvref_t<decltype(s)>>::value) {
+                        if constexpr (requires { s.field == pointer; })
+                            if (s.field == pointer)
+                                for (std::string_view name : s.names) fn(name);
+                    }
+                };
+                (one(spec), ...);
+            },
+            schema);
+}
+
+/// Calls `fn(pointer)` for the member pointer of every alias spec.
+template <class Schema, class Fn>
+void for_each_aliased_member(const Schema& schema, Fn&& fn) {
+    if constexpr (std::tuple_size_v<Schema> != 0)
+        std::apply(
+            [&](const auto&... spec) {
+                [[maybe_unused]] auto one = [&](const auto& s) {
+                    if constexpr (is_alias_spec<std::remove_cvref_t<decltype(s)>>::value) fn(s.field, s.names);
+                };
+                (one(spec), ...);
+            },
+            schema);
+}
+
 } // namespace detail
 
 /// The handler every ZANJ_DATACLASS type gets.
@@ -85,13 +197,23 @@ struct handler<T> {
     static value serialize(const T& obj, serializer& s) {
         value::dict_type out;
         out.insert_or_assign(zanj::format_key, format_key());
+        if constexpr (versioned) out.insert_or_assign(version_key, std::get<version_at>(schema()).current);
         std::apply(
             [&](const auto&... f) { (out.insert_or_assign(f.name, s.serialize_field(f.name, obj.*(f.pointer))), ...); },
             description().fields);
         return out;
     }
 
-    /// Reads the item back (the contract of zanj/handler.hpp).
+    /// What ZANJ_SCHEMA declared (aliases, version), or an empty tuple.
+    static auto schema() { return detail::schema_of<T>(); }
+
+    /// Whether ZANJ_SCHEMA gave the type a version (written as `__zanj_version__`).
+    static constexpr bool versioned = detail::version_index<decltype(detail::schema_of<T>())>::value <
+                                      std::tuple_size_v<decltype(detail::schema_of<T>())>;
+
+    /// Reads the item back (the contract of zanj/handler.hpp), following `config::schema` for
+    /// missing and unknown fields, reading renamed fields from their aliases, and upgrading
+    /// items of another version through the type's hook first.
     static T load(const value& v, loader& l) {
         static_assert(std::is_default_constructible_v<T>,
                       "zanj: a ZANJ_DATACLASS type must be default constructible to be loaded (its fields are "
@@ -102,14 +224,129 @@ struct handler<T> {
         // Python matches a class whose format string is a prefix of the item's; a plain dict is accepted too.
         if (!found.empty() && !found.starts_with(key))
             l.fail("expected a " + key + " item, found '" + std::string(found) + "'");
+        const auto declared = schema();
+        if constexpr (std::tuple_size_v<decltype(declared)> != 0) {
+            // Checked once: an alias of an unlisted member, or one that shadows a field, is a mistake.
+            static const bool checked = check_schema(declared);
+            (void)checked;
+        }
+        const value* item = &v;
+        value upgraded;
+        if constexpr (versioned) {
+            if (upgrade(v, l, key, declared, upgraded)) item = &upgraded;
+        }
         T obj{};
-        std::apply(
-            [&](const auto&... f) {
-                ((obj.*(f.pointer) = l.template load_field<std::remove_cvref_t<decltype(obj.*(f.pointer))>>(v, f.name)),
-                 ...);
-            },
-            description().fields);
+        std::apply([&](const auto&... f) { (load_member(obj, f, *item, l, key, declared), ...); },
+                   description().fields);
+        if (l.settings().schema.unknown_fields != unknown_field::ignore) check_unknown(*item, l, key, declared);
         return obj;
+    }
+
+private:
+    static constexpr std::size_t version_at = detail::version_index<decltype(detail::schema_of<T>())>::value;
+
+    template <class Schema>
+    static bool check_schema(const Schema& declared) {
+        detail::for_each_aliased_member(declared, [&](auto pointer, const auto& names) {
+            bool listed = false;
+            std::apply(
+                [&](const auto&... f) {
+                    auto same = [&](const auto& field) {
+                        if constexpr (requires { field.pointer == pointer; }) return field.pointer == pointer;
+                        return false;
+                    };
+                    listed = (same(f) || ...);
+                },
+                description().fields);
+            if (!listed)
+                throw usage_error("zanj::aliases in ZANJ_SCHEMA(" + std::string(description().name) +
+                                  ", ...) names a member that ZANJ_DATACLASS does not list");
+            for (std::string_view name : names)
+                if (is_field_name(name))
+                    throw usage_error("the alias '" + std::string(name) + "' in ZANJ_SCHEMA(" +
+                                      std::string(description().name) + ", ...) is the name of a field");
+        });
+        return true;
+    }
+
+    static bool is_field_name(std::string_view name) {
+        return std::apply([&](const auto&... f) { return ((f.name == name) || ...); }, description().fields);
+    }
+
+    // Runs the upgrade hook on a copy of an item of another version; false when nothing changed.
+    template <class Schema>
+    static bool upgrade(const value& v, loader& l, const std::string& key, const Schema& declared, value& upgraded) {
+        const auto& spec = std::get<version_at>(declared);
+        std::uint32_t stored = 0; // items written before the type had a version
+        if (const value* number = v.find(version_key)) {
+            loader::path_guard guard(l, version_key);
+            stored = l.load<std::uint32_t>(*number);
+        }
+        if (stored == spec.current) return false;
+        using hook = std::remove_cvref_t<decltype(spec.upgrade)>;
+        if constexpr (std::is_null_pointer_v<hook>) {
+            if (stored > spec.current) newer_version(l, key, stored, spec.current);
+            return false;
+        } else {
+            upgraded = v;
+            if constexpr (std::is_invocable_v<const hook&, value&, std::uint32_t, loader&>)
+                spec.upgrade(upgraded, stored, l);
+            else
+                spec.upgrade(upgraded, stored);
+            if (!upgraded.is_dict())
+                l.fail("the upgrade hook of " + key + " turned the item of version " + std::to_string(stored) +
+                       " into a " + std::string(upgraded.type_name()) + "; it must stay a dict");
+            return true;
+        }
+    }
+
+    // A file from a newer program, and no hook to say what to do: treated as an unknown field.
+    static void newer_version(loader& l, const std::string& key, std::uint32_t stored, std::uint32_t current) {
+        std::string why = "the " + key + " item is version " + std::to_string(stored) + ", newer than version " +
+                          std::to_string(current) + " that this program reads";
+        switch (l.settings().schema.unknown_fields) {
+        case unknown_field::ignore: return;
+        case unknown_field::warn: l.warn(why + "; its fields are read as they are"); return;
+        case unknown_field::error: l.fail(why);
+        }
+    }
+
+    template <class Field, class Schema>
+    static void load_member(T& obj, const Field& f, const value& item, loader& l, const std::string& key,
+                            const Schema& declared) {
+        std::string_view name = f.name;
+        const value* member = item.find(name);
+        if (!member)
+            detail::for_each_alias(declared, f.pointer, [&](std::string_view old) {
+                if (!member && (member = item.find(old))) name = old;
+            });
+        if (!member) {
+            switch (l.settings().schema.missing_fields) {
+            case missing_field::keep: return;
+            case missing_field::warn:
+                l.warn("missing field '" + std::string(f.name) + "' of " + key + ": it keeps its default value");
+                return;
+            case missing_field::error: l.fail("missing field '" + std::string(f.name) + "' of " + key);
+            }
+        }
+        loader::path_guard guard(l, name);
+        obj.*(f.pointer) = l.template load<std::remove_cvref_t<decltype(obj.*(f.pointer))>>(*member);
+    }
+
+    template <class Schema>
+    static void check_unknown(const value& item, loader& l, const std::string& key, const Schema& declared) {
+        for (const auto& entry : item.as_dict()) {
+            const std::string& k = entry.first; // not a structured binding: clang 14 cannot capture those
+            if (k == zanj::format_key || k == version_key || is_field_name(k)) continue;
+            bool alias = false;
+            detail::for_each_aliased_member(declared, [&](auto, const auto& names) {
+                for (std::string_view name : names) alias = alias || name == k;
+            });
+            if (alias) continue;
+            std::string why = "unknown field '" + k + "' in a " + key + " item";
+            if (l.settings().schema.unknown_fields == unknown_field::error) l.fail(why);
+            l.warn(why + ": ignored");
+        }
     }
 };
 
@@ -137,6 +374,14 @@ struct handler<T> {
 /// Declares `Type` a dataclass saved with the listed fields, under the Python class name `Type`.
 /// Use at namespace scope in the namespace that declares `Type`.
 #define ZANJ_DATACLASS(Type, ...) ZANJ_DATACLASS_NAMED(Type, #Type, __VA_ARGS__)
+
+/// Declares how `Type` (a ZANJ_DATACLASS) evolves, without changing it: `zanj::aliases(&Type::field,
+/// "old_name", ...)` for renamed fields and `zanj::schema_version(n)` or `zanj::schema_version(n, upgrade_hook)`
+/// (see zanj/schema.hpp). Use beside ZANJ_DATACLASS, in the namespace that declares `Type`.
+#define ZANJ_SCHEMA(Type, ...)                                                                                         \
+    [[maybe_unused]] inline auto zanj_schema(::zanj::tag<Type>) {                                                      \
+        return ::zanj::detail::describe_schema<Type>(__VA_ARGS__);                                                     \
+    }
 
 /// As ZANJ_DATACLASS, with the Python class name given: `ZANJ_DATACLASS_NAMED(RunCfg, "RunConfig", lr)`.
 #define ZANJ_DATACLASS_NAMED(Type, python_name, ...)                                                                   \

@@ -42,6 +42,15 @@ public:
     using error::error;
 };
 
+/// The input exceeds one of the configured `read_limits` (too large once decompressed, too
+/// compressed, too many members, too deeply nested...): it may be valid, but is refused unless
+/// the caller raises that limit. The message names the limit and the member.
+class limit_error : public format_error {
+public:
+    /// The constructor of error.
+    using format_error::format_error;
+};
+
 /// The data is well formed but does not fit what was asked for: a JSON value of the wrong type
 /// for a C++ field, a shape or dtype mismatch, an unknown format key, a missing field.
 class type_error : public error {

@@ -17,6 +17,11 @@ namespace zanj {
 
 /// Saves objects to `.zanj` archives and reads them back.
 ///
+/// Thread safety: `save`, `read`, `open`, `register_type` and `loaders().add` may be called
+/// from several threads at once on one facade; changing `settings()` meanwhile may not. A save
+/// writes a temporary file beside the destination and renames it over it, so the destination
+/// always holds a complete archive, the old one or the new one (see docs/robustness.md).
+///
 /// \code
 /// zanj::ZANJ z;                                // Python's defaults
 /// auto path = z.save(run, "out/run");          // writes out/run.zanj
@@ -46,13 +51,27 @@ public:
         registry_->add<T>();
     }
 
+    /// Registers a run-time marshaler for T (zanj/marshaler.hpp): saves and typed reads try it
+    /// before T's compile-time handler (Python's `handlers_pre`), untyped reads rebuild items of
+    /// its format key through it, and `__zanj_meta__.json` lists it. A format key registered
+    /// twice is a usage_error.
+    template <class T>
+    void add_marshaler(marshaler<T> m) {
+        registry_->add_marshaler(std::move(m));
+    }
+
+    /// The run-time marshalers registered so far.
+    const marshaler_registry& marshalers() const noexcept { return registry_->marshalers(); }
+
     /// Saves `obj` to `file` (".zanj" appended when missing, parent folders created) and returns
-    /// the path written. The file appears complete or not at all.
+    /// the path written. The file appears complete or not at all; temporaries that killed saves
+    /// of `file` left behind are removed. Throws io_error naming the file and the system's
+    /// reason when the disk refuses (the old file then stays as it was).
     template <class T>
     std::filesystem::path save(const T& obj, const std::filesystem::path& file) const {
         std::filesystem::path target = detail::prepare_save_path(file);
         detail::archive_writer writer(target, settings_, *registry_);
-        serializer s(settings_, &writer);
+        serializer s(settings_, &writer, &registry_->marshalers());
         value tree = s.serialize(obj);
         writer.finish(tree);
         return target;

@@ -3,6 +3,7 @@
 /// `zanj::load_any`: opens a `.zanj`, `.npy`, `.npz` or `.safetensors` file, telling them apart
 /// by their bytes rather than their names, and returns its contents as a `zanj::value`.
 
+#include <zanj/limits.hpp>
 #include <zanj/value.hpp>
 
 #include <filesystem>
@@ -23,7 +24,7 @@ file_format detect_format(const std::filesystem::path& file);
 
 /// The contents of `file`: a `.zanj` archive's tree (as `ZANJ{}.read(file)`), an `.npy` file's
 /// array, or a dict of name -> ndarray for `.npz` and `.safetensors` files (the latter's
-/// `__metadata__` is in `read_safetensors`).
-value load_any(const std::filesystem::path& file);
+/// `__metadata__` is in `read_safetensors`). `.zanj` and `.npz` files are read within `limits`.
+value load_any(const std::filesystem::path& file, const read_limits& limits = {});
 
 } // namespace zanj

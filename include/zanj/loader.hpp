@@ -6,12 +6,15 @@
 
 #include <zanj/config.hpp>
 #include <zanj/handler.hpp>
+#include <zanj/marshaler.hpp>
 #include <zanj/object_path.hpp>
 #include <zanj/value.hpp>
 
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -105,6 +108,10 @@ public:
     /// Checks that `v` has the JSON kind a handler expects, failing with a clear message.
     void expect(const value& v, value::kind k, std::string_view what) const;
 
+    /// Reports `message` through `config::warning_sink` (stderr without one), as
+    /// "zanj: warning: <message> (at <object path>)".
+    void warn(std::string_view message) const;
+
     /// Pushes a path step for its lifetime.
     class path_guard {
     public:
@@ -123,20 +130,35 @@ public:
 private:
     // The member of an external stub that has no data yet, or empty.
     std::string_view pending_member(const value& v) const noexcept;
+    // Loads `v` through a run-time marshaler into `out` (a std::optional<T>*).
+    void run_marshaler(const detail::marshaler_entry& m, const value& v, void* out);
+    // Fails: a runtime_marshaled type without a marshaler that loads `v`.
+    [[noreturn]] void no_marshaler(std::type_index type, const value& v) const;
 
     const config& settings_;
     const loader_registry* registry_;
     const detail::external_source* externals_;
     object_path path_;
+    // The registry's run-time marshalers, or null when it has none (the common case costs a test).
+    const marshaler_registry* marshalers_ = nullptr;
 };
 
 template <class T>
 T loader::load(const value& v) {
+    if (marshalers_) {
+        if (const detail::marshaler_entry* m = marshalers_->for_item(typeid(T), v)) {
+            std::optional<T> out;
+            run_marshaler(*m, v, &out);
+            return std::move(*out);
+        }
+    }
     if constexpr (detail::has_handler_load<T>) {
         return handler<T>::load(v, *this);
     } else if constexpr (detail::has_adl_load<T>) {
         using detail::zanj_load;
         return zanj_load(tag<T>{}, v, *this);
+    } else if constexpr (runtime_marshaled<T>::value) {
+        no_marshaler(typeid(T), v);
     } else if constexpr (!serializable<T>) {
         static_assert(detail::no_handler_for_type<T>::value);
         return T{};
@@ -161,10 +183,18 @@ struct item_loader {
 /// Loaders of typed items by format key, consulted by untyped reads: an exact key first, then
 /// the longest registered prefix. Holds zanj's own loaders (arrays, sets, externals) from the
 /// start; `add<T>()` adds a user type so untyped reads rebuild it as a T.
+///
+/// Thread safety: every member may be called from several threads at once, `add` included
+/// (a shared mutex: lookups share it, `add` takes it alone). A loader, once added, is never
+/// moved or removed, so what `find` returns stays valid while the registry lives.
 class loader_registry {
 public:
     /// A registry holding zanj's built-in loaders.
     loader_registry();
+    /// A copy of `other`'s loaders (taken under its lock).
+    loader_registry(const loader_registry& other);
+    /// Replaces the loaders with a copy of `other`'s.
+    loader_registry& operator=(const loader_registry& other);
 
     /// Adds a loader; a format key already registered is a usage_error.
     void add(item_loader l);
@@ -177,15 +207,34 @@ public:
     /// The loader for a format key, or nullptr.
     const item_loader* find(std::string_view format) const;
 
-    /// Every loader, in registration order (the built-in ones first).
-    const std::vector<item_loader>& loaders() const noexcept { return loaders_; }
+    /// Registers a run-time marshaler for T (zanj/marshaler.hpp): saves and typed reads of T try
+    /// it before T's compile-time handler, and, when it has a load function, untyped reads
+    /// rebuild items of its format key through it. A format key already registered (by a
+    /// marshaler or a loader) is a usage_error. Register marshalers before saving or reading
+    /// with this registry: saves and reads look them up without a lock.
+    template <class T>
+    void add_marshaler(marshaler<T> m) {
+        add_marshaler_entry(detail::erase_marshaler(std::move(m)));
+    }
+
+    /// The run-time marshalers.
+    const marshaler_registry& marshalers() const noexcept { return marshalers_; }
+
+    /// Every loader, in registration order (the built-in ones first): a copy, since another
+    /// thread may add to the registry meanwhile.
+    std::vector<item_loader> loaders() const;
 
     /// Rebuilds a whole tree bottom-up (what an untyped read returns).
     value rebuild(value tree, loader& l) const;
 
 private:
-    std::vector<item_loader> loaders_;
-    std::unordered_map<std::string, std::size_t> exact_;
+    void add_marshaler_entry(detail::marshaler_entry e);
+
+    marshaler_registry marshalers_;
+    mutable std::shared_mutex mutex_;
+    // A deque: adding never moves the loaders already there, which `find`'s callers point to.
+    std::deque<item_loader> loaders_;
+    std::unordered_map<std::string, const item_loader*> exact_;
 };
 
 template <class T>

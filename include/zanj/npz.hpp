@@ -29,8 +29,8 @@ void write_npy(const std::filesystem::path& file, const ndarray& array);
 
 /// Reads an `.npz` archive, stored or deflated, ZIP64 or not: a dict from each member's name
 /// without `.npy` to its array, in the archive's order. A member that is not `.npy` is a
-/// format_error.
-value read_npz(const std::filesystem::path& file);
+/// format_error; going beyond `limits` (decompressed size, ratio, NPY header...) a limit_error.
+value read_npz(const std::filesystem::path& file, const read_limits& limits = {});
 
 /// Writes `arrays`, a dict of name -> ndarray (as read_npz, load_any or flatten_arrays give),
 /// to `file` as `np.savez` (`method` store, the default) or `np.savez_compressed` (deflate)

@@ -7,6 +7,7 @@
 #include <zanj/config.hpp>
 #include <zanj/dtype.hpp>
 #include <zanj/handler.hpp>
+#include <zanj/marshaler.hpp>
 #include <zanj/object_path.hpp>
 #include <zanj/value.hpp>
 
@@ -48,8 +49,10 @@ public:
 /// Walks objects through their handlers; handlers receive it to serialize their members.
 class serializer {
 public:
-    /// `sink` receives external members; without one, everything stays inline.
-    explicit serializer(const config& settings, detail::external_sink* sink = nullptr);
+    /// `sink` receives external members; without one, everything stays inline. `marshalers`
+    /// (run-time marshalers, tried before the compile-time handlers) may be null.
+    explicit serializer(const config& settings, detail::external_sink* sink = nullptr,
+                        const marshaler_registry* marshalers = nullptr);
     ~serializer();
     serializer(const serializer&) = delete;
     serializer& operator=(const serializer&) = delete;
@@ -131,11 +134,17 @@ private:
     value dispatch(const T& obj);
     // Under error_mode warn/ignore, what an item that failed becomes.
     value fallback(const error& e);
+    // `obj` through a run-time marshaler, its format key added to a dict that lacks one.
+    value marshal(const detail::marshaler_entry& m, const void* obj);
+    // Fails: a runtime_marshaled type without a marshaler that saves this object.
+    [[noreturn]] void no_marshaler(std::type_index type) const;
     // The member name for an external at the current path; throws on clashes (Python's rules).
     std::string claim_member(std::string_view extension);
 
     const config& settings_;
     detail::external_sink* sink_;
+    // Null when no marshaler is registered: the common case costs one test per item.
+    const marshaler_registry* marshalers_;
     object_path path_;
     struct member_names;
     std::unique_ptr<member_names> members_;
@@ -143,11 +152,16 @@ private:
 
 template <class T>
 value serializer::dispatch(const T& obj) {
+    if (marshalers_) {
+        if (const detail::marshaler_entry* m = marshalers_->for_object(typeid(T), &obj)) return marshal(*m, &obj);
+    }
     if constexpr (detail::has_handler_serialize<T>) {
         return handler<T>::serialize(obj, *this);
     } else if constexpr (detail::has_adl_serialize<T>) {
         using detail::zanj_serialize;
         return zanj_serialize(obj, *this);
+    } else if constexpr (runtime_marshaled<T>::value) {
+        no_marshaler(typeid(T));
     } else {
         static_assert(detail::no_handler_for_type<T>::value);
         return {};

@@ -37,9 +37,11 @@ private:
 /// Opens an existing file for reading.
 file_handle open_for_reading(const std::filesystem::path& path);
 
-/// Creates `.<name>.tmp-XXXXXX` in the folder of `destination` (which must exist), open for
-/// writing, with the mode a newly created file would get (0666 minus the umask), so that a
-/// rename over `destination` is atomic and leaves a normal file.
+/// Creates `.<name>.tmp-<pid>-XXXXXX` in the folder of `destination` (which must exist), open
+/// for writing, with the mode a newly created file would get (0666 minus the umask), so that a
+/// rename over `destination` is atomic and leaves a normal file. The file is flock()ed until it
+/// is closed: rename it before closing it. First removes the temporaries of earlier saves to
+/// `destination` whose process was killed (pid gone and lock free); nothing else is touched.
 file_handle make_temp_file_beside(const std::filesystem::path& destination);
 
 /// Size of the open file in bytes.

@@ -4,8 +4,10 @@
 /// tokens for non-finite floats, tab indentation for `__zanj__.json`, `", "` and `": "` separators
 /// for `.jsonl` lines. Parsing goes through nlohmann's SAX parser straight into `zanj::value`.
 
+#include <zanj/limits.hpp>
 #include <zanj/value.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,7 +32,9 @@ bool is_valid_utf8(std::string_view s) noexcept;
 
 /// Parses one JSON document (Python's non-finite tokens accepted). `source` names the member
 /// or file in the error message. A key repeated in one object keeps its last value, as in
-/// Python, unless `reject_duplicate_keys` makes it an error naming the key.
-value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys = false);
+/// Python, unless `reject_duplicate_keys` makes it an error naming the key. Arrays and objects
+/// nested deeper than `max_depth` are refused with limit_error.
+value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys = false,
+                 std::uint64_t max_depth = read_limits{}.max_json_depth);
 
 } // namespace zanj::detail

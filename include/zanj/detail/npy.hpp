@@ -14,7 +14,8 @@
 
 namespace zanj::detail {
 
-/// numpy's cap on the header it will parse (`max_header_size`).
+/// numpy's cap on the header it will parse (`max_header_size`), the default of
+/// `read_limits::max_npy_header_size`.
 inline constexpr std::size_t npy_max_header_size = 10000;
 
 /// Magic, version, length and the padded dict literal for a C-order little-endian array; the
@@ -31,8 +32,11 @@ struct npy_header_info {
     std::size_t data_offset = 0;
 };
 
-/// Parses the header of an NPY member; `member` names it in errors.
-npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member);
+/// Parses the header of an NPY member; `member` names it in errors. A header longer than
+/// `max_header_size` bytes is refused with limit_error; a shape whose element count or byte
+/// size overflows with format_error.
+npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member,
+                                 std::uint64_t max_header_size = npy_max_header_size);
 
 /// The data size the header implies; throws format_error unless the member (of `member_size`
 /// bytes, header included) holds exactly that.
@@ -41,6 +45,7 @@ std::size_t npy_check_size(const npy_header_info& info, std::uint64_t member_siz
 /// Decodes a whole NPY member held in `storage` (of `size` bytes) into a native-endian, C-order
 /// array. The array shares `storage` when the data needs no conversion and is aligned;
 /// otherwise it gets storage of its own.
-ndarray npy_decode(std::shared_ptr<std::byte> storage, std::size_t size, std::string_view member);
+ndarray npy_decode(std::shared_ptr<std::byte> storage, std::size_t size, std::string_view member,
+                   std::uint64_t max_header_size = npy_max_header_size);
 
 } // namespace zanj::detail

@@ -82,16 +82,20 @@ struct mapped_member {
     std::shared_ptr<const void> owner;
 };
 
-/// Reads a zip archive from a file or from memory. Opening reads and checks the end records and
-/// the central directory (bounds, overlaps, duplicate names, encryption); a member's local
-/// header is checked when the member is first read (`check_local_headers` checks them all), so
-/// that opening costs no I/O per member. Reads are safe from several threads at once.
+/// Reads a zip archive from a file or from memory. Opening reads the end records and the central
+/// directory and runs the one validator every read path relies on (copies, checks and mappings
+/// alike): member count, names (no `..` step, leading `/` or `\`, or NUL), duplicates,
+/// encryption, bounds and overlaps of members and the central directory, and the `limits` on
+/// sizes and compression ratios. A member's local header is checked when the member is first
+/// read (`check_local_headers` checks them all), so that opening costs no I/O per member.
+/// Decompression never writes past the declared size. Reads are safe from several threads.
 class zip_reader {
 public:
-    explicit zip_reader(std::filesystem::path path);
+    explicit zip_reader(std::filesystem::path path, const read_limits& limits = {});
     /// An archive held in memory; `bytes` must stay valid while `owner` lives. `name` stands for
     /// the archive in messages.
-    zip_reader(std::span<const std::byte> bytes, std::shared_ptr<const void> owner, std::string name);
+    zip_reader(std::span<const std::byte> bytes, std::shared_ptr<const void> owner, std::string name,
+               const read_limits& limits = {});
     ~zip_reader();
     zip_reader(zip_reader&&) noexcept;
     zip_reader& operator=(zip_reader&&) noexcept;
@@ -125,6 +129,8 @@ public:
 
     /// The archive's file, or its name when it is held in memory.
     const std::filesystem::path& path() const noexcept;
+    /// The limits the archive was opened with.
+    const read_limits& limits() const noexcept;
 
 private:
     struct impl;

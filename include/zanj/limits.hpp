@@ -1,0 +1,55 @@
+#pragma once
+/// \file
+/// `zanj::read_limits`: how much a read may cost. A `.zanj` file (or an `.npz` or `.safetensors`
+/// file read through `load_any`) may come from anywhere; these limits keep a hostile or damaged
+/// file from exhausting memory or the stack. Every refusal is a `zanj::limit_error` naming the
+/// limit (`read_limits::max_total_uncompressed`...) and the member. The defaults suit archives
+/// of up to 1 GiB of compressed members; raise a limit, or use `read_limits::none()`, for files
+/// you trust.
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+namespace zanj {
+
+/// Limits checked when an archive is opened and read (see docs/robustness.md).
+///
+/// \code
+/// zanj::config c;
+/// c.limits.max_total_uncompressed = std::uint64_t{16} << 30;  // trust up to 16 GiB
+/// zanj::ZANJ z(c);                                               // or: c.limits = read_limits::none();
+/// \endcode
+struct read_limits {
+    /// A value that disables a limit.
+    static constexpr std::uint64_t unlimited = std::numeric_limits<std::uint64_t>::max();
+
+    /// Sum of the uncompressed sizes of an archive's compressed (deflate, zstd) members: what
+    /// decompressing all of it could allocate. Stored members are not counted: their bytes are
+    /// in the file, so they cannot amplify it (and large stored arrays are meant to be mapped).
+    std::uint64_t max_total_uncompressed = std::uint64_t{1} << 30;
+    /// Largest ratio of uncompressed to compressed size of one member, checked for members whose
+    /// uncompressed size exceeds `ratio_checked_above` (small members of repetitive JSON
+    /// legitimately shrink a lot). Deflate cannot exceed about 1032:1, zstd goes further.
+    std::uint64_t max_compression_ratio = 1000;
+    /// Members up to this uncompressed size are exempt from `max_compression_ratio`.
+    std::uint64_t ratio_checked_above = std::uint64_t{1} << 20;
+    /// Longest NPY header accepted, in bytes (numpy's own `max_header_size`).
+    std::uint64_t max_npy_header_size = 10000;
+    /// Deepest nesting of JSON arrays and objects in `__zanj__.json`, `__zanj_meta__.json`, each
+    /// `.jsonl` line and a `.safetensors` header. Deeper trees would be rebuilt, and destroyed,
+    /// recursively.
+    std::uint64_t max_json_depth = 1000;
+    /// Most members an archive may list.
+    std::uint64_t max_members = std::uint64_t{1} << 20;
+
+    /// Every limit disabled, for files you trust. JSON depth is then bounded only by the stack.
+    static constexpr read_limits none() noexcept {
+        return {unlimited, unlimited, unlimited, unlimited, unlimited, unlimited};
+    }
+
+    /// Same limits.
+    friend bool operator==(const read_limits&, const read_limits&) = default;
+};
+
+} // namespace zanj

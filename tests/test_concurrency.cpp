@@ -1,0 +1,269 @@
+// Thread safety: one zanj::archive read from several threads at once (every lazy cache filled
+// by racing first uses: the items list, parsed .jsonl members, the stubs of arrays nested in
+// them, local header offsets, the mapping), one loader_registry looked up while other threads
+// add to it, and saves from several threads, to one file or to several. Tagged [concurrency]:
+// scripts/run-sanitizers.sh tsan runs these under ThreadSanitizer.
+
+#include <zanj/zanj.hpp>
+
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+#include <xtensor/xarray.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct conc_item {
+    int id = 0;
+    xt::xarray<float> w;
+    bool operator==(const conc_item&) const = default;
+};
+
+struct conc_tree {
+    std::string name;
+    xt::xarray<double> big;         // a stored .npy member: viewed, sliced, copied
+    xt::xarray<float> packed;       // a zstd member (storage hint)
+    std::vector<conc_item> items;   // a .jsonl list whose items hold .npy members
+    std::vector<std::string> lines; // a .jsonl list of strings
+    std::map<std::string, std::vector<int>> small;
+    bool operator==(const conc_tree&) const = default;
+};
+
+ZANJ_DATACLASS(conc_item, id, w);
+ZANJ_DATACLASS(conc_tree, name, big, packed, items, lines, small);
+
+conc_tree make_tree() {
+    conc_tree t;
+    t.name = "concurrency";
+    t.big = xt::xarray<double>::from_shape({256, 64});
+    for (std::size_t k = 0; k < t.big.size(); ++k) t.big.data()[k] = static_cast<double>(k) * 0.5;
+    t.packed = xt::xarray<float>::from_shape({4096});
+    for (std::size_t k = 0; k < t.packed.size(); ++k) t.packed.data()[k] = static_cast<float>(k % 17);
+    for (int i = 0; i < 24; ++i) {
+        conc_item item;
+        item.id = i;
+        item.w = xt::xarray<float>::from_shape({8, 8});
+        for (std::size_t k = 0; k < item.w.size(); ++k)
+            item.w.data()[k] = static_cast<float>(i * 100 + static_cast<int>(k));
+        t.items.push_back(std::move(item));
+    }
+    for (int i = 0; i < 40; ++i) t.lines.push_back("line " + std::to_string(i));
+    t.small["a"] = {1, 2, 3};
+    return t;
+}
+
+zanj::config conc_config() {
+    zanj::config c;
+    c.external_array_threshold = 32;
+    c.external_list_threshold = 16;
+    zanj::storage_hint packed;
+    packed.path = "/packed";
+    packed.compression = zanj::compression{zanj::compression_method::zstd};
+    c.storage_hints.push_back(packed);
+    return c;
+}
+
+// Runs `work(thread)` on `threads` threads started together; returns the failures' messages.
+std::vector<std::string> run_together(int threads, const std::function<void(int)>& work) {
+    std::vector<std::string> failures;
+    std::mutex failures_mutex;
+    std::latch start(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            start.arrive_and_wait();
+            try {
+                work(t);
+            } catch (const std::exception& e) {
+                std::lock_guard lock(failures_mutex);
+                failures.push_back(e.what());
+            }
+        });
+    }
+    for (auto& thread : pool) thread.join();
+    return failures;
+}
+
+// A check that may fail on another thread: collected, not asserted there (Catch2 v2 is not
+// thread-safe).
+void expect(bool ok, const std::string& what) {
+    if (!ok) throw std::runtime_error("failed: " + what);
+}
+
+} // namespace
+
+TEST_CASE("one archive handle read by several threads at once, from its first use on", "[concurrency]") {
+    const conc_tree tree = make_tree();
+    const fs::path file = zanj_test::fresh_dir("conc_archive") / "tree.zanj";
+    zanj::ZANJ z(conc_config());
+    z.save(tree, file);
+    {
+        // The layout the test relies on: arrays nested in a .jsonl list, a zstd member.
+        zanj::archive a(file, conc_config());
+        REQUIRE(a.find("/items")->kind == zanj::item_kind::external_list);
+        REQUIRE(a.find("/items/3/w")->array->member != "");
+        REQUIRE(a.find("/packed")->array->method == zanj::compression_method::zstd);
+    }
+    const std::size_t item_count = zanj::archive(file, conc_config()).items().size();
+
+    // Each round opens a fresh handle, so that the threads race to fill its caches.
+    for (int round = 0; round < 8; ++round) {
+        zanj::config settings = conc_config();
+        settings.threads = 2; // the chunked reads' own threads, nested inside ours
+        const zanj::archive a(file, settings);
+        const auto failures = run_together(4, [&](int t) {
+            // Every thread does everything, each in its own order.
+            std::vector<std::function<void()>> steps = {
+                [&] { expect(a.items().size() == item_count, "items()"); },
+                [&] { expect(a.read<conc_tree>() == tree, "typed read of the whole tree"); },
+                [&] {
+                    const auto i = static_cast<std::size_t>(t * 5 + round) % tree.items.size();
+                    const std::string at = "/items/" + std::to_string(i);
+                    expect(a.read<conc_item>(at) == tree.items[i], "typed read of " + at);
+                    expect(a.array(at + "/w") ==
+                               zanj::ndarray::from(std::vector<float>(tree.items[i].w.begin(), tree.items[i].w.end()),
+                                                   {8, 8}),
+                           "array " + at + "/w");
+                    expect(a.find(at + "/w").has_value(), "find " + at + "/w");
+                },
+                [&] {
+                    zanj::ndarray v = a.view("/big", true);
+                    expect(v.values<double>()[100] == 50.0, "view /big");
+                    zanj::ndarray rows = a.rows("/big", 10, 12);
+                    expect(rows.shape() == zanj::shape_type{2, 64} && rows.values<double>()[0] == 320.0, "rows /big");
+                    zanj::ndarray mapped = a.rows("/big", 3, 4, {zanj::access::view});
+                    expect(mapped.values<double>()[1] == 96.5, "mapped rows /big");
+                },
+                [&] { expect(a.array("/packed").values<float>()[18] == 1.0f, "zstd member /packed"); },
+                [&] {
+                    zanj::value all = a.read();
+                    expect(all["lines"].size() == tree.lines.size(), "untyped read");
+                    expect(a.read<std::vector<std::string>>("/lines") == tree.lines, "typed /lines");
+                },
+                [&] {
+                    zanj::value part = a.read_filter([](const zanj::item_info& i) { return i.path.str() != "/big"; });
+                    expect(zanj::is_not_loaded(part["big"]), "read_filter");
+                },
+                [&] { a.verify(); },
+            };
+            std::rotate(steps.begin(), steps.begin() + t % static_cast<int>(steps.size()), steps.end());
+            for (const auto& step : steps) step();
+        });
+        INFO("round " << round);
+        for (const auto& f : failures) FAIL_CHECK(f);
+        CHECK(failures.empty());
+    }
+}
+
+TEST_CASE("a loader_registry looked up and used while other threads add to it", "[concurrency]") {
+    // An archive with items of 32 format keys no loader knows yet.
+    zanj::value::dict_type root;
+    constexpr int keys = 32;
+    for (int i = 0; i < keys; ++i) {
+        zanj::value::dict_type item;
+        item.insert_or_assign(std::string(zanj::format_key), "conc.T" + std::to_string(i));
+        item.insert_or_assign("i", i);
+        root.insert_or_assign("k" + std::to_string(i), zanj::value(std::move(item)));
+    }
+    zanj::config settings;
+    settings.error_mode = zanj::error_mode::ignore; // unknown keys stay dicts
+    zanj::ZANJ z(settings);
+    const fs::path file = zanj_test::fresh_dir("conc_registry") / "keys.zanj";
+    z.save(zanj::value(std::move(root)), file);
+
+    std::atomic<int> adds_done{0};
+    std::atomic<int> duplicate_refusals{0};
+    const auto failures = run_together(5, [&](int t) {
+        if (t < 2) {
+            // Two writers add the same keys: each key is taken exactly once.
+            for (int i = 0; i < keys; ++i) {
+                zanj::item_loader l;
+                l.format = "conc.T" + std::to_string(i);
+                l.description = "test loader";
+                l.load = [](zanj::value item, zanj::loader&) {
+                    item.as_dict().insert_or_assign("loaded", true);
+                    return item;
+                };
+                try {
+                    z.loaders().add(std::move(l));
+                } catch (const zanj::usage_error&) {
+                    ++duplicate_refusals;
+                }
+                // A read between adds: the adding lasts long enough for the readers to overlap it.
+                expect(z.read(file)["k0"]["i"].as_int() == 0, "read while adding");
+            }
+            ++adds_done;
+            return;
+        }
+        // Readers: lookups, listings and untyped reads meanwhile. What is loaded only grows.
+        std::size_t last_count = 0;
+        while (adds_done.load() < 2) {
+            const std::size_t count = z.loaders().loaders().size();
+            expect(count >= last_count, "loaders() shrank");
+            last_count = count;
+            for (int i = 0; i < keys; ++i) {
+                const zanj::item_loader* l = z.loaders().find("conc.T" + std::to_string(i));
+                expect(!l || l->format == "conc.T" + std::to_string(i), "find returned another loader");
+            }
+            zanj::value back = z.read(file);
+            for (int i = 0; i < keys; ++i) {
+                const zanj::value& item = back["k" + std::to_string(i)];
+                expect(item["i"].as_int() == i, "item k" + std::to_string(i));
+            }
+        }
+    });
+    for (const auto& f : failures) FAIL_CHECK(f);
+    CHECK(duplicate_refusals.load() == keys);
+    zanj::value back = z.read(file);
+    for (int i = 0; i < keys; ++i) CHECK(back["k" + std::to_string(i)].contains("loaded"));
+    // A copy of the registry has them all and finds them in itself.
+    const zanj::loader_registry copy = z.loaders();
+    CHECK(copy.loaders().size() == z.loaders().loaders().size());
+    REQUIRE(copy.find("conc.T7") != nullptr);
+    CHECK(copy.find("conc.T7") != z.loaders().find("conc.T7"));
+}
+
+TEST_CASE("saves from several threads: to one file the last complete one wins, none leaves a temporary",
+          "[concurrency]") {
+    const fs::path dir = zanj_test::fresh_dir("conc_save");
+    const conc_tree tree = make_tree();
+    const zanj::ZANJ z(conc_config());
+    constexpr int threads = 4, saves = 6;
+    const auto failures = run_together(threads, [&](int t) {
+        for (int i = 0; i < saves; ++i) {
+            conc_tree mine = tree;
+            mine.name = "thread " + std::to_string(t) + " save " + std::to_string(i);
+            z.save(mine, dir / "shared.zanj");                         // all threads, one file
+            z.save(mine, dir / ("own" + std::to_string(t) + ".zanj")); // one file each
+            const conc_tree back = z.read<conc_tree>(dir / ("own" + std::to_string(t) + ".zanj"));
+            expect(back == mine, "read back own file");
+        }
+    });
+    for (const auto& f : failures) FAIL_CHECK(f);
+    CHECK(failures.empty());
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"own0.zanj", "own1.zanj", "own2.zanj", "own3.zanj", "shared.zanj"});
+    zanj::archive shared(dir / "shared.zanj", conc_config());
+    shared.verify();
+    const conc_tree last = shared.read<conc_tree>();
+    CHECK(last.name.find(" save ") != std::string::npos);
+    conc_tree expected = tree;
+    expected.name = last.name;
+    CHECK(last == expected);
+}

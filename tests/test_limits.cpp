@@ -1,0 +1,542 @@
+// Read limits and the one validator of the zip directory (src/zip_reader.cpp): every rule has
+// a crafted file that breaks it, and each refusal names the rule or limit and the member. Zip
+// bombs of the classic kinds are refused when the archive is opened, before anything is
+// decompressed; bench/bombs.cpp measures how fast and in how little memory.
+
+#include <zanj/detail/codec.hpp>
+#include <zanj/detail/json_io.hpp>
+#include <zanj/detail/npy.hpp>
+#include <zanj/detail/zip.hpp>
+#include <zanj/zanj.hpp>
+
+#include "raw_zip.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace rz = zanj_test::raw_zip;
+using namespace zanj_test;
+using Catch::Contains;
+using zanj::read_limits;
+using zanj::detail::zip_reader;
+
+constexpr std::uint64_t MiB = std::uint64_t{1} << 20;
+constexpr std::uint64_t GiB = std::uint64_t{1} << 30;
+
+std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+std::string compressed(zanj::compression_method method, const std::string& data) {
+    std::vector<std::byte> out;
+    const std::span<const std::byte> pieces[] = {bytes_of(data)};
+    zanj::detail::compress({method}, pieces, out);
+    return {reinterpret_cast<const char*>(out.data()), out.size()};
+}
+
+std::string deflated(const std::string& data) { return compressed(zanj::compression_method::deflate, data); }
+
+rz::entry stored(std::string name, std::string data) {
+    rz::entry e;
+    e.name = std::move(name);
+    e.data = std::move(data);
+    return e;
+}
+
+// A deflate member holding `data`, declaring the true sizes unless told otherwise.
+rz::entry deflate_member(std::string name, const std::string& data) {
+    rz::entry e;
+    e.name = std::move(name);
+    e.method = 8;
+    e.data = deflated(data);
+    e.uncompressed_size = data.size();
+    e.crc = rz::crc_of(data);
+    return e;
+}
+
+// Opening checks the whole directory; local headers too, so that nothing is left for reads.
+void open_zip(const fs::path& p, const read_limits& limits = {}) {
+    zip_reader reader(p, limits);
+    reader.check_local_headers();
+}
+
+// A `.zanj` archive of stored members: the tree, the metadata and `more`.
+std::string zanj_archive(const std::string& tree, const std::string& meta, std::vector<rz::entry> more = {}) {
+    std::vector<rz::entry> entries = {stored("__zanj_meta__.json", meta), stored("__zanj__.json", tree)};
+    for (rz::entry& e : more) entries.push_back(std::move(e));
+    return rz::build(entries);
+}
+
+// The tree and metadata of an archive whose item "w" is the external array `member`.
+std::string array_tree(const std::string& member, const std::string& shape, const std::string& dtype) {
+    return R"({"w": {"__muutils_format__": "numpy.ndarray:external", "$ref": ")" + member + R"(", "shape": )" + shape +
+           R"(, "dtype": ")" + dtype + R"("}})";
+}
+std::string array_meta(const std::string& member) {
+    return R"({"externals_info": {")" + member + R"(": {"item_type": "npy", "path": ["w"]}}})";
+}
+
+// An NPY 1.0 member whose header (length field included) is padded to `header_length` bytes.
+std::string npy_with_header(std::size_t header_length, const std::string& shape, const std::string& descr,
+                            const std::string& data) {
+    std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+    std::string out("\x93NUMPY\x01\x00", 8);
+    rz::put(out, header_length, 2);
+    out += dict;
+    out.append(header_length - dict.size() - 1, ' ');
+    out += '\n';
+    return out + data;
+}
+
+std::string nested_lists(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+} // namespace
+
+TEST_CASE("read_limits have safe documented defaults and can be raised or disabled", "[limits]") {
+    const read_limits d;
+    CHECK(d.max_total_uncompressed == GiB);
+    CHECK(d.max_compression_ratio == 1000);
+    CHECK(d.ratio_checked_above == MiB);
+    CHECK(d.max_npy_header_size == 10000);
+    CHECK(d.max_npy_header_size == zanj::detail::npy_max_header_size);
+    CHECK(d.max_json_depth == 1000);
+    CHECK(d.max_members == std::uint64_t{1} << 20);
+    CHECK(zanj::config{}.limits == d);
+    const read_limits none = read_limits::none();
+    for (std::uint64_t v : {none.max_total_uncompressed, none.max_compression_ratio, none.ratio_checked_above,
+                            none.max_npy_header_size, none.max_json_depth, none.max_members})
+        CHECK(v == read_limits::unlimited);
+    // A limit refusal is a format error, and keeps its class when re-thrown with a location.
+    try {
+        zanj::detail::rethrow_at(zanj::limit_error("too big"), "/w", "w.npy");
+    } catch (const zanj::limit_error& e) {
+        CHECK(e.member() == "w.npy");
+        CHECK(e.object_path() == "/w");
+    }
+}
+
+TEST_CASE("limits: total uncompressed size of compressed members", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path bad = dir / "bad.zip";
+
+    SECTION("one member declaring more than the limit (a 40 GB member of zeros)") {
+        // A real deflate stream of 1 MiB of zeros; the headers claim 40 GB, as a bomb of 40 GB
+        // of zeros would (bench/bombs.cpp builds the real one).
+        rz::entry e = deflate_member("zeros.bin", std::string(MiB, '\0'));
+        e.uncompressed_size = 40'000'000'000;
+        write_file(bad, rz::build({e}));
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'zeros.bin' declares 40000000000 bytes uncompressed, above "
+                                                    "read_limits::max_total_uncompressed (1073741824)") &&
+                                               Contains(bad.string()));
+        try {
+            open_zip(bad);
+        } catch (const zanj::limit_error& err) {
+            CHECK(err.member() == "zeros.bin");
+        }
+        // Raising that limit leaves the ratio limit, disabling both opens it (nothing is read).
+        read_limits raised;
+        raised.max_total_uncompressed = 64 * GiB;
+        REQUIRE_THROWS_WITH(open_zip(bad, raised), Contains("read_limits::max_compression_ratio"));
+        raised.max_compression_ratio = read_limits::unlimited;
+        REQUIRE_NOTHROW(open_zip(bad, raised));
+    }
+    SECTION("several members adding up to more than the limit") {
+        // 1.5 MiB of incompressible bytes each, declaring 600 MiB: a ratio of 400, allowed.
+        std::vector<rz::entry> entries;
+        for (const char* name : {"a.bin", "b.bin", "c.bin"}) {
+            rz::entry e;
+            e.name = name;
+            e.method = 8;
+            e.data = std::string(3 * MiB / 2, 'x');
+            e.uncompressed_size = 600 * MiB;
+            entries.push_back(e);
+        }
+        write_file(bad, rz::build(entries));
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'b.bin' brings the archive's compressed members to "
+                                                    "1258291200 bytes uncompressed, above "
+                                                    "read_limits::max_total_uncompressed (1073741824)"));
+        read_limits raised;
+        raised.max_total_uncompressed = 2 * GiB;
+        REQUIRE_NOTHROW(open_zip(bad, raised));
+    }
+    SECTION("stored members do not count: their bytes are in the file") {
+        read_limits tight;
+        tight.max_total_uncompressed = 1000;
+        write_file(bad, rz::build({stored("big.bin", std::string(5000, 'x')), stored("more.bin", "y")}));
+        REQUIRE_NOTHROW(open_zip(bad, tight));
+        write_file(bad, rz::build({deflate_member("big.bin", std::string(5000, 'x'))}));
+        REQUIRE_THROWS_WITH(open_zip(bad, tight), Contains("read_limits::max_total_uncompressed (1000)"));
+    }
+    SECTION("through zanj::archive, ZANJ and load_any, whose settings carry the limits") {
+        const std::string data = std::string(3000, '\0');
+        const std::string npy = npy_with_header(118, "(3000,)", "|u1", data);
+        rz::entry w = deflate_member("w.npy", npy);
+        write_file(bad, zanj_archive(array_tree("w.npy", "[3000]", "uint8"), array_meta("w.npy"), {w}));
+        zanj::config tight;
+        tight.limits.max_total_uncompressed = 1000;
+        REQUIRE_THROWS_AS(zanj::ZANJ(tight).read(bad), zanj::limit_error);
+        REQUIRE_THROWS_WITH(zanj::archive(bad, tight), Contains("member 'w.npy' declares 3128 bytes uncompressed"));
+        REQUIRE_THROWS_WITH(zanj::ZANJ(tight).read_meta(bad), Contains("read_limits::max_total_uncompressed"));
+        REQUIRE_THROWS_AS(zanj::load_any(bad, tight.limits), zanj::limit_error);
+        // The defaults read it.
+        const zanj::value v = zanj::ZANJ{}.read(bad);
+        CHECK(v["w"].as_array().nbytes() == 3000);
+        CHECK(zanj::load_any(bad)["w"].as_array().nbytes() == 3000);
+    }
+}
+
+TEST_CASE("limits: compression ratio of one member", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path bad = dir / "bad.zip";
+
+    SECTION("a member declaring far more than its compressed bytes can hold") {
+        rz::entry e = deflate_member("bomb.bin", std::string(4096, '\0'));
+        e.uncompressed_size = 500 * MiB; // under the total limit
+        write_file(bad, rz::build({e}));
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
+        REQUIRE_THROWS_WITH(open_zip(bad),
+                            Contains("member 'bomb.bin' declares 524288000 bytes uncompressed from " +
+                                     std::to_string(e.data.size()) +
+                                     ", a compression ratio above read_limits::max_compression_ratio "
+                                     "(1000:1 past 1048576 bytes; raise config::limits.max_compression_ratio") &&
+                                Contains(bad.string()));
+    }
+    SECTION("a member of 2 MiB of zeros, honestly zstd-compressed") {
+        const std::string zeros(2 * MiB, '\0');
+        rz::entry z;
+        z.name = "zeros.zst";
+        z.method = 93;
+        z.data = compressed(zanj::compression_method::zstd, zeros);
+        z.uncompressed_size = zeros.size();
+        z.crc = rz::crc_of(zeros);
+        write_file(bad, rz::build({z}));
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'zeros.zst'") && Contains("max_compression_ratio"));
+        // Raised, the member reads back.
+        read_limits raised;
+        raised.max_compression_ratio = read_limits::unlimited;
+        zip_reader reader(bad, raised);
+        auto data = reader.read(reader.entries().front());
+        CHECK(std::string(reinterpret_cast<const char*>(data.get()), zeros.size()) == zeros);
+    }
+    SECTION("members up to 1 MiB may shrink as much as they like") {
+        const std::string zeros(MiB, '\0');
+        write_file(bad, rz::build({deflate_member("zeros.bin", zeros)}));
+        zip_reader reader(bad);
+        auto data = reader.read(reader.entries().front());
+        CHECK(std::string(reinterpret_cast<const char*>(data.get()), zeros.size()) == zeros);
+    }
+    SECTION("a compressed member of no bytes declaring many") {
+        rz::entry e;
+        e.name = "empty.bin";
+        e.method = 8;
+        e.uncompressed_size = 2 * MiB;
+        write_file(bad, rz::build({e}));
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'empty.bin' declares 2097152 bytes uncompressed from 0"));
+    }
+}
+
+TEST_CASE("limits: decompression stops at the declared size", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path bad = dir / "bad.zip";
+    // 8 MiB of zeros that declare 1 MiB: within every limit, so only decompression can tell.
+    const std::string zeros(8 * MiB, '\0');
+    for (auto [method, name] :
+         {std::pair{zanj::compression_method::deflate, "deflate"}, std::pair{zanj::compression_method::zstd, "zstd"}}) {
+        INFO(name);
+        rz::entry e;
+        e.name = "liar.bin";
+        e.method = static_cast<std::uint16_t>(method);
+        e.data = compressed(method, zeros);
+        e.uncompressed_size = MiB;
+        e.crc = rz::crc_of(zeros.substr(0, MiB));
+        write_file(bad, rz::build({e}));
+        zip_reader reader(bad);
+        REQUIRE_THROWS_AS(reader.read(reader.entries().front()), zanj::format_error);
+        REQUIRE_THROWS_WITH(reader.read(reader.entries().front()),
+                            Contains(std::string("corrupt ") + name + " data in member 'liar.bin'") &&
+                                Contains("more than the 1048576 bytes the archive declares"));
+    }
+}
+
+TEST_CASE("validator: compressed sizes beyond what the declared size needs", "[limits]") {
+    // The compressed bytes are read whole before decompressing: they must be plausible for the
+    // declared size, or a small declared size would make zanj read a huge member for nothing.
+    const fs::path bad = fresh_dir("limits") / "padded.zip";
+    rz::entry e = deflate_member("padded.bin", "abc");
+    e.data += std::string(4096, 'x');
+    write_file(bad, rz::build({e}));
+    REQUIRE_THROWS_AS(open_zip(bad, read_limits::none()), zanj::format_error);
+    REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'padded.bin' declares 3 bytes uncompressed from " +
+                                                std::to_string(e.data.size()) +
+                                                ", more than any compressor needs: the archive is corrupt"));
+}
+
+TEST_CASE("limits: NPY header length", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path file = dir / "header.zanj";
+    const std::string data(24, '\0');
+    for (std::uint16_t method : {std::uint16_t{0}, std::uint16_t{8}}) {
+        INFO("method " << method);
+        for (std::size_t length : {std::size_t{10000}, std::size_t{10001}}) {
+            INFO("header of " << length << " bytes");
+            const std::string npy = npy_with_header(length, "(3,)", "<f8", data);
+            rz::entry w = method == 0 ? stored("w.npy", npy) : deflate_member("w.npy", npy);
+            write_file(file, zanj_archive(array_tree("w.npy", "[3]", "float64"), array_meta("w.npy"), {w}));
+            if (length <= 10000) {
+                CHECK(zanj::ZANJ{}.read(file)["w"].as_array().size() == 3);
+                continue;
+            }
+            for (auto access : {zanj::access::copy, zanj::access::view}) {
+                zanj::archive a(file);
+                REQUIRE_THROWS_AS(a.read("/", {access}), zanj::limit_error);
+                REQUIRE_THROWS_WITH(a.read("/", {access}),
+                                    Contains("header of 10001 bytes exceeds numpy's limit of 10000 "
+                                             "(read_limits::max_npy_header_size)") &&
+                                        Contains("w.npy"));
+            }
+            zanj::config raised;
+            raised.limits.max_npy_header_size = 20000;
+            CHECK(zanj::ZANJ(raised).read(file)["w"].as_array().size() == 3);
+            raised.limits.max_npy_header_size = 5000;
+            REQUIRE_THROWS_WITH(zanj::ZANJ(raised).read(file),
+                                Contains("exceeds read_limits::max_npy_header_size (5000)"));
+        }
+    }
+    // numpy's own files go through the same parser.
+    const std::string npy = npy_with_header(10001, "(3,)", "<f8", data);
+    auto storage = zanj::detail::allocate_aligned(npy.size());
+    std::memcpy(storage.get(), npy.data(), npy.size());
+    REQUIRE_THROWS_AS(zanj::detail::npy_decode(storage, npy.size(), "x.npy"), zanj::limit_error);
+    const fs::path npz = dir / "big_header.npz";
+    write_file(npz, rz::build({stored("x.npy", npy)}));
+    REQUIRE_THROWS_AS(zanj::read_npz(npz), zanj::limit_error);
+    REQUIRE_THROWS_WITH(zanj::load_any(npz), Contains("max_npy_header_size") && Contains("x.npy"));
+    read_limits raised;
+    raised.max_npy_header_size = 10001;
+    CHECK(zanj::load_any(npz, raised)["x"].as_array().size() == 3);
+}
+
+TEST_CASE("limits: JSON nesting depth", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path file = dir / "deep.zanj";
+
+    SECTION("in __zanj__.json") {
+        write_file(file, zanj_archive(R"({"a": )" + nested_lists(999) + "}", "{}"));
+        CHECK(zanj::ZANJ{}.read(file)["a"].is_list()); // 1000 levels with the root
+        write_file(file, zanj_archive(R"({"a": )" + nested_lists(1000) + "}", "{}"));
+        REQUIRE_THROWS_AS(zanj::ZANJ{}.read(file), zanj::limit_error);
+        REQUIRE_THROWS_WITH(zanj::ZANJ{}.read(file),
+                            Contains("JSON in __zanj__.json nests arrays and objects deeper than "
+                                     "read_limits::max_json_depth (1000)"));
+        zanj::config raised;
+        raised.limits.max_json_depth = 2000;
+        CHECK(zanj::ZANJ(raised).read(file)["a"].is_list());
+    }
+    SECTION("in __zanj_meta__.json") {
+        write_file(file, zanj_archive("{}", R"({"x": )" + nested_lists(5000) + "}"));
+        REQUIRE_THROWS_WITH(zanj::ZANJ{}.read(file), Contains("JSON in __zanj_meta__.json nests"));
+        REQUIRE_THROWS_WITH(zanj::ZANJ{}.read_meta(file), Contains("read_limits::max_json_depth"));
+    }
+    SECTION("in a .jsonl line") {
+        const std::string tree = R"({"l": {"__muutils_format__": "list:external", "$ref": "l.jsonl"}})";
+        const std::string meta = R"({"externals_info": {"l.jsonl": {"item_type": "jsonl", "path": ["l"]}}})";
+        write_file(file, zanj_archive(tree, meta, {stored("l.jsonl", "1\n" + nested_lists(1001) + "\n")}));
+        REQUIRE_THROWS_AS(zanj::ZANJ{}.read(file), zanj::limit_error);
+        REQUIRE_THROWS_WITH(zanj::ZANJ{}.read(file), Contains("l.jsonl line 2") && Contains("max_json_depth"));
+    }
+    SECTION("a million levels are refused without recursion") {
+        REQUIRE_THROWS_AS(zanj::detail::parse_json(nested_lists(1'000'000), "deep"), zanj::limit_error);
+        std::string objects;
+        for (int i = 0; i < 100'000; ++i) objects += R"({"a": )";
+        REQUIRE_THROWS_WITH(zanj::detail::parse_json(objects, "deep"), Contains("max_json_depth (1000)"));
+    }
+}
+
+TEST_CASE("limits: member count", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path bad = dir / "many.zip";
+    std::vector<rz::entry> entries;
+    for (int i = 0; i < 11; ++i) entries.push_back(stored("m" + std::to_string(i), "x"));
+    write_file(bad, rz::build(entries));
+    read_limits ten;
+    ten.max_members = 10;
+    REQUIRE_THROWS_AS(open_zip(bad, ten), zanj::limit_error);
+    REQUIRE_THROWS_WITH(open_zip(bad, ten),
+                        Contains("the archive lists 11 members, above read_limits::max_members (10)") &&
+                            Contains(bad.string()));
+    ten.max_members = 11;
+    REQUIRE_NOTHROW(open_zip(bad, ten));
+}
+
+TEST_CASE("validator: overlapping members and zip bombs", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path bad = dir / "bomb.zip";
+    // Under 1 MiB per member and 1 GiB in all: only the overlap gives these away.
+    const std::string kernel_data(512 * 1024, '\0');
+    const std::string kernel = deflated(kernel_data);
+    const std::uint32_t kernel_crc = rz::crc_of(kernel_data);
+
+    SECTION("Fifield's full overlap: every entry points at one local header") {
+        write_file(bad, rz::full_overlap_bomb(100, kernel, kernel_data.size(), kernel_crc));
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::format_error);
+        // Which two of the hundred entries at offset 0 it names depends on the sort.
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("members 'f") && Contains("overlap: the archive is corrupt") &&
+                                               Contains(bad.string()));
+    }
+    SECTION("Fifield's quoted overlap: each member's data runs through the next local headers") {
+        const std::string bomb = rz::quoted_overlap_bomb(100, kernel, kernel_data.size(), kernel_crc);
+        write_file(bad, bomb);
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("members 'f0' and 'f1' overlap") && Contains(bad.string()));
+    }
+    SECTION("the same bombs with a large kernel trip the limits first") {
+        const std::string big(8 * MiB, '\0');
+        const std::string big_kernel = deflated(big);
+        write_file(bad, rz::quoted_overlap_bomb(200, big_kernel, big.size(), rz::crc_of(big)));
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
+        write_file(bad, rz::full_overlap_bomb(200, big_kernel, big.size(), rz::crc_of(big)));
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
+        // With every limit off, the overlap still refuses them.
+        REQUIRE_THROWS_WITH(open_zip(bad, read_limits::none()), Contains("overlap"));
+    }
+    SECTION("a member whose data runs into the central directory") {
+        rz::entry a = stored("a.bin", "0123456789");
+        a.compressed_size = a.uncompressed_size = 20;
+        write_file(bad, rz::build({stored("first.bin", "abc"), a}));
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'a.bin' overlaps the central directory"));
+    }
+    SECTION("a local header inside another member's data") {
+        rz::entry a = stored("a.bin", std::string(100, 'a'));
+        rz::entry b = stored("b.bin", "b");
+        b.central_only = true;
+        b.offset = 40; // inside a.bin's data
+        write_file(bad, rz::build({a, b}));
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("members 'a.bin' and 'b.bin' overlap"));
+    }
+}
+
+TEST_CASE("validator: duplicate and unsafe member names", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path bad = dir / "names.zip";
+
+    SECTION("duplicate names") {
+        write_file(bad, rz::build({stored("a.json", "{}"), stored("b", "x"), stored("a.json", "[]")}));
+        REQUIRE_THROWS_AS(open_zip(bad), zanj::format_error);
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("duplicate member name 'a.json'") && Contains(bad.string()));
+    }
+    SECTION("unsafe names") {
+        const std::pair<std::string, std::string> cases[] = {
+            {"../evil.npy", "'../evil.npy': it has a '..' step"},
+            {"a/../../evil", "'a/../../evil': it has a '..' step"},
+            {"a/..", "'a/..': it has a '..' step"},
+            {"..\\evil", "'..\\evil': it has a '..' step"},
+            {"a\\..\\b", "'a\\..\\b': it has a '..' step"},
+            {"/etc/passwd", "'/etc/passwd': it starts with '/'"},
+            {"\\windows\\x", "'\\windows\\x': it starts with '\\'"},
+            {std::string("a\0b.npy", 7), "'a\\x00b.npy': it holds a NUL byte"},
+        };
+        for (const auto& [name, message] : cases) {
+            INFO(message);
+            write_file(bad, rz::build({stored("fine.txt", "x"), stored(name, "y")}));
+            REQUIRE_THROWS_AS(open_zip(bad), zanj::format_error);
+            REQUIRE_THROWS_WITH(open_zip(bad), Contains("unsafe member name " + message) && Contains(bad.string()));
+            // Whatever reads it: zanj::archive, untyped and typed reads, load_any.
+            REQUIRE_THROWS_WITH(zanj::archive(bad), Contains("unsafe member name"));
+        }
+    }
+    SECTION("names that merely look odd are fine") {
+        for (const std::string name : {"..a", "a..b", "a/.../b", "a/./b", "a/b/", "x..", "dir/..hidden"}) {
+            INFO(name);
+            write_file(bad, rz::build({stored(name, "y")}));
+            REQUIRE_NOTHROW(open_zip(bad));
+        }
+    }
+}
+
+TEST_CASE("validator: sizes, offsets and shapes that overflow", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path bad = dir / "overflow.zip";
+
+    SECTION("ZIP64 sizes and offsets near 2^64") {
+        const std::uint64_t huge = ~std::uint64_t{0} - 10;
+        rz::entry e = stored("a.bin", "abc");
+        e.compressed_size = huge;
+        write_file(bad, rz::build({e}));
+        REQUIRE_THROWS_WITH(open_zip(bad, read_limits::none()),
+                            Contains("archive is truncated: member 'a.bin' extends past the end of the file"));
+        e.compressed_size.reset();
+        e.offset = huge;
+        write_file(bad, rz::build({e}));
+        REQUIRE_THROWS_WITH(open_zip(bad, read_limits::none()), Contains("'a.bin'") && Contains("past the end"));
+        rz::entry d = deflate_member("d.bin", "abc");
+        d.uncompressed_size = huge;
+        write_file(bad, rz::build({d}));
+        // Whatever the limits: no object is that large.
+        REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'd.bin' is too large for this machine's address space"));
+        REQUIRE_THROWS_WITH(open_zip(bad, read_limits::none()),
+                            Contains("member 'd.bin'") && Contains("address space"));
+    }
+    SECTION("an NPY shape whose byte size overflows") {
+        const std::string npy = npy_with_header(118, "(4294967296, 4294967296)", "<f8", "");
+        const fs::path file = dir / "shape.zanj";
+        write_file(file, zanj_archive(array_tree("w.npy", "[4294967296, 4294967296]", "float64"), array_meta("w.npy"),
+                                      {stored("w.npy", npy)}));
+        for (auto access : {zanj::access::copy, zanj::access::view}) {
+            zanj::archive a(file);
+            REQUIRE_THROWS_AS(a.read("/", {access}), zanj::format_error);
+            REQUIRE_THROWS_WITH(a.read("/", {access}),
+                                Contains("shape (4294967296, 4294967296) of float64 overflows the address space") &&
+                                    Contains("w.npy"));
+        }
+    }
+    SECTION("inline array shapes the data cannot fill are refused before allocating") {
+        const fs::path file = dir / "inline.zanj";
+        for (const std::string mode : {"array_hex_meta", "array_b64_meta", "array_list_meta"}) {
+            INFO(mode);
+            const std::string data = mode == "array_list_meta" ? "[1, 2]" : R"("00")";
+            write_file(file,
+                       zanj_archive(R"({"w": {"__muutils_format__": "numpy.ndarray:)" + mode +
+                                        R"(", "shape": [1000000, 1000000], "dtype": "float64", "data": )" + data + "}}",
+                                    "{}"));
+            REQUIRE_THROWS_AS(zanj::ZANJ{}.read(file), zanj::error);
+            write_file(
+                file,
+                zanj_archive(R"({"w": {"__muutils_format__": "numpy.ndarray:)" + mode +
+                                 R"(", "shape": [4294967296, 4294967296, 4294967296], "dtype": "float64", "data": )" +
+                                 data + "}}",
+                             "{}"));
+            REQUIRE_THROWS_AS(zanj::ZANJ{}.read(file), zanj::error);
+        }
+    }
+}
+
+TEST_CASE("validator: the copy and view paths share it", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path file = dir / "paths.zanj";
+    const std::string npy = npy_with_header(118, "(16,)", "<f8", std::string(128, '\0'));
+    // An archive the validator refuses: every kind of read meets the same refusal, at opening.
+    write_file(file, zanj_archive(array_tree("w.npy", "[16]", "float64"), array_meta("w.npy"),
+                                  {stored("w.npy", npy), stored("../w.npy", npy)}));
+    REQUIRE_THROWS_WITH(zanj::archive(file), Contains("unsafe member name '../w.npy'"));
+    REQUIRE_THROWS_WITH(zanj::ZANJ{}.read(file), Contains("unsafe member name '../w.npy'"));
+    // Entries not of the reader's own directory are validated at every read, mapped or copied.
+    write_file(file, zanj_archive(array_tree("w.npy", "[16]", "float64"), array_meta("w.npy"), {stored("w.npy", npy)}));
+    zip_reader reader(file);
+    zanj::detail::zip_entry forged = *reader.find("w.npy");
+    forged.name = "/w.npy";
+    REQUIRE_THROWS_WITH(reader.map(forged), Contains("unsafe member name '/w.npy'"));
+    REQUIRE_THROWS_WITH(reader.read(forged), Contains("unsafe member name '/w.npy'"));
+    REQUIRE_THROWS_WITH(reader.verify(forged), Contains("unsafe member name '/w.npy'"));
+    // And the good archive reads the same both ways.
+    zanj::archive a(file);
+    CHECK(a.array("/w", {zanj::access::copy}).size() == 16);
+    CHECK(a.view("/w", true).size() == 16);
+}
