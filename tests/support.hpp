@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <latch>
+#include <mutex>
+#include <thread>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -80,6 +84,28 @@ inline std::vector<char> read_file(const fs::path& p) {
 inline void write_file(const fs::path& p, const std::string& bytes) {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Runs `work(thread)` on `threads` threads started together; returns the messages of the
+/// exceptions they threw (Catch2 v2 assertions are not thread-safe, so threads throw instead).
+inline std::vector<std::string> run_together(int threads, const std::function<void(int)>& work) {
+    std::vector<std::string> failures;
+    std::mutex failures_mutex;
+    std::latch start(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            start.arrive_and_wait();
+            try {
+                work(t);
+            } catch (const std::exception& e) {
+                std::lock_guard lock(failures_mutex);
+                failures.push_back(e.what());
+            }
+        });
+    }
+    for (auto& thread : pool) thread.join();
+    return failures;
 }
 
 } // namespace zanj_test

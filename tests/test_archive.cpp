@@ -1142,22 +1142,9 @@ TEST_CASE("archive reads from several threads at once agree with single-threaded
     cfg.threads = 2; // the chunked CRC's own threads, nested inside ours
     const zanj::archive a(p, cfg), b(py, cfg);
     std::vector<std::vector<std::string>> got(threads);
-    std::vector<std::string> failures;
-    std::mutex failures_mutex;
-    std::latch start(threads);
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-        pool.emplace_back([&, t] {
-            start.arrive_and_wait();
-            try {
-                for (int r = 0; r < rounds; ++r) got[t].push_back(work(a, b, t, r));
-            } catch (const std::exception& e) {
-                std::lock_guard lock(failures_mutex);
-                failures.push_back(e.what());
-            }
-        });
-    }
-    for (auto& thread : pool) thread.join();
+    const auto failures = zanj_test::run_together(threads, [&](int t) {
+        for (int r = 0; r < rounds; ++r) got[t].push_back(work(a, b, t, r));
+    });
     CHECK(failures.empty());
     for (int t = 0; t < threads; ++t) CHECK(got[t] == expected[t]);
 }

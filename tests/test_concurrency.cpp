@@ -77,27 +77,6 @@ zanj::config conc_config() {
     return c;
 }
 
-// Runs `work(thread)` on `threads` threads started together; returns the failures' messages.
-std::vector<std::string> run_together(int threads, const std::function<void(int)>& work) {
-    std::vector<std::string> failures;
-    std::mutex failures_mutex;
-    std::latch start(threads);
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-        pool.emplace_back([&, t] {
-            start.arrive_and_wait();
-            try {
-                work(t);
-            } catch (const std::exception& e) {
-                std::lock_guard lock(failures_mutex);
-                failures.push_back(e.what());
-            }
-        });
-    }
-    for (auto& thread : pool) thread.join();
-    return failures;
-}
-
 // A check that may fail on another thread: collected, not asserted there (Catch2 v2 is not
 // thread-safe).
 void expect(bool ok, const std::string& what) {
@@ -125,7 +104,7 @@ TEST_CASE("one archive handle read by several threads at once, from its first us
         zanj::config settings = conc_config();
         settings.threads = 2; // the chunked reads' own threads, nested inside ours
         const zanj::archive a(file, settings);
-        const auto failures = run_together(4, [&](int t) {
+        const auto failures = zanj_test::run_together(4, [&](int t) {
             // Every thread does everything, each in its own order.
             std::vector<std::function<void()>> steps = {
                 [&] { expect(a.items().size() == item_count, "items()"); },
@@ -187,7 +166,7 @@ TEST_CASE("a loader_registry looked up and used while other threads add to it", 
 
     std::atomic<int> adds_done{0};
     std::atomic<int> duplicate_refusals{0};
-    const auto failures = run_together(5, [&](int t) {
+    const auto failures = zanj_test::run_together(5, [&](int t) {
         if (t < 2) {
             // Two writers add the same keys: each key is taken exactly once.
             for (int i = 0; i < keys; ++i) {
@@ -243,7 +222,7 @@ TEST_CASE("saves from several threads: to one file the last complete one wins, n
     const conc_tree tree = make_tree();
     const zanj::ZANJ z(conc_config());
     constexpr int threads = 4, saves = 6;
-    const auto failures = run_together(threads, [&](int t) {
+    const auto failures = zanj_test::run_together(threads, [&](int t) {
         for (int i = 0; i < saves; ++i) {
             conc_tree mine = tree;
             mine.name = "thread " + std::to_string(t) + " save " + std::to_string(i);
