@@ -2,6 +2,7 @@
 
 #include <zanj/detail/array_codec.hpp>
 #include <zanj/detail/json_io.hpp>
+#include <zanj/detail/object_ref.hpp>
 #include <zanj/types/value.hpp>
 
 #include <algorithm>
@@ -17,11 +18,84 @@ struct serializer::member_names {
     std::set<std::string, std::less<>> stems;
 };
 
+// Where each object reached through a pointer was first written.
+struct serializer::object_table {
+    struct key_hash {
+        std::size_t operator()(const detail::object_identity& id) const noexcept {
+            return std::hash<const void*>{}(id.address) ^ (id.type.hash_code() * 31);
+        }
+    };
+    struct key_equal {
+        bool operator()(const detail::object_identity& a, const detail::object_identity& b) const noexcept {
+            return a.address == b.address && a.type == b.type;
+        }
+    };
+    struct entry {
+        object_path path;
+        bool written = false;
+        bool unique = false;
+    };
+    std::unordered_map<detail::object_identity, entry, key_hash, key_equal> objects;
+};
+
 serializer::serializer(const config& settings, detail::external_sink* sink, const marshaler_registry* marshalers)
     : settings_(settings), sink_(sink), marshalers_(marshalers && !marshalers->empty() ? marshalers : nullptr),
       members_(std::make_unique<member_names>()) {}
 
 serializer::~serializer() = default;
+
+namespace {
+value ref_item(const object_path& target) {
+    value::dict_type ref;
+    ref.insert_or_assign(format_key, object_ref_format);
+    ref.insert_or_assign(same_as_key, detail::json_pointer(target));
+    return ref;
+}
+} // namespace
+
+std::optional<value> serializer::owned_seen(const detail::object_identity& id, bool unique) {
+    if (!objects_) objects_ = std::make_unique<object_table>();
+    auto [it, inserted] = objects_->objects.try_emplace(id);
+    auto& entry = it->second;
+    if (inserted) {
+        entry.path = path_;
+        entry.unique = unique;
+        return std::nullopt;
+    }
+    const char* owner = unique ? "unique_ptr" : "shared_ptr";
+    if (!entry.written)
+        throw usage_error(std::string("a cycle through ") + owner + ": " + path_.str() + " is " + entry.path.str() +
+                              " again (break it with a weak_ptr or a raw pointer)",
+                          path_.str());
+    if (unique || entry.unique)
+        throw usage_error("the " + detail::type_name(id.type) + " at " + path_.str() +
+                              " is the object already saved at " + entry.path.str() +
+                              ", and a unique_ptr owns one of them: a unique_ptr's object cannot "
+                              "have a second owner",
+                          path_.str());
+    return ref_item(entry.path);
+}
+
+void serializer::owned_done(const detail::object_identity& id, bool written) noexcept {
+    auto it = objects_->objects.find(id);
+    if (it == objects_->objects.end()) return;
+    if (written)
+        it->second.written = true;
+    else
+        objects_->objects.erase(it);
+}
+
+value serializer::serialize_reference(const detail::object_identity& id, std::string_view what) {
+    const object_table::entry* entry = nullptr;
+    if (objects_)
+        if (auto it = objects_->objects.find(id); it != objects_->objects.end()) entry = &it->second;
+    if (!entry)
+        throw usage_error("the " + std::string(what) + " points to a " + detail::type_name(id.type) +
+                              " that no shared_ptr or unique_ptr saved before it: it is saved as a reference to "
+                              "that place, so the owner must come first in the save",
+                          path_.str());
+    return ref_item(entry->path);
+}
 
 void serializer::fail(const std::string& why) const { throw type_error(why, path_.str()); }
 

@@ -18,6 +18,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <typeindex>
+#include <typeinfo>
 #include <unordered_map>
 #include <vector>
 
@@ -47,6 +49,47 @@ public:
     /// Reads the array of a `.npy` member straight into the storage `place` gives.
     virtual void npy_into(std::string_view member, const array_placer& place) const = 0;
 };
+
+/// How a pointer holds the object it loads (zanj/types/pointer.hpp).
+enum class pointer_kind { shared, unique, weak, raw };
+
+/// An object a typed read created for an owning pointer, kept by the item it came from so that
+/// every ref item naming that item gets the same object.
+struct loaded_object {
+    /// Owns the object when a shared_ptr holds it (null for a unique_ptr's object).
+    std::shared_ptr<void> shared;
+    /// Owns a unique_ptr's object until its handler takes it.
+    std::unique_ptr<void, void (*)(void*)> pending_unique{nullptr, nullptr};
+    /// The object, as `type`.
+    void* address = nullptr;
+    /// Its dynamic type.
+    std::type_index type = typeid(void);
+    /// Where its item sits.
+    object_path path;
+    /// False while its own item is loading (refs to it then come from inside it).
+    bool complete = false;
+    /// Owned by a unique_ptr.
+    bool unique = false;
+};
+
+/// What the pointer handlers tell the loader of their pointee type T (see `pointee_info_of`).
+struct pointee_info {
+    /// T without const.
+    std::type_index type;
+    /// T's name, for messages.
+    std::string name;
+    /// T is polymorphic: items of registered derived types load as those.
+    bool polymorphic;
+    /// T has a virtual destructor (a unique_ptr<T> may own a derived object).
+    bool virtual_destructor;
+    /// Creates a T from its item and records it in the loader's table; null when T cannot be
+    /// loaded itself (abstract, or without a loader).
+    loaded_object& (*create)(const value& item, loader& l, bool unique);
+    /// T's format key, when its handler declares one.
+    std::string format;
+};
+
+struct object_table;
 
 } // namespace detail
 
@@ -112,6 +155,38 @@ public:
     /// "zanj: warning: <message> (at <object path>)".
     void warn(std::string_view message) const;
 
+    // ---- pointers and shared objects (zanj/types/pointer.hpp) ----
+    /// The object a pointer of kind `kind` to `pointee` loads from `item` (not null): created
+    /// from a full item, or the object a ref item names (loaded first when the ref points
+    /// forward), checked against the pointer's kind; fails naming the paths otherwise.
+    detail::loaded_object& load_pointee(const value& item, const detail::pointee_info& pointee,
+                                        detail::pointer_kind kind);
+    /// The address of `object` as the pointee type; fails when it is neither that type nor
+    /// registered as derived from it.
+    void* cast_pointee(const detail::loaded_object& object, const detail::pointee_info& pointee) const;
+    /// Records the object created from `item` (by `detail::create_pointee`).
+    detail::loaded_object& remember(const value& item, detail::loaded_object object);
+    /// Drops the record of `item` (its load failed).
+    void forget(const value& item) noexcept;
+
+    /// Starts a fresh table of shared objects for the load of `root`, an item sitting at `path()`
+    /// whose ref items are followed from it, until destroyed. Every top-level `load` opens one;
+    /// loaders of untyped reads open one per item they rebuild.
+    class object_scope {
+    public:
+        /// Makes `root` the root of the refs followed until destroyed.
+        object_scope(loader& l, const value& root);
+        ~object_scope();
+        object_scope(const object_scope&) = delete;
+        object_scope& operator=(const object_scope&) = delete;
+
+    private:
+        loader& l_;
+        const value* root_;
+        object_path root_path_;
+        std::shared_ptr<detail::object_table> objects_;
+    };
+
     /// Pushes a path step for its lifetime.
     class path_guard {
     public:
@@ -134,6 +209,11 @@ private:
     void run_marshaler(const detail::marshaler_entry& m, const value& v, void* out);
     // Fails: a runtime_marshaled type without a marshaler that loads `v`.
     [[noreturn]] void no_marshaler(std::type_index type, const value& v) const;
+    // The item a ref item names, found from the root of this load; its path in `target_path`.
+    const value& ref_target(const value& ref, object_path& target_path);
+    // Creates the pointee from a full item, as its registered derived type when it names one.
+    detail::loaded_object& create_owned(const value& item, const detail::pointee_info& pointee, bool unique);
+    detail::loaded_object* loaded(const value& item) noexcept;
 
     const config& settings_;
     const loader_registry* registry_;
@@ -141,10 +221,20 @@ private:
     object_path path_;
     // The registry's run-time marshalers, or null when it has none (the common case costs a test).
     const marshaler_registry* marshalers_ = nullptr;
+    // The item the current top-level load started from, where ref items are followed from, and
+    // its path; null between loads.
+    const value* root_ = nullptr;
+    object_path root_path_;
+    // The objects created for owning pointers, by item; made on the first pointer.
+    std::shared_ptr<detail::object_table> objects_;
 };
 
 template <class T>
 T loader::load(const value& v) {
+    if (!root_) [[unlikely]] {
+        object_scope scope(*this, v);
+        return load<T>(v);
+    }
     if (marshalers_) {
         if (const detail::marshaler_entry* m = marshalers_->for_item(typeid(T), v)) {
             std::optional<T> out;
@@ -252,6 +342,8 @@ void loader_registry::add() {
     if constexpr (requires { handler<T>::exact_format_key; }) l.prefix = !handler<T>::exact_format_key;
     l.description = "C++ type registered for '" + key + "'";
     l.load = [](value item, loader& ld) {
+        // The item is a copy: refs inside it are followed inside it.
+        loader::object_scope scope(ld, item);
         auto obj = std::make_shared<const std::any>(ld.load<T>(item));
         item.set_instance(std::move(obj));
         return item;

@@ -13,9 +13,11 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <typeindex>
 
 namespace zanj {
 
@@ -43,6 +45,11 @@ public:
     /// A list or tuple as a `.jsonl` member holding `lines` (one JSON value per line).
     virtual void add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
                            std::string_view kind, const compression& method) = 0;
+};
+/// An object reached through a pointer: its most-derived address and its dynamic type.
+struct object_identity {
+    const void* address;
+    std::type_index type;
 };
 } // namespace detail
 
@@ -114,6 +121,28 @@ public:
     /// Throws type_error naming the current object path.
     [[noreturn]] void fail(const std::string& why) const;
 
+    // ---- pointers and shared objects (zanj/types/pointer.hpp) ----
+    /// The item of an object an owning pointer (`unique` or shared) holds: written by `write()`
+    /// the first time the object is reached in this save, a ref item naming that place after.
+    /// Reaching the object again while it is being written is a cycle, a usage_error naming
+    /// both paths.
+    template <class Write>
+    value serialize_owned(const detail::object_identity& id, bool unique, Write&& write) {
+        if (std::optional<value> ref = owned_seen(id, unique)) return std::move(*ref);
+        value out;
+        try {
+            out = write();
+        } catch (...) {
+            owned_done(id, false);
+            throw;
+        }
+        owned_done(id, true);
+        return out;
+    }
+    /// The ref item of an object a weak_ptr or raw pointer (`what`) points to: it must have been
+    /// reached before (or be being written) through an owning pointer in this save.
+    value serialize_reference(const detail::object_identity& id, std::string_view what);
+
     /// Pushes a path step for its lifetime.
     class path_guard {
     public:
@@ -140,6 +169,10 @@ private:
     [[noreturn]] void no_marshaler(std::type_index type) const;
     // The member name for an external at the current path; throws on clashes (Python's rules).
     std::string claim_member(std::string_view extension);
+    // A ref item when the object was written already; otherwise records it as being written.
+    std::optional<value> owned_seen(const detail::object_identity& id, bool unique);
+    // Marks the object written, or forgets it when writing it failed.
+    void owned_done(const detail::object_identity& id, bool written) noexcept;
 
     const config& settings_;
     detail::external_sink* sink_;
@@ -148,6 +181,9 @@ private:
     object_path path_;
     struct member_names;
     std::unique_ptr<member_names> members_;
+    // The objects reached through pointers so far; made on the first pointer.
+    struct object_table;
+    std::unique_ptr<object_table> objects_;
 };
 
 template <class T>

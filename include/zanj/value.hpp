@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeindex>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -29,6 +30,17 @@ class value;
 inline constexpr std::string_view format_key = "__muutils_format__";
 /// The key of an external item's member name (Python's `_REF_KEY`).
 inline constexpr std::string_view ref_key = "$ref";
+/// The format key of a ref item: a later occurrence of an object that pointers share
+/// (zanj/types/pointer.hpp), `{"__muutils_format__": "zanj::object_ref", "same_as": "/a/0"}`.
+inline constexpr std::string_view object_ref_format = "zanj::object_ref";
+/// The key of a ref item holding the JSON Pointer of the object's first occurrence.
+inline constexpr std::string_view same_as_key = "same_as";
+
+namespace detail {
+/// The object held in `instance` (as a T, or a `std::shared_ptr<const T>`, of a type
+/// registered with `zanj::register_polymorphic`) as its registered base `to`, or nullptr.
+const void* polymorphic_instance(const std::any& instance, std::type_index to) noexcept;
+} // namespace detail
 
 /// A JSON object: string keys in insertion order, as Python's dicts keep them. Lookup is by
 /// scan for small dicts and through a hash index for large ones; lookups never modify the dict,
@@ -245,8 +257,24 @@ public:
     /// An object rebuilt by a registered loader in an untyped read, or nullptr.
     template <class T>
     const T* instance() const noexcept {
-        return instance_ ? std::any_cast<T>(instance_.get()) : nullptr;
+        if (!instance_) return nullptr;
+        if (const T* direct = std::any_cast<T>(instance_.get())) return direct;
+        // Types std::any cannot hold (move-only ones) are attached through a shared_ptr.
+        const auto* shared = std::any_cast<std::shared_ptr<const T>>(instance_.get());
+        return shared ? shared->get() : nullptr;
     }
+    /// The attached object as a T or as its registered base T (`zanj::register_polymorphic`):
+    /// `tree["model"].instance_as<Model>()` reaches a `Linear` registered as derived from
+    /// `Model`. Null when nothing is attached or the object is not a T. Shares the tree's object.
+    template <class T>
+    std::shared_ptr<const T> instance_as() const noexcept {
+        if (!instance_) return nullptr;
+        const void* object = instance<T>();
+        if (!object) object = detail::polymorphic_instance(*instance_, typeid(T));
+        return object ? std::shared_ptr<const T>(instance_, static_cast<const T*>(object)) : nullptr;
+    }
+    /// The attached object itself, shared (null when none): what `set_instance` received.
+    const std::shared_ptr<const std::any>& shared_instance() const noexcept { return instance_; }
     /// Whether a registered loader attached an object.
     bool has_instance() const noexcept { return instance_ != nullptr; }
     /// Attaches the object a registered loader rebuilt.

@@ -20,6 +20,7 @@
 #include <zanj/ndarray.hpp>
 #include <zanj/npz.hpp>
 #include <zanj/object_path.hpp>
+#include <zanj/polymorphic.hpp>
 #include <zanj/safetensors.hpp>
 #include <zanj/serializer.hpp>
 #include <zanj/sparse.hpp>

@@ -7,6 +7,7 @@
 #include <zanj/types/chrono.hpp>
 #include <zanj/types/map.hpp>
 #include <zanj/types/optional.hpp>
+#include <zanj/types/pointer.hpp>
 #include <zanj/types/sequence.hpp>
 #include <zanj/types/set.hpp>
 #include <zanj/types/string.hpp>
