@@ -69,6 +69,13 @@ struct archive_writer::impl {
     const config& settings;
     const loader_registry& registry;
     value::dict_type externals_info;
+    std::uint64_t bytes_done = 0;
+
+    // Reports a member of `size` uncompressed bytes as written.
+    void written(std::uint64_t size) {
+        bytes_done += size;
+        if (settings.progress) settings.progress(bytes_done);
+    }
 
     // The externals_info entry of an array member, as Python writes it.
     void record_npy(const std::string& member, const object_path& path, const array_view& array) {
@@ -99,6 +106,7 @@ void archive_writer::add_npy(const std::string& member, const object_path& path,
     const std::span<const std::byte> pieces[] = {as_bytes(header), {array.data, nbytes}};
     impl_->zip.add(member, pieces, impl_->options_for(method));
     impl_->record_npy(member, path, array);
+    impl_->written(header.size() + nbytes);
 }
 
 void archive_writer::add_npy_chunked(const std::string& member, const object_path& path, const chunked_array& array,
@@ -113,11 +121,13 @@ void archive_writer::add_npy_chunked(const std::string& member, const object_pat
         },
         impl_->options_for(method));
     impl_->record_npy(member, path, {array.type(), array.shape(), nullptr});
+    impl_->written(header.size() + array.nbytes());
 }
 
 void archive_writer::add_jsonl(const std::string& member, const object_path& path, std::string lines,
                                std::size_t length, std::string_view kind, const compression& method) {
     impl_->zip.add(member, as_bytes(lines), impl_->options_for(method));
+    impl_->written(lines.size());
     value::dict_type info;
     info.insert_or_assign("item_type", "jsonl");
     info.insert_or_assign("path", path_as_json(path));
@@ -132,6 +142,7 @@ void archive_writer::finish(const value& tree) {
 
     std::string tree_text = write_json(tree, {.indent = 1});
     impl_->zip.add("__zanj__.json", as_bytes(tree_text), json_options);
+    impl_->written(tree_text.size());
 
     value::dict_type cfg;
     cfg.insert_or_assign("error_mode", std::string(to_string(s.error_mode)));
@@ -181,6 +192,7 @@ void archive_writer::finish(const value& tree) {
     meta.insert_or_assign("timestamp", std::chrono::duration<double>(now).count());
     std::string meta_text = write_json(value(std::move(meta)), {.indent = 1});
     impl_->zip.add("__zanj_meta__.json", as_bytes(meta_text), json_options);
+    impl_->written(meta_text.size());
 
     impl_->zip.commit();
 }

@@ -1,12 +1,16 @@
 #pragma once
-// The flat name -> ndarray dicts that npz and safetensors files hold and flatten_arrays makes.
-// Private to the compiled code.
+// The flat name -> ndarray dicts that npz and safetensors files hold and flatten_arrays makes,
+// and the pieces their writers write. Private to the compiled code.
 
 #include <zanj/error.hpp>
 #include <zanj/value.hpp>
 
+#include <algorithm>
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace zanj::detail {
 
@@ -21,6 +25,17 @@ inline const value::dict_type& array_dict(const value& arrays, std::string_view 
             throw usage_error(std::string(caller) + ": '" + name + "' is not an ndarray (found " +
                               std::string(item.type_name()) + ")");
     return arrays.as_dict();
+}
+
+/// Appends `data` to `pieces` cut into pieces of at most 8 MiB, so that a progress hook called
+/// per piece moves on within a large array.
+inline void append_in_pieces(std::vector<std::span<const std::byte>>& pieces, std::span<const std::byte> data) {
+    constexpr std::size_t piece = std::size_t{8} << 20;
+    while (!data.empty()) {
+        const std::size_t n = std::min(piece, data.size());
+        pieces.push_back(data.first(n));
+        data = data.subspan(n);
+    }
 }
 
 } // namespace zanj::detail

@@ -256,11 +256,17 @@ void unlink_file(const fs::path& path) {
     if (::unlink(path.c_str()) != 0) fail("remove", path, errno);
 }
 
-void write_file_atomically(const fs::path& destination, std::span<const std::span<const std::byte>> pieces) {
+void write_file_atomically(const fs::path& destination, std::span<const std::span<const std::byte>> pieces,
+                           const std::function<void(std::uint64_t)>& written) {
     file_handle file = make_temp_file_beside(destination);
     const fs::path temp = file.path();
     try {
-        for (std::span<const std::byte> piece : pieces) write_all(file, piece);
+        std::uint64_t done = 0;
+        for (std::span<const std::byte> piece : pieces) {
+            write_all(file, piece);
+            done += piece.size();
+            if (written) written(done);
+        }
         fsync_file(file);
         // Renamed before it is closed, so that its lock holds until then (see remove_stale_temps).
         rename_file(temp, destination);

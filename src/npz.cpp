@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace zanj {
 
@@ -34,10 +35,11 @@ ndarray read_npy(const fs::path& file) {
     }
 }
 
-void write_npy(const fs::path& file, const ndarray& array) {
+void write_npy(const fs::path& file, const ndarray& array, const progress_callback& progress) {
     const std::string header = detail::npy_header(array.type(), array.shape());
-    const std::span<const std::byte> pieces[] = {as_bytes(header), array.byte_span()};
-    detail::write_file_atomically(file, pieces);
+    std::vector<std::span<const std::byte>> pieces{as_bytes(header)};
+    detail::append_in_pieces(pieces, array.byte_span());
+    detail::write_file_atomically(file, pieces, progress);
 }
 
 value read_npz(const fs::path& file, const read_limits& limits) {
@@ -62,7 +64,7 @@ value read_npz(const fs::path& file, const read_limits& limits) {
     return arrays;
 }
 
-void write_npz(const fs::path& file, const value& arrays, compression method) {
+void write_npz(const fs::path& file, const value& arrays, compression method, const progress_callback& progress) {
     if (method.method != compression_method::store && method.method != compression_method::deflate)
         throw usage_error("write_npz: numpy reads stored and deflated members only, not " +
                           std::string(to_string(method.method)));
@@ -70,11 +72,14 @@ void write_npz(const fs::path& file, const value& arrays, compression method) {
     detail::zip_writer zip(file);
     // As np.savez: a ZIP64 extra field on every member. Stored data is also 64-byte aligned.
     const detail::member_options options{.compression = method, .force_zip64 = true, .align = 64};
+    std::uint64_t done = 0;
     for (const auto& [name, item] : items) {
         const ndarray& a = item.as_array();
         const std::string header = detail::npy_header(a.type(), a.shape());
         const std::span<const std::byte> pieces[] = {as_bytes(header), a.byte_span()};
         zip.add(name + ".npy", pieces, options);
+        done += header.size() + a.nbytes();
+        if (progress) progress(done);
     }
     zip.commit();
 }

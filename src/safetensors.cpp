@@ -244,7 +244,8 @@ safetensors_file read_safetensors(const fs::path& file) {
     return out;
 }
 
-void write_safetensors(const fs::path& file, const value& tensors, const std::map<std::string, std::string>& metadata) {
+void write_safetensors(const fs::path& file, const value& tensors, const std::map<std::string, std::string>& metadata,
+                       const progress_callback& progress) {
     struct item {
         const std::string* name;
         const ndarray* array;
@@ -293,8 +294,8 @@ void write_safetensors(const fs::path& file, const value& tensors, const std::ma
     for (std::size_t b = 0; b < 8; ++b)
         length[b] = static_cast<std::byte>((std::uint64_t(text.size()) >> (8 * b)) & 0xFF);
     std::vector<std::span<const std::byte>> pieces{length, as_bytes(text)};
-    for (const item& i : items) pieces.push_back(i.array->byte_span());
-    detail::write_file_atomically(file, pieces);
+    for (const item& i : items) detail::append_in_pieces(pieces, i.array->byte_span());
+    detail::write_file_atomically(file, pieces, progress);
 }
 
 } // namespace zanj

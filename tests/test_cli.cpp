@@ -1,5 +1,6 @@
 // The `zanj` command-line tool (tools/), run as a separate process: golden output of `ls` and
-// `cat`, `verify` on damaged archives, `extract` refusing names that leave its folder, exit codes.
+// `cat`, `verify` on damaged archives, `extract` refusing names that leave its folder, exit codes,
+// read limits, conversions checked by Python, and the progress bar on a pseudo-terminal.
 
 #include <zanj/zanj.hpp>
 #include <zanj/detail/zip.hpp>
@@ -7,9 +8,13 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #ifdef ZANJ_TOOL_PATH
@@ -44,6 +49,50 @@ tool_result zanj_cli(const std::string& args, const fs::path& dir) {
     return r;
 }
 
+// Runs `zanj ARGS` in `dir` with stderr on a pseudo-terminal and stdout to /dev/null; returns
+// what the terminal received.
+std::string zanj_cli_on_terminal(const std::vector<std::string>& args, const fs::path& dir) {
+    const int terminal = ::posix_openpt(O_RDWR | O_NOCTTY);
+    REQUIRE(terminal >= 0);
+    REQUIRE(::grantpt(terminal) == 0);
+    REQUIRE(::unlockpt(terminal) == 0);
+    const int side = ::open(::ptsname(terminal), O_RDWR | O_NOCTTY);
+    REQUIRE(side >= 0);
+    std::vector<std::string> words{ZANJ_TOOL_PATH};
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    const std::string folder = dir.string();
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) { // only async-signal-safe calls from here to exec
+        const int null = ::open("/dev/null", O_WRONLY);
+        if (null < 0 || ::chdir(folder.c_str()) != 0 || ::dup2(null, 1) < 0 || ::dup2(side, 2) < 0) ::_exit(126);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(side); // the child holds it: reads end (EIO) once the child is gone
+    std::string shown;
+    char buf[4096];
+    while (true) {
+        const ssize_t n = ::read(terminal, buf, sizeof buf);
+        if (n > 0) {
+            shown.append(buf, static_cast<std::size_t>(n));
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break;
+        }
+    }
+    ::close(terminal);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    return shown;
+}
+
 // A small archive with fixed content: scalars, a list, an inline and an external (stored) array.
 fs::path fixed_archive(const fs::path& dir, float big_bump = 0.0f, double lr = 0.5) {
     zanj::value tree = zanj::value::dict();
@@ -60,24 +109,41 @@ fs::path fixed_archive(const fs::path& dir, float big_bump = 0.0f, double lr = 0
     return zanj::ZANJ(cfg).save(tree, dir / "fixed");
 }
 
-// Rewrites a zip with Python's zipfile: drops a member, or changes the stub of /big.
-void rewrite_zip(const fs::path& src, const fs::path& dst, const std::string& mode, const std::string& arg = "") {
+// Rewrites a zanj archive with Python's zipfile (stored, CRCs recomputed), damaging it as each
+// operation says: "drop:MEMBER" leaves a member out, "shape:KEY:[...]" sets the stub at /KEY's
+// shape, "ref:KEY:NAME" its $ref, "unlist:MEMBER" removes a member from externals_info,
+// "line:MEMBER:N:TEXT" replaces line N (from 0) of a .jsonl member.
+void rewrite_zip(const fs::path& src, const fs::path& dst, const std::vector<std::string>& operations) {
     const fs::path script = src.parent_path() / "rewrite.py";
     zanj_test::write_file(script, R"(import sys, zipfile, json
-src, dst, mode, arg = sys.argv[1:5]
-with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-    for info in zin.infolist():
-        data = zin.read(info.filename)
-        if mode == "drop" and info.filename == arg:
-            continue
-        if mode == "stub" and info.filename == "__zanj__.json":
-            tree = json.loads(data)
-            tree["big"]["shape"] = [32, 16]
-            data = json.dumps(tree, indent="\t").encode()
-        zout.writestr(info.filename, data)
+src, dst, ops = sys.argv[1], sys.argv[2], [op.split(":", 3) for op in sys.argv[3:]]
+with zipfile.ZipFile(src) as zin:
+    members = {info.filename: zin.read(info.filename) for info in zin.infolist()}
+tree = json.loads(members["__zanj__.json"])
+meta = json.loads(members["__zanj_meta__.json"])
+for op in ops:
+    if op[0] == "drop":
+        del members[op[1]]
+    elif op[0] == "shape":
+        tree[op[1]]["shape"] = json.loads(op[2])
+    elif op[0] == "ref":
+        tree[op[1]]["$ref"] = op[2]
+    elif op[0] == "unlist":
+        del meta["externals_info"][op[1]]
+    elif op[0] == "line":
+        lines = members[op[1]].decode().split("\n")
+        lines[int(op[2])] = op[3]
+        members[op[1]] = "\n".join(lines).encode()
+members["__zanj__.json"] = json.dumps(tree, indent="\t").encode()
+members["__zanj_meta__.json"] = json.dumps(meta, indent="\t").encode()
+with zipfile.ZipFile(dst, "w") as zout:
+    for name, data in members.items():
+        zout.writestr(name, data)
 )");
-    const auto r = zanj_test::run(zanj_test::python() + " " + quote(script) + " " + quote(src) + " " + quote(dst) +
-                                  " " + mode + " '" + arg + "'");
+    std::string command = zanj_test::python() + " " + quote(script) + " " + quote(src) + " " + quote(dst);
+    for (const std::string& op : operations) command += " " + quote(op);
+    const auto r = zanj_test::run(command);
+    INFO(r.output);
     REQUIRE(r.exit_code == 0);
 }
 
@@ -191,33 +257,120 @@ TEST_CASE("zanj meta prints the metadata", "[cli]") {
     CHECK(j["zanj_cfg"]["external_array_threshold"] == 256);
 }
 
-TEST_CASE("zanj verify passes a sound archive and finds damage", "[cli]") {
+// The lines of `text` (without their '\n').
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t begin = 0;
+    while (begin < text.size()) {
+        const std::size_t end = std::min(text.find('\n', begin), text.size());
+        out.push_back(text.substr(begin, end - begin));
+        begin = end + 1;
+    }
+    return out;
+}
+
+TEST_CASE("zanj verify passes a sound archive and finds each kind of damage", "[cli][verify]") {
     const fs::path dir = fresh_dir("cli");
     const fs::path p = fixed_archive(dir);
     const auto good = zanj_cli("verify fixed.zanj", dir);
     CHECK(good.code == 0);
     CHECK(good.out == "fixed.zanj: ok\n");
+    CHECK(zanj_cli("verify -q fixed.zanj", dir).out.empty());
 
     SECTION("a flipped data byte") {
         zanj::detail::zip_reader zip(p);
         flip_byte(p, zip.data_offset(*zip.find("big.npy")) + 1000);
         const auto r = zanj_cli("verify fixed.zanj", dir);
         CHECK(r.code == 1);
-        CHECK(r.out.find("big.npy") != std::string::npos);
-        CHECK(r.out.find("1 problem") != std::string::npos);
+        CHECK(lines_of(r.out) == std::vector<std::string>{"fixed.zanj: CRC-32 mismatch in member 'big.npy' "
+                                                          "(fixed.zanj): the archive is corrupt",
+                                                          "fixed.zanj: 1 problem"});
     }
     SECTION("a missing member") {
-        rewrite_zip(p, dir / "missing.zanj", "drop", "big.npy");
+        rewrite_zip(p, dir / "missing.zanj", {"drop:big.npy"});
         const auto r = zanj_cli("verify missing.zanj", dir);
         CHECK(r.code == 1);
-        CHECK(r.out.find("big.npy") != std::string::npos);
+        CHECK(lines_of(r.out) == std::vector<std::string>{"missing.zanj: externals_info lists member 'big.npy', "
+                                                          "which the archive does not hold (at /big, member big.npy)",
+                                                          "missing.zanj: 1 problem"});
     }
     SECTION("a stub that disagrees with its member") {
-        rewrite_zip(p, dir / "stub.zanj", "stub");
+        rewrite_zip(p, dir / "stub.zanj", {"shape:big:[32, 16]"});
         const auto r = zanj_cli("verify stub.zanj", dir);
         CHECK(r.code == 1);
-        CHECK(r.out.find("big.npy") != std::string::npos);
+        CHECK(lines_of(r.out) ==
+              std::vector<std::string>{"stub.zanj: the stub of 'big.npy' says shape (32, 16), the member holds "
+                                       "(16, 32) (at /big, member big.npy)",
+                                       "stub.zanj: 1 problem"});
     }
+    SECTION("a stub naming another member, and a member nobody lists") {
+        rewrite_zip(p, dir / "ref.zanj", {"ref:big:other.npy", "unlist:big.npy"});
+        const auto r = zanj_cli("verify ref.zanj", dir);
+        CHECK(r.code == 1);
+        CHECK(lines_of(r.out) ==
+              std::vector<std::string>{"ref.zanj: member 'big.npy' is not listed in externals_info (member big.npy)",
+                                       "ref.zanj: the item at /big refers to member 'other.npy', which externals_info "
+                                       "does not list (at /big, member other.npy)",
+                                       "ref.zanj: 2 problems"});
+    }
+    SECTION("an npz, which is no zanj archive") {
+        zanj::write_npz(dir / "plain.npz",
+                        zanj::value(zanj::value::dict_type{{"w", zanj::value(zanj::ndarray(zanj::dtype::int8, {3}))}}));
+        const auto r = zanj_cli("verify plain.npz", dir);
+        CHECK(r.code == 1);
+        CHECK(lines_of(r.out) ==
+              std::vector<std::string>{
+                  "plain.npz: not a zanj archive: it has neither __zanj__.json nor __zanj_meta__.json",
+                  "plain.npz: 1 problem"});
+    }
+    SECTION("a damaged JSON member hides nothing else") {
+        zanj::detail::zip_reader zip(p);
+        flip_byte(p, zip.data_offset(*zip.find("__zanj__.json")) + 3);
+        flip_byte(p, zip.data_offset(*zip.find("big.npy")) + 200);
+        const auto r = zanj_cli("verify fixed.zanj", dir);
+        CHECK(r.code == 1);
+        const auto lines = lines_of(r.out);
+        REQUIRE(lines.size() == 3);
+        CHECK(lines[0].find("member 'big.npy'") != std::string::npos);
+        CHECK(lines[1].find("member '__zanj__.json'") != std::string::npos);
+        CHECK(lines[2] == "fixed.zanj: 2 problems");
+    }
+}
+
+TEST_CASE("zanj verify reports every problem of an archive, one per line", "[cli][verify]") {
+    const fs::path dir = fresh_dir("cli");
+    zanj::value tree = zanj::value::dict();
+    std::vector<double> values(300);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i) / 7;
+    for (const char* key : {"a", "b", "c", "d"}) tree[key] = zanj::ndarray::from(values, {300});
+    tree["rows"] = zanj::value(zanj::value::list_type(300, zanj::value("row")));
+    zanj::config cfg;
+    cfg.compress = zanj::compression_policy::none();
+    const fs::path p = zanj::ZANJ(cfg).save(tree, dir / "four");
+    REQUIRE(zanj_cli("verify four.zanj", dir).code == 0);
+
+    rewrite_zip(p, dir / "bad.zanj", {"drop:c.npy", "shape:b:[299]", "line:rows.jsonl:5:{not json"});
+    {
+        zanj::detail::zip_reader zip(dir / "bad.zanj");
+        flip_byte(dir / "bad.zanj", zip.data_offset(*zip.find("a.npy")) + 500);
+        flip_byte(dir / "bad.zanj", zip.data_offset(*zip.find("d.npy")) + 2);
+    }
+    const auto r = zanj_cli("verify bad.zanj", dir);
+    CHECK(r.code == 1);
+    const auto lines = lines_of(r.out);
+    INFO(r.out);
+    REQUIRE(lines.size() == 6);
+    CHECK(lines[0].find("CRC-32 mismatch in member 'a.npy'") != std::string::npos);
+    CHECK(lines[1].find("CRC-32 mismatch in member 'd.npy'") != std::string::npos);
+    CHECK(lines[2].find("the stub of 'b.npy' says shape (299,), the member holds (300,) (at /b, member b.npy)") !=
+          std::string::npos);
+    CHECK(lines[3].find("externals_info lists member 'c.npy', which the archive does not hold") != std::string::npos);
+    CHECK(lines[4].find("rows.jsonl line 6") != std::string::npos);
+    CHECK(lines[5] == "bad.zanj: 5 problems");
+    CHECK(r.err.empty());
+
+    // The library's reader stops at the first of them.
+    CHECK_THROWS_AS(zanj::ZANJ{}.read(dir / "bad.zanj"), zanj::format_error);
 }
 
 TEST_CASE("zanj extract writes members and refuses names that leave its folder", "[cli]") {
@@ -314,6 +467,121 @@ TEST_CASE("zanj exit codes and --help", "[cli]") {
         CHECK(r.err.rfind("zanj: ", 0) == 0);
         CHECK(r.out.empty());
     }
+}
+
+TEST_CASE("zanj options raise the read limits", "[cli][limits]") {
+    const fs::path dir = fresh_dir("cli");
+    // 4 MiB of zeros in zstd: far beyond the default 1000:1 ratio.
+    zanj::value tree = zanj::value::dict();
+    tree["zeros"] = zanj::ndarray(zanj::dtype::float32, {1024, 1024});
+    zanj::config cfg;
+    cfg.compress = zanj::compression_policy::all({zanj::compression_method::zstd});
+    zanj::ZANJ(cfg).save(tree, dir / "zeros");
+
+    for (const std::string sub :
+         {"ls zeros.zanj", "cat zeros.zanj /", "meta zeros.zanj", "verify zeros.zanj", "extract zeros.zanj out",
+          "convert zeros.zanj zeros.npz", "diff zeros.zanj zeros.zanj"}) {
+        CAPTURE(sub);
+        const auto refused = zanj_cli(sub, dir);
+        CHECK(refused.code == 3);
+        CHECK(refused.err.find("max_compression_ratio") != std::string::npos);
+        CHECK(refused.err.find("--max-ratio") != std::string::npos); // the hint
+        CHECK(zanj_cli(sub + " --no-limits", dir).code == 0);
+        CHECK(zanj_cli(sub + " --max-ratio 1000000", dir).code == 0);
+    }
+    CHECK(zanj_cli("ls zeros.zanj --max-ratio 1000", dir).code == 3);
+
+    // The total of the compressed members' sizes: lowered, and raised again.
+    fixed_archive(dir);
+    cfg.compress = zanj::compression_policy::python();
+    zanj::ZANJ(cfg).save(zanj::ZANJ{}.read(dir / "fixed.zanj"), dir / "deflated");
+    const auto small = zanj_cli("ls deflated.zanj --max-size 1kb", dir);
+    CHECK(small.code == 3);
+    CHECK(small.err.find("max_total_uncompressed") != std::string::npos);
+    CHECK(zanj_cli("ls deflated.zanj --max-size 1MiB", dir).code == 0);
+    CHECK(zanj_cli("ls deflated.zanj --max-size 1000000000000", dir).code == 0);
+
+    CHECK(zanj_cli("ls deflated.zanj --max-size lots", dir).code == 2);
+    CHECK(zanj_cli("ls deflated.zanj --max-ratio 0", dir).code == 2);
+    CHECK(zanj_cli("ls deflated.zanj --no-limits --max-size 1GiB", dir).code == 2);
+    const auto help = zanj_cli("convert --help", dir);
+    CHECK(help.out.find("--max-size") != std::string::npos);
+    CHECK(help.out.find("--max-ratio") != std::string::npos);
+    CHECK(help.out.find("--no-limits") != std::string::npos);
+}
+
+TEST_CASE("files zanj convert writes read the same in Python, value for value", "[cli][python]") {
+    const fs::path dir = fresh_dir("cli");
+    auto check = [&](const std::string& args) {
+        const auto r = zanj_test::run("cd " + quote(dir) + " && " + zanj_test::python() + " " +
+                                      zanj_test::python_script("convert_check.py") + " " + args);
+        INFO(r.output);
+        CHECK(r.exit_code == 0);
+        return r.output;
+    };
+    check("write " + quote(dir));
+    auto convert = [&](const std::string& args) {
+        const auto r = zanj_cli("convert " + args, dir);
+        INFO("zanj convert " << args << "\n" << r.err);
+        REQUIRE(r.code == 0);
+        CHECK(r.err.empty()); // no progress bar when stderr is no terminal
+    };
+
+    // numpy's npz through every format (and numpy's own deflate), then back.
+    convert("source.npz a.zanj");
+    convert("source.npz a.safetensors");
+    convert("--compress source.npz a.npz");
+    convert("a.zanj b.npz");
+    convert("a.safetensors b.zanj --compress");
+    convert("b.zanj c.safetensors");
+    convert("c.safetensors c.npz");
+    const std::string npz_checked =
+        check("same source.npz a.zanj a.safetensors a.npz b.npz b.zanj c.safetensors c.npz");
+    CHECK(npz_checked.find("c.npz: same 20 arrays") != std::string::npos);
+
+    // One Fortran-order complex128 array (no safetensors dtype).
+    convert("source.npy d.zanj");
+    convert("d.zanj d.npy");
+    convert("source.npy d.npz");
+    convert("d.npz e.npy");
+    check("same source.npy d.zanj d.npy d.npz e.npy");
+    const auto refused = zanj_cli("convert source.npy d.safetensors", dir);
+    CHECK(refused.code == 3);
+    CHECK(refused.err.find("complex128") != std::string::npos);
+
+    // Every safetensors dtype, BF16 and F8 through .zanj, and as their bits in an npz.
+    convert("source.safetensors f.zanj");
+    convert("f.zanj f.safetensors");
+    convert("source.safetensors f.npz");
+    check("same source.safetensors f.safetensors f.npz");
+    const auto listed = zanj_cli("ls f.zanj /model/bf16.weight", dir);
+    CHECK(listed.out.find("bfloat16 (3, 4)") != std::string::npos);
+}
+
+TEST_CASE("zanj convert draws a progress bar only on a terminal", "[cli][progress]") {
+    const fs::path dir = fresh_dir("cli");
+    // 17 MiB: above the 16 MiB from which a bar is drawn.
+    zanj::value arrays = zanj::value::dict();
+    arrays["a"] = zanj::ndarray(zanj::dtype::float32, {16 * 1024 * 256});
+    arrays["b"] = zanj::ndarray(zanj::dtype::uint8, {1024 * 1024});
+    zanj::write_npz(dir / "large.npz", arrays);
+    zanj::write_npy(dir / "small.npy", zanj::ndarray(zanj::dtype::float64, {100}));
+
+    for (const std::string out : {"large.zanj", "large.safetensors", "again.npz"}) {
+        CAPTURE(out);
+        const std::string shown = zanj_cli_on_terminal({"convert", "large.npz", out}, dir);
+        CHECK(shown.find("writing " + out + " [") != std::string::npos);
+        CHECK(shown.find("100%  17.0 MiB / 17.0 MiB") != std::string::npos);
+        CHECK(shown.find('\r') != std::string::npos); // redrawn in place
+
+        // Not on a terminal, and not when asked.
+        const auto piped = zanj_cli("convert large.npz " + out, dir);
+        CHECK(piped.code == 0);
+        CHECK(piped.err.empty());
+        CHECK(zanj_cli_on_terminal({"convert", "--no-progress", "large.npz", out}, dir).empty());
+    }
+    // Small conversions finish too soon for a bar.
+    CHECK(zanj_cli_on_terminal({"convert", "small.npy", "small.npz"}, dir).empty());
 }
 
 #else

@@ -500,3 +500,57 @@ TEST_CASE("trees flatten to /-joined names and back", "[formats]") {
         CHECK(zanj::unflatten_arrays(zanj::load_any(dir / "tree.npz"))["layers"]["0"]["w"].as_array() == w0);
     }
 }
+
+TEST_CASE("the writers report their progress up to the total", "[formats][progress]") {
+    const fs::path dir = fresh_dir();
+    // 9 MiB in one array, more than one of the 8 MiB pieces the file writers report.
+    const ndarray large = pattern(dtype::float32, {9 * 1024 * 256}, 0);
+    zanj::value arrays = zanj::value::dict();
+    arrays["large"] = zanj::value(large);
+    arrays["small"] = zanj::value(pattern(dtype::int16, {300}, 1));
+    arrays["bits"] = zanj::value(pattern(dtype::bfloat16, {4, 5}, 2));
+
+    std::vector<std::uint64_t> calls;
+    const zanj::progress_callback record = [&](std::uint64_t done) { calls.push_back(done); };
+    auto growing = [&] {
+        INFO("calls: " << calls.size());
+        REQUIRE(!calls.empty());
+        for (std::size_t i = 1; i < calls.size(); ++i) CHECK(calls[i] > calls[i - 1]);
+        return calls.back();
+    };
+    auto members_total = [](const fs::path& p) {
+        std::uint64_t total = 0;
+        for (const auto& e : zanj::detail::zip_reader(p).entries()) total += e.uncompressed_size;
+        return total;
+    };
+
+    SECTION("a zanj save: after each member, ending at their total") {
+        zanj::config settings;
+        settings.progress = record;
+        zanj::value tree = arrays;
+        tree["rows"] = zanj::value(zanj::value::list_type(300, zanj::value(7)));
+        const fs::path p = zanj::ZANJ(settings).save(tree, dir / "tree");
+        CHECK(calls.size() == 5); // 2 .npy (bits, of 20 elements, is inline), 1 .jsonl, 2 JSON
+        CHECK(growing() == members_total(p));
+        CHECK(calls.front() >= large.nbytes()); // the arrays come first
+        calls.clear();
+        zanj::ZANJ{}.save(tree, dir / "quiet"); // no hook, no calls
+        CHECK(calls.empty());
+    }
+    SECTION("an npz: after each member") {
+        zanj::write_npz(dir / "a.npz", arrays, {zanj::compression_method::deflate}, record);
+        CHECK(calls.size() == 3);
+        CHECK(growing() == members_total(dir / "a.npz"));
+    }
+    SECTION("a safetensors file: after each piece of at most 8 MiB") {
+        zanj::write_safetensors(dir / "a.safetensors", arrays, {{"k", "v"}}, record);
+        CHECK(calls.size() == 6); // length, header, large in two pieces, small, bits
+        CHECK(growing() == fs::file_size(dir / "a.safetensors"));
+    }
+    SECTION("an npy file") {
+        zanj::write_npy(dir / "a.npy", large, record);
+        CHECK(calls.size() == 3); // header, two pieces
+        CHECK(growing() == fs::file_size(dir / "a.npy"));
+        CHECK(zanj::read_npy(dir / "a.npy") == large);
+    }
+}

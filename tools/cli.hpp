@@ -3,6 +3,8 @@
 /// The `zanj` tool's subcommands, each a function from its parsed options to an exit code, and
 /// the helpers they share. Only main.cpp sees CLI11.
 
+#include <zanj/config.hpp>
+#include <zanj/limits.hpp>
 #include <zanj/load_any.hpp>
 #include <zanj/ndarray.hpp>
 #include <zanj/value.hpp>
@@ -49,6 +51,8 @@ struct convert_options {
     std::filesystem::path out;
     bool compress = false;
     bool skip_non_arrays = false;
+    /// Draw a progress bar for large conversions when stderr is a terminal.
+    bool progress = true;
 };
 struct diff_options {
     std::filesystem::path a;
@@ -58,15 +62,19 @@ struct diff_options {
 };
 
 // Each returns an exit code; zanj::error escapes to main, which prints it and returns exit_error.
-int run_ls(const ls_options& o);
-int run_cat(const cat_options& o);
-int run_meta(const meta_options& o);
-int run_verify(const verify_options& o);
-int run_extract(const extract_options& o);
-int run_convert(const convert_options& o);
-int run_diff(const diff_options& o);
+// Every file is read within `limits` (--max-size, --max-ratio, --no-limits).
+int run_ls(const ls_options& o, const read_limits& limits);
+int run_cat(const cat_options& o, const read_limits& limits);
+int run_meta(const meta_options& o, const read_limits& limits);
+int run_verify(const verify_options& o, const read_limits& limits);
+int run_extract(const extract_options& o, const read_limits& limits);
+int run_convert(const convert_options& o, const read_limits& limits);
+int run_diff(const diff_options& o, const read_limits& limits);
 
 // ---- shared helpers (common.cpp) ----
+
+/// Default settings reading within `limits`.
+config reading_config(const read_limits& limits);
 
 /// "/a/b" for "a/b", "/a/b/" and "/a/b"; "/" for "" and "/".
 std::string normalize_path(std::string_view p);

@@ -11,6 +11,12 @@
 
 namespace zanj::cli {
 
+config reading_config(const read_limits& limits) {
+    config settings;
+    settings.limits = limits;
+    return settings;
+}
+
 std::string normalize_path(std::string_view p) {
     std::string out;
     std::size_t i = 0;

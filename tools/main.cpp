@@ -20,6 +20,26 @@ constexpr const char* exit_codes_text =
     "  2  usage error (bad command line)\n"
     "  3  file or format error: a missing or unreadable file, no valid archive, no such object path\n";
 
+// --max-size, --max-ratio and --no-limits on a subcommand: they raise (or lower) the read
+// limits of zanj/limits.hpp for the files it reads.
+void add_limit_options(CLI::App* sub, zanj::read_limits& limits, bool& no_limits) {
+    const zanj::read_limits defaults;
+    CLI::Option* size =
+        sub->add_option("--max-size", limits.max_total_uncompressed,
+                        "Largest total of the compressed members' uncompressed sizes to accept (default 1GiB)")
+            ->transform(CLI::AsSizeValue(true))
+            ->group("Read limits");
+    CLI::Option* ratio = sub->add_option("--max-ratio", limits.max_compression_ratio,
+                                         "Largest compression ratio to accept for a member above 1 MiB (default " +
+                                             std::to_string(defaults.max_compression_ratio) + ")")
+                             ->check(CLI::PositiveNumber)
+                             ->group("Read limits");
+    sub->add_flag("--no-limits", no_limits, "Read without any limit on sizes, ratios or nesting: for files you trust")
+        ->excludes(size)
+        ->excludes(ratio)
+        ->group("Read limits");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -72,6 +92,9 @@ int main(int argc, char** argv) {
     convert_cmd->add_flag("--compress", convert.compress, "Deflate the members (.zanj and .npz)");
     convert_cmd->add_flag("--skip-non-arrays", convert.skip_non_arrays,
                           "To .npz/.safetensors/.npy: leave out what is no array instead of failing");
+    convert_cmd->add_flag("!--no-progress", convert.progress,
+                          "Never draw the progress bar (drawn on stderr for outputs of 16 MiB or more when "
+                          "stderr is a terminal)");
 
     diff_options diff;
     CLI::App* diff_cmd = app.add_subcommand(
@@ -82,7 +105,12 @@ int main(int argc, char** argv) {
     diff_cmd->add_option("--rtol", diff.rtol, "Relative tolerance")->capture_default_str();
     diff_cmd->add_option("--atol", diff.atol, "Absolute tolerance")->capture_default_str();
 
-    for (CLI::App* sub : app.get_subcommands({})) sub->footer(exit_codes_text);
+    zanj::read_limits limits;
+    bool no_limits = false;
+    for (CLI::App* sub : app.get_subcommands({})) {
+        add_limit_options(sub, limits, no_limits);
+        sub->footer(exit_codes_text);
+    }
 
     try {
         app.parse(argc, argv);
@@ -91,19 +119,23 @@ int main(int argc, char** argv) {
         return code == 0 ? exit_ok : exit_usage;
     }
 
+    if (no_limits) limits = zanj::read_limits::none();
     try {
-        if (*ls_cmd) return run_ls(ls);
-        if (*cat_cmd) return run_cat(cat);
-        if (*meta_cmd) return run_meta(meta);
-        if (*verify_cmd) return run_verify(verify);
-        if (*extract_cmd) return run_extract(extract);
-        if (*convert_cmd) return run_convert(convert);
-        if (*diff_cmd) return run_diff(diff);
+        if (*ls_cmd) return run_ls(ls, limits);
+        if (*cat_cmd) return run_cat(cat, limits);
+        if (*meta_cmd) return run_meta(meta, limits);
+        if (*verify_cmd) return run_verify(verify, limits);
+        if (*extract_cmd) return run_extract(extract, limits);
+        if (*convert_cmd) return run_convert(convert, limits);
+        if (*diff_cmd) return run_diff(diff, limits);
     } catch (const std::exception& e) { // zanj::error, and std::filesystem_error, bad_alloc...
         std::cout.flush();
         const std::string_view what = e.what();
         // zanj's messages already begin with "zanj: ".
         std::cerr << (what.starts_with("zanj: ") ? "" : "zanj: ") << what << "\n";
+        if (dynamic_cast<const zanj::limit_error*>(&e) != nullptr)
+            std::cerr << "zanj: the file goes beyond a read limit; if you trust it, raise the limit with --max-size "
+                         "or --max-ratio, or lift them all with --no-limits\n";
         return exit_error;
     }
     return exit_usage;

@@ -3,6 +3,7 @@
 /// Settings of a ZANJ archive, mirroring Python's `ZANJ(...)` arguments.
 
 #include <cstddef>
+#include <cstdint>
 #include <zanj/limits.hpp>
 #include <zanj/object_path.hpp>
 #include <zanj/schema.hpp>
@@ -87,6 +88,11 @@ struct storage_hint {
     std::optional<zanj::compression> compression;
 };
 
+/// Receives the progress of a save: the bytes written so far, counting each member (or tensor)
+/// as its uncompressed size. Called after each member with growing values, the last of them the
+/// total. A progress bar's hook; it should not throw (an exception abandons the save).
+using progress_callback = std::function<void(std::uint64_t bytes_done)>;
+
 /// Settings of an archive; the defaults are Python's, except `compress` (see compression_policy).
 struct config {
     /// What happens to an item that cannot be saved or loaded.
@@ -113,6 +119,8 @@ struct config {
     const storage_hint* hint_for(const object_path& path) const;
     /// Receives warnings under `error_mode::warn` and those of `schema`; the default prints to stderr.
     std::function<void(std::string_view)> warning_sink{};
+    /// Called during saves as members are written (see progress_callback); none by default.
+    progress_callback progress{};
 };
 
 /// "except", "warn" or "ignore", as Python names the modes.

@@ -24,8 +24,9 @@ ndarray read_npy(const std::filesystem::path& file);
 
 /// Writes `array` to `file` (the name is used as given) in NPY 1.0, little-endian C order, as
 /// `np.save` does. Atomic: a temporary file renamed over `file`. bfloat16 and float8 arrays,
-/// which numpy lacks, are written as their uint16 / uint8 bits.
-void write_npy(const std::filesystem::path& file, const ndarray& array);
+/// which numpy lacks, are written as their uint16 / uint8 bits. `progress` (see
+/// progress_callback) counts the file's bytes, in pieces of at most 8 MiB.
+void write_npy(const std::filesystem::path& file, const ndarray& array, const progress_callback& progress = {});
 
 /// Reads an `.npz` archive, stored or deflated, ZIP64 or not: a dict from each member's name
 /// without `.npy` to its array, in the archive's order. A member that is not `.npy` is a
@@ -36,6 +37,9 @@ value read_npz(const std::filesystem::path& file, const read_limits& limits = {}
 /// to `file` as `np.savez` (`method` store, the default) or `np.savez_compressed` (deflate)
 /// would: a member `name.npy` per array, with a ZIP64 extra field, readable by `np.load`.
 /// zstd is refused (usage_error): numpy cannot read it. Atomic, like every zanj save.
-void write_npz(const std::filesystem::path& file, const value& arrays, compression method = {});
+/// `progress` is called after each member with the uncompressed bytes (`.npy` headers and
+/// data) written so far.
+void write_npz(const std::filesystem::path& file, const value& arrays, compression method = {},
+               const progress_callback& progress = {});
 
 } // namespace zanj

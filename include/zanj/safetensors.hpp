@@ -14,6 +14,7 @@
 /// zanj::write_safetensors("out.safetensors", f.tensors, {{"format", "pt"}});
 /// \endcode
 
+#include <zanj/config.hpp>
 #include <zanj/value.hpp>
 
 #include <cstdint>
@@ -44,8 +45,9 @@ safetensors_file read_safetensors(const std::filesystem::path& file);
 /// Writes `tensors`, a dict of name -> ndarray, and `metadata` to `file` as the reference
 /// implementation does: tensors laid out by decreasing alignment then name, so that each is
 /// aligned in the file, and the header padded with spaces to a multiple of 8. Atomic. Throws
-/// usage_error for a dtype safetensors lacks (complex128) or an invalid name.
+/// usage_error for a dtype safetensors lacks (complex128) or an invalid name. `progress` (see
+/// progress_callback) counts the file's bytes, in pieces of at most 8 MiB.
 void write_safetensors(const std::filesystem::path& file, const value& tensors,
-                       const std::map<std::string, std::string>& metadata = {});
+                       const std::map<std::string, std::string>& metadata = {}, const progress_callback& progress = {});
 
 } // namespace zanj

@@ -10,9 +10,9 @@
 
 namespace zanj::cli {
 
-int run_diff(const diff_options& o) {
-    const value a = load_any(o.a);
-    const value b = load_any(o.b);
+int run_diff(const diff_options& o, const read_limits& limits) {
+    const value a = load_any(o.a, limits);
+    const value b = load_any(o.b, limits);
     compare_options options;
     options.rtol = o.rtol;
     options.atol = o.atol;

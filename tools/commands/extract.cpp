@@ -51,8 +51,8 @@ std::filesystem::path planted_link(const std::filesystem::path& dir, std::string
 
 } // namespace
 
-int run_extract(const extract_options& o) {
-    detail::zip_reader zip(o.file);
+int run_extract(const extract_options& o, const read_limits& limits) {
+    detail::zip_reader zip(o.file, limits);
     for (const detail::zip_entry& e : zip.entries())
         if (const std::string why = unsafe_reason(e.name); !why.empty())
             throw format_error("refusing to extract member '" + e.name + "' of " + o.file.string() + ": it has " + why +
@@ -66,7 +66,7 @@ int run_extract(const extract_options& o) {
     if (!all) {
         if (detect_format(o.file) != file_format::zanj)
             throw usage_error("extract OBJPATH needs a .zanj archive: " + o.file.string());
-        archive a(o.file);
+        archive a(o.file, reading_config(limits));
         if (!a.find(prefix)) throw usage_error("no item at " + prefix + " in " + o.file.string(), prefix);
         for (const item_info& item : a.items())
             if (!item.member.empty() && path_under(item.path.str(), prefix)) wanted.insert(item.member);

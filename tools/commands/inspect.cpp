@@ -171,11 +171,11 @@ nlohmann::ordered_json row_json(const row& r) {
 
 } // namespace
 
-int run_ls(const ls_options& o) {
+int run_ls(const ls_options& o, const read_limits& limits) {
     const std::string prefix = normalize_path(o.object_path);
     std::vector<row> rows;
     if (detect_format(o.file) == file_format::zanj) {
-        archive a(o.file);
+        archive a(o.file, reading_config(limits));
         if (!a.find(prefix)) no_item(prefix, o.file);
         for (const item_info& item : a.items())
             if (path_under(item.path.str(), prefix)) rows.push_back(row_of(item));
@@ -190,9 +190,9 @@ int run_ls(const ls_options& o) {
             walk(a.read(prefix, {access::view, false}), where, nullptr, rows);
         }
     } else {
-        const value tree = load_any(o.file);
+        const value tree = load_any(o.file, limits);
         std::optional<detail::zip_reader> zip;
-        if (detect_format(o.file) == file_format::npz) zip.emplace(o.file);
+        if (detect_format(o.file) == file_format::npz) zip.emplace(o.file, limits);
         std::vector<row> all;
         object_path root;
         walk(tree, root, zip ? &*zip : nullptr, all);
@@ -231,15 +231,15 @@ int run_ls(const ls_options& o) {
     return exit_ok;
 }
 
-int run_cat(const cat_options& o) {
+int run_cat(const cat_options& o, const read_limits& limits) {
     const std::string path = normalize_path(o.object_path);
     value v;
     if (detect_format(o.file) == file_format::zanj) {
-        archive a(o.file);
+        archive a(o.file, reading_config(limits));
         if (!a.find(path)) no_item(path, o.file);
         v = a.read(path, {access::view, false});
     } else {
-        const value tree = load_any(o.file);
+        const value tree = load_any(o.file, limits);
         const value* node = value_at(tree, path);
         if (node == nullptr) no_item(path, o.file);
         v = *node;
@@ -248,8 +248,8 @@ int run_cat(const cat_options& o) {
     return exit_ok;
 }
 
-int run_meta(const meta_options& o) {
-    archive a(o.file);
+int run_meta(const meta_options& o, const read_limits& limits) {
+    archive a(o.file, reading_config(limits));
     std::cout << pretty_json(a.meta()) << "\n";
     return exit_ok;
 }

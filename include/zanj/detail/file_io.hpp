@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 
 namespace zanj::detail {
@@ -67,8 +68,9 @@ void unlink_file(const std::filesystem::path& path);
 
 /// Writes the concatenation of `pieces` to `destination` as the zip writer commits: to a
 /// temporary file beside it, fsynced, renamed over it, then the folder fsynced. On failure the
-/// temporary file is removed and `destination` is untouched.
-void write_file_atomically(const std::filesystem::path& destination,
-                           std::span<const std::span<const std::byte>> pieces);
+/// temporary file is removed and `destination` is untouched. `written`, when set, is called
+/// after each piece with the bytes written so far (a progress bar's hook).
+void write_file_atomically(const std::filesystem::path& destination, std::span<const std::span<const std::byte>> pieces,
+                           const std::function<void(std::uint64_t)>& written = {});
 
 } // namespace zanj::detail
