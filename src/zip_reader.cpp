@@ -122,6 +122,7 @@ struct zip_reader::impl {
 
     void open();
     void read_at(std::span<std::byte> out, std::uint64_t offset) const {
+        if (out.empty()) return; // an empty span's data() may be null, which memcpy must not get
         if (file.is_open()) return pread_all(file, out, offset);
         std::memcpy(out.data(), memory.data() + offset, out.size()); // bounds checked by the callers
     }
