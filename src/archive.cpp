@@ -10,6 +10,7 @@
 #include <atomic>
 #include <charconv>
 #include <cstring>
+#include <istream>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -150,7 +151,9 @@ struct archive::impl {
     mutable std::once_flag items_once;
     mutable std::vector<item_info> item_list;
 
-    impl(const std::filesystem::path& file, const read_limits& limits) : zip(file, limits) {}
+    explicit impl(zip_reader opened) : zip(std::move(opened)) {}
+    static std::unique_ptr<impl> open_members(zip_reader zip, config settings,
+                                              std::shared_ptr<const loader_registry> registry);
 
     void read_externals_info();
     const value* walk(const value& root, const value::list_type& path, std::size_t first, const std::string& member,
@@ -548,14 +551,54 @@ struct archive::source final : detail::external_source {
     }
 };
 
+namespace {
+constexpr std::string_view in_memory_name = "<archive in memory>";
+} // namespace
+
+// Reads and checks what every archive needs before its first read: the two JSON members and
+// externals_info.
+std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, config settings,
+                                                           std::shared_ptr<const loader_registry> registry) {
+    auto a = std::make_unique<impl>(std::move(zip));
+    a->settings = std::move(settings);
+    a->registry = registry ? std::move(registry) : std::make_shared<const loader_registry>();
+    a->tree = parse_member(a->zip, require_member(a->zip, tree_member));
+    a->meta = parse_member(a->zip, require_member(a->zip, meta_member));
+    a->read_externals_info();
+    return a;
+}
+
+archive::archive(std::unique_ptr<impl> opened) : impl_(std::move(opened)) {}
+
 archive::archive(const std::filesystem::path& file, config settings, std::shared_ptr<const loader_registry> registry)
-    : impl_(std::make_unique<impl>(file, settings.limits)) {
-    impl& a = *impl_;
-    a.settings = std::move(settings);
-    a.registry = registry ? std::move(registry) : std::make_shared<const loader_registry>();
-    a.tree = parse_member(a.zip, require_member(a.zip, tree_member));
-    a.meta = parse_member(a.zip, require_member(a.zip, meta_member));
-    a.read_externals_info();
+    : impl_(impl::open_members(zip_reader(file, settings.limits), settings, std::move(registry))) {}
+
+archive archive::from_bytes(std::span<const std::byte> bytes, config settings,
+                            std::shared_ptr<const loader_registry> registry) {
+    zip_reader zip(bytes, nullptr, std::string(in_memory_name), settings.limits);
+    return archive(impl::open_members(std::move(zip), settings, std::move(registry)));
+}
+
+archive archive::from_bytes(std::vector<std::byte>&& bytes, config settings,
+                            std::shared_ptr<const loader_registry> registry) {
+    auto owned = std::make_shared<const std::vector<std::byte>>(std::move(bytes));
+    zip_reader zip(std::span<const std::byte>(*owned), owned, std::string(in_memory_name), settings.limits);
+    return archive(impl::open_members(std::move(zip), settings, std::move(registry)));
+}
+
+archive archive::from_stream(std::istream& in, config settings, std::shared_ptr<const loader_registry> registry) {
+    std::vector<std::byte> bytes;
+    constexpr std::size_t piece = std::size_t{1} << 20;
+    while (in) {
+        const std::size_t had = bytes.size();
+        bytes.resize(had + piece);
+        in.read(reinterpret_cast<char*>(bytes.data() + had), static_cast<std::streamsize>(piece));
+        bytes.resize(had + static_cast<std::size_t>(in.gcount()));
+    }
+    if (in.bad())
+        throw io_error("cannot read an archive from the stream: it failed after " + std::to_string(bytes.size()) +
+                       " bytes");
+    return from_bytes(std::move(bytes), std::move(settings), std::move(registry));
 }
 
 archive::~archive() = default;

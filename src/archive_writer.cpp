@@ -62,10 +62,11 @@ std::span<const std::byte> as_bytes(std::string_view s) {
 } // namespace
 
 struct archive_writer::impl {
-    impl(const std::filesystem::path& file, const config& s, const loader_registry& r)
-        : zip(file), settings(s), registry(r) {}
+    impl(std::unique_ptr<zip_writer> z, const config& s, const loader_registry& r)
+        : owned(std::move(z)), zip(*owned), settings(s), registry(r) {}
 
-    zip_writer zip;
+    std::unique_ptr<zip_writer> owned;
+    zip_writer& zip;
     const config& settings;
     const loader_registry& registry;
     value::dict_type externals_info;
@@ -95,7 +96,13 @@ struct archive_writer::impl {
 
 archive_writer::archive_writer(const std::filesystem::path& file, const config& settings,
                                const loader_registry& registry)
-    : impl_(std::make_unique<impl>(file, settings, registry)) {}
+    : impl_(std::make_unique<impl>(std::make_unique<zip_writer>(file), settings, registry)) {}
+
+archive_writer::archive_writer(in_memory_t, const config& settings, const loader_registry& registry)
+    : impl_(
+          std::make_unique<impl>(std::make_unique<zip_writer>(in_memory, "<archive in memory>"), settings, registry)) {}
+
+const zip_writer& archive_writer::zip() const noexcept { return impl_->zip; }
 
 archive_writer::~archive_writer() = default;
 

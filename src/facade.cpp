@@ -3,6 +3,9 @@
 #include <zanj/detail/json_io.hpp>
 #include <zanj/detail/zip.hpp>
 
+#include <ostream>
+#include <string>
+
 namespace zanj {
 
 value ZANJ::read_meta(const std::filesystem::path& file) const {
@@ -13,6 +16,19 @@ value ZANJ::read_meta(const std::filesystem::path& file) const {
     return detail::parse_json(
         {reinterpret_cast<const char*>(bytes.get()), static_cast<std::size_t>(meta->uncompressed_size)}, meta->name,
         false, settings_.limits.max_json_depth);
+}
+
+void ZANJ::copy_to_stream(const detail::archive_writer& writer, std::ostream& out) {
+    std::uint64_t done = 0;
+    writer.zip().copy_to([&](std::span<const std::byte> piece) {
+        out.write(reinterpret_cast<const char*>(piece.data()), static_cast<std::streamsize>(piece.size()));
+        if (!out)
+            throw io_error("cannot write the archive to the stream: it failed after " + std::to_string(done) + " of " +
+                           std::to_string(writer.zip().size()) + " bytes");
+        done += piece.size();
+    });
+    out.flush();
+    if (!out) throw io_error("cannot write the archive to the stream: flushing it failed");
 }
 
 } // namespace zanj

@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
@@ -182,6 +183,12 @@ file_handle make_temp_file_beside(const fs::path& destination) {
         }
         return file;
     }
+}
+
+file_handle make_memory_file(const std::string& name) {
+    const int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC);
+    if (fd < 0) throw io_error("cannot create a file in memory for " + name + ": " + std::strerror(errno));
+    return {fd, fs::path(name)};
 }
 
 std::uint64_t file_size(const file_handle& file) {

@@ -174,6 +174,8 @@ struct zip_writer::impl {
         throw io_error(e.reason() + " (while saving " + destination.string() + ")", e.object_path(), e.member());
     }
 
+    void check_in_memory_and_committed() const;
+
     void check_usable(std::string_view operation) const {
         if (status == state::committed)
             throw usage_error("zip writer: " + std::string(operation) + " after commit() of " + destination.string());
@@ -189,8 +191,13 @@ zip_writer::zip_writer(fs::path destination) : impl_(std::make_unique<impl>()) {
     impl_->temp_path = impl_->file.path();
 }
 
+zip_writer::zip_writer(in_memory_t, std::string name) : impl_(std::make_unique<impl>()) {
+    impl_->destination = name;
+    impl_->file = make_memory_file(name);
+}
+
 zip_writer::~zip_writer() {
-    if (!impl_ || impl_->status == impl::state::committed) return;
+    if (!impl_ || impl_->status == impl::state::committed || impl_->temp_path.empty()) return;
     impl_->file = file_handle(); // closes, ignoring errors
     std::error_code ignored;
     fs::remove(impl_->temp_path, ignored);
@@ -459,6 +466,10 @@ void zip_writer::commit() {
         f.u16(0); // comment length
         w.put(end);
         w.flush();
+        if (w.temp_path.empty()) { // in memory: nothing to make durable
+            w.status = impl::state::committed;
+            return;
+        }
 
         fsync_file(w.file);
         // Renamed before it is closed, so that the temporary's lock holds until then: another
@@ -476,6 +487,33 @@ void zip_writer::commit() {
     fs::path folder = w.destination.parent_path();
     fsync_directory(folder.empty() ? fs::path(".") : folder);
 }
+
+void zip_writer::impl::check_in_memory_and_committed() const {
+    if (status != state::committed || !temp_path.empty())
+        throw usage_error("zip writer: only a committed archive in memory can be read back (" + destination.string() +
+                          ")");
+}
+
+void zip_writer::copy_to(const std::function<void(std::span<const std::byte>)>& sink) const {
+    const impl& w = *impl_;
+    w.check_in_memory_and_committed();
+    std::vector<std::byte> piece(static_cast<std::size_t>(std::min<std::uint64_t>(w.position, buffer_flush_threshold)));
+    for (std::uint64_t offset = 0; offset < w.position;) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), w.position - offset));
+        pread_all(w.file, std::span(piece.data(), n), offset);
+        sink(std::span<const std::byte>(piece.data(), n));
+        offset += n;
+    }
+}
+
+std::vector<std::byte> zip_writer::contents() const {
+    impl_->check_in_memory_and_committed();
+    std::vector<std::byte> out(static_cast<std::size_t>(impl_->position));
+    pread_all(impl_->file, out, 0);
+    return out;
+}
+
+std::uint64_t zip_writer::size() const noexcept { return impl_->position; }
 
 const fs::path& zip_writer::destination() const noexcept { return impl_->destination; }
 

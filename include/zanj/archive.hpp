@@ -15,8 +15,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -126,13 +128,23 @@ public:
     /// untyped reads (zanj's built-in loaders when null).
     explicit archive(const std::filesystem::path& file, config settings = {},
                      std::shared_ptr<const loader_registry> registry = nullptr);
+    /// Opens an archive held in memory, which must stay unchanged while the archive (not what
+    /// it returned) is in use. Arrays are always copies here.
+    static archive from_bytes(std::span<const std::byte> bytes, config settings = {},
+                              std::shared_ptr<const loader_registry> registry = nullptr);
+    /// The same, keeping `bytes` alive itself.
+    static archive from_bytes(std::vector<std::byte>&& bytes, config settings = {},
+                              std::shared_ptr<const loader_registry> registry = nullptr);
+    /// Reads `in` to its end and opens what it held. Throws io_error when the stream fails.
+    static archive from_stream(std::istream& in, config settings = {},
+                               std::shared_ptr<const loader_registry> registry = nullptr);
     ~archive();
     /// Movable, not copyable; views taken from it stay valid.
     archive(archive&&) noexcept;
     /// Move assignment; views taken from either archive stay valid.
     archive& operator=(archive&&) noexcept;
 
-    /// The file this archive was opened from.
+    /// The file this archive was opened from ("<archive in memory>" for those held in memory).
     const std::filesystem::path& path() const noexcept;
     /// `__zanj_meta__.json`.
     const value& meta() const noexcept;
@@ -180,6 +192,7 @@ public:
 private:
     struct impl;
     struct source;
+    explicit archive(std::unique_ptr<impl> opened);
     const value& node_at(std::string_view path, object_path& where) const;
     std::unique_ptr<detail::external_source> make_source(read_options options) const;
     const config& settings() const noexcept;

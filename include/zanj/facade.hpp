@@ -10,8 +10,12 @@
 #include <zanj/serializer.hpp>
 #include <zanj/value.hpp>
 
+#include <cstddef>
 #include <filesystem>
+#include <iosfwd>
 #include <memory>
+#include <span>
+#include <vector>
 
 namespace zanj {
 
@@ -71,14 +75,39 @@ public:
     std::filesystem::path save(const T& obj, const std::filesystem::path& file) const {
         std::filesystem::path target = detail::prepare_save_path(file);
         detail::archive_writer writer(target, settings_, *registry_);
-        serializer s(settings_, &writer, &registry_->marshalers());
-        value tree = s.serialize(obj);
-        writer.finish(tree);
+        write(obj, writer);
         return target;
+    }
+
+    /// Saves `obj` as the bytes of a `.zanj` archive, the same as `save` would write to a file
+    /// (but for the timestamps).
+    template <class T>
+    std::vector<std::byte> save_to_bytes(const T& obj) const {
+        detail::archive_writer writer(detail::in_memory, settings_, *registry_);
+        write(obj, writer);
+        return writer.zip().contents();
+    }
+
+    /// Saves `obj` as a `.zanj` archive written to `out`, which needs no seeking: the archive is
+    /// built in memory (a memfd, which the kernel may page out) and then copied to `out`.
+    /// Throws io_error when the stream fails.
+    template <class T>
+    void save(const T& obj, std::ostream& out) const {
+        detail::archive_writer writer(detail::in_memory, settings_, *registry_);
+        write(obj, writer);
+        copy_to_stream(writer, out);
     }
 
     /// Opens `file` lazily (see `zanj::archive`), with these settings and loaders.
     archive open(const std::filesystem::path& file) const { return archive(file, settings_, registry_); }
+    /// Opens an archive held in memory; `bytes` must stay unchanged while the archive is in use.
+    archive open(std::span<const std::byte> bytes) const { return archive::from_bytes(bytes, settings_, registry_); }
+    /// Opens an archive held in memory, keeping `bytes`.
+    archive open(std::vector<std::byte>&& bytes) const {
+        return archive::from_bytes(std::move(bytes), settings_, registry_);
+    }
+    /// Reads `in` to its end and opens the archive it held.
+    archive open(std::istream& in) const { return archive::from_stream(in, settings_, registry_); }
 
     /// Reads `file` as a T; every array is copied and checked.
     template <class T>
@@ -90,10 +119,32 @@ public:
     /// and registered types rebuilt.
     value read(const std::filesystem::path& file) const { return open(file).read(); }
 
+    /// Reads the archive held in `bytes` (from `save_to_bytes`, say) as a T.
+    template <class T>
+    T read(std::span<const std::byte> bytes) const {
+        return open(bytes).read<T>();
+    }
+    /// Reads the archive held in `bytes` untyped.
+    value read(std::span<const std::byte> bytes) const { return open(bytes).read(); }
+    /// Reads the archive `in` holds, to its end, as a T.
+    template <class T>
+    T read(std::istream& in) const {
+        return open(in).read<T>();
+    }
+    /// Reads the archive `in` holds, to its end, untyped.
+    value read(std::istream& in) const { return open(in).read(); }
+
     /// The archive's `__zanj_meta__.json`, without reading the rest.
     value read_meta(const std::filesystem::path& file) const;
 
 private:
+    template <class T>
+    void write(const T& obj, detail::archive_writer& writer) const {
+        serializer s(settings_, &writer, &registry_->marshalers());
+        writer.finish(s.serialize(obj));
+    }
+    static void copy_to_stream(const detail::archive_writer& writer, std::ostream& out);
+
     config settings_;
     std::shared_ptr<loader_registry> registry_;
 };

@@ -4,6 +4,7 @@
 /// two JSON members into a zip.
 
 #include <zanj/config.hpp>
+#include <zanj/detail/zip.hpp>
 #include <zanj/loader.hpp>
 #include <zanj/serializer.hpp>
 #include <zanj/value.hpp>
@@ -18,6 +19,8 @@ namespace zanj::detail {
 class archive_writer final : public external_sink {
 public:
     archive_writer(const std::filesystem::path& file, const config& settings, const loader_registry& registry);
+    /// Writes to memory instead: `zip().contents()` or `zip().copy_to()` read it back after `finish`.
+    archive_writer(in_memory_t, const config& settings, const loader_registry& registry);
     ~archive_writer() override;
     archive_writer(const archive_writer&) = delete;
     archive_writer& operator=(const archive_writer&) = delete;
@@ -31,6 +34,9 @@ public:
 
     /// Writes the tree and the metadata and moves the archive into place.
     void finish(const value& tree);
+
+    /// The zip being written.
+    const zip_writer& zip() const noexcept;
 
 private:
     struct impl;

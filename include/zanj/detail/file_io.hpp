@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <span>
+#include <string>
 
 namespace zanj::detail {
 
@@ -44,6 +45,9 @@ file_handle open_for_reading(const std::filesystem::path& path);
 /// is closed: rename it before closing it. First removes the temporaries of earlier saves to
 /// `destination` whose process was killed (pid gone and lock free); nothing else is touched.
 file_handle make_temp_file_beside(const std::filesystem::path& destination);
+
+/// Creates an anonymous file that lives in memory (memfd_create), open for reading and writing.
+file_handle make_memory_file(const std::string& name);
 
 /// Size of the open file in bytes.
 std::uint64_t file_size(const file_handle& file);

@@ -30,6 +30,12 @@ struct member_options {
     unsigned threads = 1;
 };
 
+/// Selects the zip_writer (and archive_writer) that writes to memory.
+struct in_memory_t {
+    explicit in_memory_t() = default;
+};
+inline constexpr in_memory_t in_memory{};
+
 /// Writes a zip archive to a temporary file beside `destination`; `commit()` writes the central
 /// directory, fsyncs, renames over the destination and fsyncs the folder, so a crash leaves
 /// either the old file or the complete new one. Destroying an uncommitted writer removes the
@@ -37,6 +43,9 @@ struct member_options {
 class zip_writer {
 public:
     explicit zip_writer(std::filesystem::path destination);
+    /// Writes to an anonymous file in memory (memfd) instead, read back with `contents()` or
+    /// `copy_to()` after `commit()`. `name` stands for the archive in messages.
+    zip_writer(in_memory_t, std::string name);
     ~zip_writer();
     zip_writer(const zip_writer&) = delete;
     zip_writer& operator=(const zip_writer&) = delete;
@@ -55,6 +64,13 @@ public:
                       const chunk_producer& produce, const member_options& options);
 
     void commit();
+
+    /// The archive written to memory, once committed.
+    std::vector<std::byte> contents() const;
+    /// Hands the archive written to memory, once committed, to `sink` piece by piece.
+    void copy_to(const std::function<void(std::span<const std::byte>)>& sink) const;
+    /// Bytes written so far.
+    std::uint64_t size() const noexcept;
 
     const std::filesystem::path& destination() const noexcept;
 
