@@ -520,7 +520,8 @@ TEST_CASE("the writers report their progress up to the total", "[formats][progre
     };
     auto members_total = [](const fs::path& p) {
         std::uint64_t total = 0;
-        for (const auto& e : zanj::detail::zip_reader(p).entries()) total += e.uncompressed_size;
+        const zanj::detail::zip_reader zip(p); // kept: a range-for over a temporary's member dangles
+        for (const auto& e : zip.entries()) total += e.uncompressed_size;
         return total;
     };
 
