@@ -2,6 +2,7 @@
 
 #include <zanj/detail/array_codec.hpp>
 #include <zanj/detail/crc32.hpp>
+#include <zanj/detail/journal.hpp>
 #include <zanj/detail/json_io.hpp>
 #include <zanj/detail/npy.hpp>
 #include <zanj/detail/zip.hpp>
@@ -571,7 +572,11 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
 archive::archive(std::unique_ptr<impl> opened) : impl_(std::move(opened)) {}
 
 archive::archive(const std::filesystem::path& file, config settings, std::shared_ptr<const loader_registry> registry)
-    : impl_(impl::open_members(zip_reader(file, settings.limits), settings, std::move(registry))) {}
+    : impl_([&] {
+          // Never read an archive half-way through an update in place (zanj::editor).
+          detail::read_guard guard(file);
+          return impl::open_members(zip_reader(file, settings.limits), settings, std::move(registry));
+      }()) {}
 
 archive archive::from_bytes(std::span<const std::byte> bytes, config settings,
                             std::shared_ptr<const loader_registry> registry) {

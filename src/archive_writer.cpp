@@ -8,6 +8,7 @@
 #include <zanj/detail/zip.hpp>
 
 #include <chrono>
+#include <utility>
 
 namespace zanj::detail {
 
@@ -64,12 +65,14 @@ std::span<const std::byte> as_bytes(std::string_view s) {
 struct archive_writer::impl {
     impl(std::unique_ptr<zip_writer> z, const config& s, const loader_registry& r)
         : owned(std::move(z)), zip(*owned), settings(s), registry(r) {}
+    impl(zip_writer& z, const config& s, const loader_registry& r) : zip(z), settings(s), registry(r) {}
 
     std::unique_ptr<zip_writer> owned;
     zip_writer& zip;
     const config& settings;
     const loader_registry& registry;
     value::dict_type externals_info;
+    std::vector<std::string> recent; // members written since take_written()
     std::uint64_t bytes_done = 0;
 
     // Reports a member of `size` uncompressed bytes as written.
@@ -87,6 +90,7 @@ struct archive_writer::impl {
         info.insert_or_assign("len(data)", array.shape.empty() ? 0 : array.shape[0]);
         add_array_metadata(info, array);
         externals_info.insert_or_assign(member, value(std::move(info)));
+        recent.push_back(member);
     }
 
     member_options options_for(const compression& c) const {
@@ -102,7 +106,14 @@ archive_writer::archive_writer(in_memory_t, const config& settings, const loader
     : impl_(
           std::make_unique<impl>(std::make_unique<zip_writer>(in_memory, "<archive in memory>"), settings, registry)) {}
 
+archive_writer::archive_writer(zip_writer& zip, const config& settings, const loader_registry& registry)
+    : impl_(std::make_unique<impl>(zip, settings, registry)) {}
+
 const zip_writer& archive_writer::zip() const noexcept { return impl_->zip; }
+
+std::vector<std::string> archive_writer::take_written() { return std::exchange(impl_->recent, {}); }
+
+const value::dict_type& archive_writer::externals_info() const noexcept { return impl_->externals_info; }
 
 archive_writer::~archive_writer() = default;
 
@@ -141,15 +152,11 @@ void archive_writer::add_jsonl(const std::string& member, const object_path& pat
     info.insert_or_assign("type(data)", "<class '" + std::string(kind) + "'>");
     info.insert_or_assign("len(data)", length);
     impl_->externals_info.insert_or_assign(member, value(std::move(info)));
+    impl_->recent.push_back(member);
 }
 
 void archive_writer::finish(const value& tree) {
     const config& s = impl_->settings;
-    member_options json_options{.compression = s.compress.json, .threads = resolve_threads(s.threads)};
-
-    std::string tree_text = write_json(tree, {.indent = 1});
-    impl_->zip.add("__zanj__.json", as_bytes(tree_text), json_options);
-    impl_->written(tree_text.size());
 
     value::dict_type cfg;
     cfg.insert_or_assign("error_mode", std::string(to_string(s.error_mode)));
@@ -197,10 +204,17 @@ void archive_writer::finish(const value& tree) {
     meta.insert_or_assign("externals_info", value(std::move(impl_->externals_info)));
     auto now = std::chrono::system_clock::now().time_since_epoch();
     meta.insert_or_assign("timestamp", std::chrono::duration<double>(now).count());
-    std::string meta_text = write_json(value(std::move(meta)), {.indent = 1});
-    impl_->zip.add("__zanj_meta__.json", as_bytes(meta_text), json_options);
-    impl_->written(meta_text.size());
+    finish(tree, value(std::move(meta)));
+}
 
+void archive_writer::finish(const value& tree, const value& meta) {
+    const config& s = impl_->settings;
+    member_options json_options{.compression = s.compress.json, .threads = resolve_threads(s.threads)};
+    for (const auto& [name, json] : {std::pair{"__zanj__.json", &tree}, std::pair{"__zanj_meta__.json", &meta}}) {
+        std::string text = write_json(*json, {.indent = 1});
+        impl_->zip.add(name, as_bytes(text), json_options);
+        impl_->written(text.size());
+    }
     impl_->zip.commit();
 }
 

@@ -1,5 +1,6 @@
 #include <zanj/facade.hpp>
 
+#include <zanj/detail/journal.hpp>
 #include <zanj/detail/json_io.hpp>
 #include <zanj/detail/zip.hpp>
 
@@ -9,6 +10,7 @@
 namespace zanj {
 
 value ZANJ::read_meta(const std::filesystem::path& file) const {
+    detail::read_guard guard(file);
     detail::zip_reader zip(file, settings_.limits);
     const detail::zip_entry* meta = zip.find("__zanj_meta__.json");
     if (!meta) throw format_error("not a zanj archive (a zip without __zanj_meta__.json): " + zip.path().string());

@@ -93,6 +93,31 @@ file_handle open_for_reading(const fs::path& path) {
     return {fd, path};
 }
 
+file_handle open_for_update(const fs::path& path) {
+    int fd;
+    do fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) fail("open for update", path, errno);
+    return {fd, path};
+}
+
+file_handle duplicate(const file_handle& file) {
+    const int fd = ::fcntl(file.fd(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) fail("duplicate the descriptor of", file.path(), errno);
+    return {fd, file.path()};
+}
+
+void seek_to(const file_handle& file, std::uint64_t offset) {
+    if (::lseek(file.fd(), static_cast<off_t>(offset), SEEK_SET) < 0) fail("seek in", file.path(), errno);
+}
+
+void truncate_file(const file_handle& file, std::uint64_t size) {
+    int rc;
+    do rc = ::ftruncate(file.fd(), static_cast<off_t>(size));
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) fail("truncate", file.path(), errno);
+}
+
 namespace {
 
 // Temporary files are named `.<name>.tmp-<pid>-XXXXXX`: the writer's pid tells whose they are.

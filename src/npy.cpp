@@ -196,6 +196,20 @@ std::string npy_header(dtype type, std::span<const std::size_t> shape) {
     return out;
 }
 
+std::string npy_header_of_length(dtype type, std::span<const std::size_t> shape, std::size_t length) {
+    const std::string natural = npy_header(type, shape);
+    if (natural[6] != 1) return {};
+    const std::size_t dict_end = natural.find('}') + 1;
+    const std::size_t dict_size = dict_end - 10;
+    if (length < 10 + dict_size + 1 || length - 10 > 0xFFFF) return {};
+    std::string out = natural.substr(0, dict_end);
+    out[8] = static_cast<char>((length - 10) & 0xFF);
+    out[9] = static_cast<char>(((length - 10) >> 8) & 0xFF);
+    out.append(length - dict_end - 1, ' ');
+    out += '\n';
+    return out;
+}
+
 npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member,
                                  std::uint64_t max_header_size) {
     auto u8 = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };

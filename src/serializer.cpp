@@ -44,6 +44,16 @@ serializer::serializer(const config& settings, detail::external_sink* sink, cons
 
 serializer::~serializer() = default;
 
+void serializer::start_at(object_path at, std::span<const std::string> taken) {
+    path_ = std::move(at);
+    for (const std::string& member : taken) {
+        const auto slash = member.rfind('/');
+        const auto dot = member.rfind('.');
+        members_->stems.insert(
+            dot != std::string::npos && (slash == std::string::npos || dot > slash) ? member.substr(0, dot) : member);
+    }
+}
+
 namespace {
 value ref_item(const object_path& target) {
     value::dict_type ref;

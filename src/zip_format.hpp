@@ -38,6 +38,8 @@ inline constexpr std::size_t align_extra_min_size = 6;
 // General purpose flags (APPNOTE 4.4.4).
 inline constexpr std::uint16_t flag_encrypted = 1u << 0;
 inline constexpr std::uint16_t flag_strong_encryption = 1u << 6;
+/// CRC and sizes follow the data instead of being in the local header.
+inline constexpr std::uint16_t flag_data_descriptor = 1u << 3;
 inline constexpr std::uint16_t flag_utf8_name = 1u << 11;
 
 // A 16- or 32-bit field holding this value defers to the ZIP64 records.

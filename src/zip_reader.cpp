@@ -283,6 +283,11 @@ void zip_reader::impl::read_directory(const directory_location& where) {
         e.compressed_size = get32(h + 20);
         e.uncompressed_size = get32(h + 24);
         e.local_header_offset = get32(h + 42);
+        e.version_needed = get16(h + 6);
+        e.flags = get16(h + 8);
+        e.dos_time = get16(h + 12);
+        e.dos_date = get16(h + 14);
+        e.external_attributes = get32(h + 38);
         std::uint64_t disk_start = get16(h + 34);
         apply_zip64_extra(e, disk_start, {h + zf::central_header_size + name_size, extra_size});
         if (get16(h + 8) & (zf::flag_encrypted | zf::flag_strong_encryption))

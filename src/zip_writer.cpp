@@ -54,11 +54,28 @@ struct member_record {
     std::string name;
     std::uint16_t method = 0;
     std::uint16_t version_needed = 0;
+    std::uint16_t flags = zf::flag_utf8_name;
+    dos_stamp stamp;
+    std::uint32_t external_attributes = zf::unix_regular_file_0644;
     std::uint32_t crc32 = 0;
     std::uint64_t compressed_size = 0;
     std::uint64_t uncompressed_size = 0;
     std::uint64_t local_header_offset = 0;
 };
+
+// A member of the archive being updated, as its central directory described it.
+member_record record_of(const zip_entry& e) {
+    return {.name = e.name,
+            .method = static_cast<std::uint16_t>(e.method),
+            .version_needed = e.version_needed,
+            .flags = e.flags,
+            .stamp = {e.dos_time, e.dos_date},
+            .external_attributes = e.external_attributes,
+            .crc32 = e.crc32,
+            .compressed_size = e.compressed_size,
+            .uncompressed_size = e.uncompressed_size,
+            .local_header_offset = e.local_header_offset};
+}
 
 std::uint32_t crc32_of(std::span<const std::span<const std::byte>> pieces) {
     std::uint32_t crc = 0;
@@ -68,7 +85,7 @@ std::uint32_t crc32_of(std::span<const std::span<const std::byte>> pieces) {
 
 std::uint32_t field32(std::uint64_t v) { return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, zf::max32)); }
 
-void append_central_header(std::vector<std::byte>& out, const member_record& m, dos_stamp stamp) {
+void append_central_header(std::vector<std::byte>& out, const member_record& m) {
     // ZIP64 in the central directory carries exactly the fields that overflow, in APPNOTE order.
     std::vector<std::uint64_t> zip64_fields;
     if (m.uncompressed_size >= zf::max32) zip64_fields.push_back(m.uncompressed_size);
@@ -80,10 +97,10 @@ void append_central_header(std::vector<std::byte>& out, const member_record& m, 
     f.u32(zf::central_header_signature);
     f.u16(static_cast<std::uint16_t>(zf::host_unix << 8 | m.version_needed)); // version made by
     f.u16(m.version_needed);
-    f.u16(zf::flag_utf8_name);
+    f.u16(m.flags);
     f.u16(m.method);
-    f.u16(stamp.time);
-    f.u16(stamp.date);
+    f.u16(m.stamp.time);
+    f.u16(m.stamp.date);
     f.u32(m.crc32);
     f.u32(field32(m.compressed_size));
     f.u32(field32(m.uncompressed_size));
@@ -92,7 +109,7 @@ void append_central_header(std::vector<std::byte>& out, const member_record& m, 
     f.u16(0); // comment length
     f.u16(0); // disk number start
     f.u16(0); // internal attributes
-    f.u32(zf::unix_regular_file_0644);
+    f.u32(m.external_attributes);
     f.u32(field32(m.local_header_offset));
     f.text(m.name);
     if (!zip64_fields.empty()) {
@@ -108,8 +125,9 @@ struct zip_writer::impl {
     enum class state { open, committed, failed };
 
     fs::path destination;
-    fs::path temp_path;
+    fs::path temp_path; // empty when writing in memory or in place
     file_handle file;
+    bool in_place = false;
     state status = state::open;
     dos_stamp stamp = dos_now();
     std::uint64_t position = 0; // file offset of the next byte, buffered bytes included
@@ -153,7 +171,7 @@ struct zip_writer::impl {
     void put_or_skip(std::span<const std::byte> bytes) {
         const bool zeros = bytes.size() >= direct_write_threshold && bytes[0] == std::byte{0} &&
                            std::memcmp(bytes.data(), bytes.data() + 1, bytes.size() - 1) == 0;
-        if (!zeros) return put_data(bytes);
+        if (!zeros || in_place) return put_data(bytes); // in place, a hole would keep the old bytes
         flush();
         skip_bytes(file, bytes.size());
         position += bytes.size();
@@ -196,8 +214,52 @@ zip_writer::zip_writer(in_memory_t, std::string name) : impl_(std::make_unique<i
     impl_->file = make_memory_file(name);
 }
 
+zip_writer::zip_writer(in_place_t, file_handle file, std::uint64_t start, std::span<const zip_entry> kept)
+    : impl_(std::make_unique<impl>()) {
+    impl& w = *impl_;
+    w.destination = file.path();
+    w.file = std::move(file);
+    w.in_place = true;
+    w.position = start;
+    seek_to(w.file, start);
+    for (const zip_entry& e : kept) {
+        w.names.insert(e.name);
+        w.members.push_back(record_of(e));
+    }
+}
+
+std::optional<zip_entry> zip_writer::forget(std::string_view name) {
+    impl& w = *impl_;
+    w.check_usable("forget()");
+    auto it = std::find_if(w.members.begin(), w.members.end(), [&](const member_record& m) { return m.name == name; });
+    if (it == w.members.end()) return std::nullopt;
+    zip_entry e;
+    e.name = it->name;
+    e.method = static_cast<compression_method>(it->method);
+    e.version_needed = it->version_needed;
+    e.flags = it->flags;
+    e.dos_time = it->stamp.time;
+    e.dos_date = it->stamp.date;
+    e.external_attributes = it->external_attributes;
+    e.crc32 = it->crc32;
+    e.compressed_size = it->compressed_size;
+    e.uncompressed_size = it->uncompressed_size;
+    e.local_header_offset = it->local_header_offset;
+    w.names.erase(it->name);
+    w.members.erase(it);
+    return e;
+}
+
+void zip_writer::restore(const zip_entry& entry) {
+    impl& w = *impl_;
+    w.check_usable("restore()");
+    if (!w.names.insert(entry.name).second)
+        throw usage_error("duplicate member name '" + entry.name + "' in " + w.destination.string());
+    w.members.push_back(record_of(entry));
+}
+
 zip_writer::~zip_writer() {
-    if (!impl_ || impl_->status == impl::state::committed || impl_->temp_path.empty()) return;
+    if (!impl_ || impl_->status == impl::state::committed || impl_->temp_path.empty()) return; // else a temporary
     impl_->file = file_handle(); // closes, ignoring errors
     std::error_code ignored;
     fs::remove(impl_->temp_path, ignored);
@@ -325,6 +387,7 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
 
     member_record m;
     m.name = std::string(name);
+    m.stamp = w.stamp;
     m.method = static_cast<std::uint16_t>(method);
     m.crc32 = crc;
     m.compressed_size = stored ? uncompressed_size : w.compressed.size();
@@ -373,6 +436,7 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
     const bool stored = options.compression.method == compression_method::store;
     member_record m;
     m.name = std::string(name);
+    m.stamp = stamp;
     m.method = static_cast<std::uint16_t>(options.compression.method);
     m.uncompressed_size = size;
     for (auto piece : known) m.uncompressed_size += piece.size();
@@ -427,7 +491,7 @@ void zip_writer::commit() {
         const std::uint64_t directory_offset = w.position;
         std::vector<std::byte> directory;
         for (const member_record& m : w.members) {
-            append_central_header(directory, m, w.stamp);
+            append_central_header(directory, m);
             if (directory.size() >= buffer_flush_threshold) {
                 w.put(directory);
                 directory.clear();
@@ -466,7 +530,11 @@ void zip_writer::commit() {
         f.u16(0); // comment length
         w.put(end);
         w.flush();
-        if (w.temp_path.empty()) { // in memory: nothing to make durable
+        if (w.in_place) { // an update: the old directory may have reached further
+            truncate_file(w.file, w.position);
+            fsync_file(w.file);
+        }
+        if (w.temp_path.empty()) { // in memory or in place: nothing to rename
             w.status = impl::state::committed;
             return;
         }
@@ -489,7 +557,7 @@ void zip_writer::commit() {
 }
 
 void zip_writer::impl::check_in_memory_and_committed() const {
-    if (status != state::committed || !temp_path.empty())
+    if (status != state::committed || !temp_path.empty() || in_place)
         throw usage_error("zip writer: only a committed archive in memory can be read back (" + destination.string() +
                           ")");
 }

@@ -6,6 +6,7 @@
 #include <zanj/archive.hpp>
 #include <zanj/config.hpp>
 #include <zanj/detail/archive_writer.hpp>
+#include <zanj/editor.hpp>
 #include <zanj/loader.hpp>
 #include <zanj/serializer.hpp>
 #include <zanj/value.hpp>
@@ -15,6 +16,7 @@
 #include <iosfwd>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace zanj {
@@ -108,6 +110,16 @@ public:
     }
     /// Reads `in` to its end and opens the archive it held.
     archive open(std::istream& in) const { return archive::from_stream(in, settings_, registry_); }
+
+    /// Opens `file` for update in place (see `zanj::editor`) with these settings and loaders;
+    /// `mode` is "r+", "a" or "w" (or an open_mode). ".zanj" is appended when "a" or "w" create it.
+    editor edit(const std::filesystem::path& file, open_mode mode = open_mode::read_write) const {
+        return editor(file, mode, settings_, registry_);
+    }
+    /// The same with the mode as h5py spells it.
+    editor edit(const std::filesystem::path& file, std::string_view mode) const {
+        return edit(file, parse_open_mode(mode));
+    }
 
     /// Reads `file` as a T; every array is copied and checked.
     template <class T>

@@ -64,6 +64,11 @@ public:
     serializer(const serializer&) = delete;
     serializer& operator=(const serializer&) = delete;
 
+    /// Serializes the next object as the item at `at` of an archive that keeps the members
+    /// `taken` (an update in place, see zanj::editor): member names follow from `at`, and never
+    /// clash with those.
+    void start_at(object_path at, std::span<const std::string> taken);
+
     /// The archive's settings.
     const config& settings() const noexcept { return settings_; }
     /// Where the item being serialized sits.

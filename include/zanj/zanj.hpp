@@ -8,6 +8,7 @@
 #include <zanj/config.hpp>
 #include <zanj/dataclass.hpp>
 #include <zanj/dtype.hpp>
+#include <zanj/editor.hpp>
 #include <zanj/enum.hpp>
 #include <zanj/error.hpp>
 #include <zanj/facade.hpp>

@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace zanj::detail {
 
@@ -19,6 +21,9 @@ namespace zanj::detail {
 class archive_writer final : public external_sink {
 public:
     archive_writer(const std::filesystem::path& file, const config& settings, const loader_registry& registry);
+    /// Writes the members into `zip`, owned by the caller (an editor's update in place); `finish`
+    /// then takes the metadata from the caller.
+    archive_writer(zip_writer& zip, const config& settings, const loader_registry& registry);
     /// Writes to memory instead: `zip().contents()` or `zip().copy_to()` read it back after `finish`.
     archive_writer(in_memory_t, const config& settings, const loader_registry& registry);
     ~archive_writer() override;
@@ -34,6 +39,14 @@ public:
 
     /// Writes the tree and the metadata and moves the archive into place.
     void finish(const value& tree);
+
+    /// Writes the tree and the given metadata, and commits the zip.
+    void finish(const value& tree, const value& meta);
+
+    /// The names of the members written since the last call.
+    std::vector<std::string> take_written();
+    /// The externals_info entries of the members written so far, by member name.
+    const value::dict_type& externals_info() const noexcept;
 
     /// The zip being written.
     const zip_writer& zip() const noexcept;

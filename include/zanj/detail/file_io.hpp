@@ -49,6 +49,15 @@ file_handle make_temp_file_beside(const std::filesystem::path& destination);
 /// Creates an anonymous file that lives in memory (memfd_create), open for reading and writing.
 file_handle make_memory_file(const std::string& name);
 
+/// Opens an existing file for reading and writing.
+file_handle open_for_update(const std::filesystem::path& path);
+/// Another descriptor of the same open file (locks held through one are held through both).
+file_handle duplicate(const file_handle& file);
+/// Moves the write position to `offset`.
+void seek_to(const file_handle& file, std::uint64_t offset);
+/// Cuts (or extends with zeros) the file to `size` bytes.
+void truncate_file(const file_handle& file, std::uint64_t size);
+
 /// Size of the open file in bytes.
 std::uint64_t file_size(const file_handle& file);
 

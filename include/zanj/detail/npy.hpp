@@ -22,6 +22,10 @@ inline constexpr std::size_t npy_max_header_size = 10000;
 /// array's raw bytes follow it directly.
 std::string npy_header(dtype type, std::span<const std::size_t> shape);
 
+/// The same header padded to exactly `length` bytes (a version 1.0 header), so that an array
+/// can grow in place without moving its data; empty when it does not fit.
+std::string npy_header_of_length(dtype type, std::span<const std::size_t> shape, std::size_t length);
+
 /// What a header says.
 struct npy_header_info {
     dtype type = dtype::float64;

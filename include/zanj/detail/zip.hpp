@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +37,15 @@ struct in_memory_t {
 };
 inline constexpr in_memory_t in_memory{};
 
+/// Selects the zip_writer that updates an archive in place.
+struct in_place_t {
+    explicit in_place_t() = default;
+};
+inline constexpr in_place_t in_place{};
+
+struct zip_entry;
+class file_handle;
+
 /// Writes a zip archive to a temporary file beside `destination`; `commit()` writes the central
 /// directory, fsyncs, renames over the destination and fsyncs the folder, so a crash leaves
 /// either the old file or the complete new one. Destroying an uncommitted writer removes the
@@ -46,6 +56,17 @@ public:
     /// Writes to an anonymous file in memory (memfd) instead, read back with `contents()` or
     /// `copy_to()` after `commit()`. `name` stands for the archive in messages.
     zip_writer(in_memory_t, std::string name);
+    /// Updates the archive open in `file` in place: new members are written from `start` on
+    /// (over whatever is there), and `commit()` writes a central directory of `kept` followed by
+    /// the new members, cuts the file after it and fsyncs it. Making that crash-safe is the
+    /// caller's job (the editor's rollback journal).
+    zip_writer(in_place_t, file_handle file, std::uint64_t start, std::span<const zip_entry> kept);
+
+    /// Leaves a member out of the central directory (its bytes stay in the file, unreferenced)
+    /// and returns its entry, or nothing when there is no such member.
+    std::optional<zip_entry> forget(std::string_view name);
+    /// Puts a member `forget` returned back into the central directory.
+    void restore(const zip_entry& entry);
     ~zip_writer();
     zip_writer(const zip_writer&) = delete;
     zip_writer& operator=(const zip_writer&) = delete;
@@ -90,6 +111,12 @@ struct zip_entry {
     /// Where the member must end at the latest: the next member's local header, or the central
     /// directory.
     std::uint64_t limit = 0;
+    /// Fields kept as they are when an update writes the central directory again.
+    std::uint16_t version_needed = 20;
+    std::uint16_t flags = 0;
+    std::uint16_t dos_time = 0;
+    std::uint16_t dos_date = (1 << 5) | 1;
+    std::uint32_t external_attributes = 0;
 };
 
 /// A stored member's bytes inside the archive's private mapping, and the mapping's owner.
