@@ -54,7 +54,9 @@ run_mode() {
         mkdir -p "$dir/tests/work"
         (cd "$dir/tests/work" && ../zanj_concurrency_tests "[concurrency]")
     else
-        (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 1200 "${tests[@]}")
+        # Twice as many tests as cores: the fuzz tests run for a fixed time whatever CPU they
+        # get, and many tests wait on Python or child processes.
+        (cd "$dir" && ctest --output-on-failure -j "$((jobs * 2))" --timeout 1200 "${tests[@]}")
         # The fuzzers' speed, for the log.
         [ "$mode" = ci ] && grep -h "^== fuzz .*exec/s" "$dir"/Testing/Temporary/LastTest.log || true
     fi
