@@ -356,3 +356,39 @@ TEST_CASE("editor updates archives Python wrote, and Python reads them after", "
     CHECK(a.array("/added").shape() == zanj::shape_type{20, 20});
     python_reads(file);
 }
+
+TEST_CASE("editor: an update killed before its commit is rolled back by the next editor", "[editor][crash]") {
+    zanj::ZANJ z;
+    const fs::path file = z.save(sample_tree(), zanj_test::fresh_dir("editor") / "run");
+    const auto original = zanj_test::read_file(file);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        zanj::editor ed = z.edit(file);
+        ed.append_rows("/log", floats(50, 4, 0)); // in place: over the old JSON members
+        ed.set("/weights", floats(64, 64, 1));
+        ::raise(SIGKILL);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFSIGNALED(status));
+    REQUIRE(fs::exists(zanj::detail::journal_path(file)));
+    CHECK(zanj_test::read_file(file) != original);
+    {
+        zanj::editor ed = z.edit(file); // rolls back first
+        CHECK_FALSE(ed.has_changes());
+        CHECK(ed.tree()["log"]["shape"][0].as_int() == 100);
+    }
+    CHECK(zanj_test::read_file(file) == original);
+    CHECK_FALSE(fs::exists(zanj::detail::journal_path(file)));
+}
+
+TEST_CASE("editor: a damaged journal is refused, never applied", "[editor][errors]") {
+    zanj::ZANJ z;
+    const fs::path file = z.save(sample_tree(), zanj_test::fresh_dir("editor") / "run");
+    const auto original = zanj_test::read_file(file);
+    zanj_test::write_file(zanj::detail::journal_path(file), "ZANJJNL1 but then nothing that checks out");
+    CHECK_THROWS_WITH(z.read(file), Contains("rollback journal") && Contains("is damaged"));
+    CHECK_THROWS_AS(z.edit(file), zanj::format_error);
+    CHECK(zanj_test::read_file(file) == original);
+}
