@@ -85,19 +85,6 @@ std::string_view stub_member(const value& v) noexcept {
     return ref && ref->is_string() ? std::string_view(ref->as_string()) : std::string_view{};
 }
 
-// "/a/0/b" or "a/0/b" into its steps; "/" and "" are the root.
-std::vector<std::string_view> split_path(std::string_view path) {
-    std::vector<std::string_view> steps;
-    while (!path.empty()) {
-        std::size_t slash = path.find('/');
-        std::string_view step = path.substr(0, slash);
-        if (!step.empty()) steps.push_back(step);
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
-    }
-    return steps;
-}
-
 std::optional<std::size_t> parse_index(std::string_view step) {
     std::size_t index = 0;
     auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), index);
@@ -188,13 +175,7 @@ const value* archive::impl::walk(const value& root, const value::list_type& path
             return nullptr;
         }
         where += "/" + (step.is_string() ? step.as_string() : step.dump());
-        const value* next = nullptr;
-        if (cur->is_dict()) {
-            next = cur->find(step.is_string() ? step.as_string() : step.dump());
-        } else if (cur->is_list() && step.type() == value::kind::integer && step.as_int() >= 0 &&
-                   static_cast<std::size_t>(step.as_int()) < cur->size()) {
-            next = &cur->as_list()[static_cast<std::size_t>(step.as_int())];
-        }
+        const value* next = cur->step_into(step);
         if (!next)
             throw format_error("externals_info gives member '" + member + "' the path " + path_text(path) +
                                    ", which does not exist in __zanj__.json",
@@ -660,7 +641,7 @@ const value& archive::impl::node_at(const std::vector<std::string_view>& steps, 
 }
 
 const value& archive::node_at(std::string_view path, object_path& where) const {
-    return impl_->node_at(split_path(path), path, where);
+    return impl_->node_at(path_steps(path), path, where);
 }
 
 std::optional<item_info> archive::impl::find(const std::vector<std::string_view>& steps, std::string_view path) const {
@@ -674,7 +655,7 @@ std::optional<item_info> archive::impl::find(const std::vector<std::string_view>
     return describe(*node, where);
 }
 
-std::optional<item_info> archive::find(std::string_view path) const { return impl_->find(split_path(path), path); }
+std::optional<item_info> archive::find(std::string_view path) const { return impl_->find(path_steps(path), path); }
 
 std::optional<item_info> archive::find(const object_path& path) const {
     // Step by step: a key may hold a slash.

@@ -34,16 +34,10 @@ using detail::zip_entry;
 constexpr std::string_view tree_member = "__zanj__.json";
 constexpr std::string_view meta_member = "__zanj_meta__.json";
 
-// "/a/0/b" as its steps; "/" and "" are the root.
+// The steps of `path`, owned: they outlive the caller's string.
 std::vector<std::string> steps_of(std::string_view path) {
-    std::vector<std::string> steps;
-    while (!path.empty()) {
-        const std::size_t slash = path.find('/');
-        if (std::string_view step = path.substr(0, slash); !step.empty()) steps.emplace_back(step);
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
-    }
-    return steps;
+    const auto views = path_steps(path);
+    return {views.begin(), views.end()};
 }
 
 std::optional<std::size_t> index_of(std::string_view step) {

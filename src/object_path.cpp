@@ -64,4 +64,15 @@ std::string object_path::joined() const {
     return out;
 }
 
+std::vector<std::string_view> path_steps(std::string_view path) {
+    std::vector<std::string_view> steps;
+    while (!path.empty()) {
+        const std::size_t slash = path.find('/');
+        if (std::string_view step = path.substr(0, slash); !step.empty()) steps.push_back(step);
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return steps;
+}
+
 } // namespace zanj

@@ -234,4 +234,12 @@ bool operator==(const value& a, const value& b) {
     return a.data_ == b.data_;
 }
 
+const value* value::step_into(const value& step) const {
+    if (is_dict()) return find(step.is_string() ? step.as_string() : step.dump());
+    if (is_list() && step.type() == kind::integer && step.as_int() >= 0 &&
+        static_cast<std::size_t>(step.as_int()) < size())
+        return &as_list()[static_cast<std::size_t>(step.as_int())];
+    return nullptr;
+}
+
 } // namespace zanj

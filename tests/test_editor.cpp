@@ -187,7 +187,7 @@ TEST_CASE("editor paths: lists, missing items, arrays and external lists are che
     CHECK_THROWS_AS(z.edit(file.parent_path() / "absent.zanj", "r+"), zanj::io_error);
 }
 
-TEST_CASE("editor open modes a and w create archives; set(\"/\") replaces the tree", "[editor][modes]") {
+TEST_CASE("editor open modes a and w create archives, and setting the root replaces the tree", "[editor][modes]") {
     zanj::ZANJ z;
     const fs::path dir = zanj_test::fresh_dir("editor");
     {

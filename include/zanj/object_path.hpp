@@ -42,4 +42,8 @@ private:
     std::vector<path_segment> segments_;
 };
 
+/// The steps of a path as written, "/a/0/b" or "a/0/b" into {"a", "0", "b"}; "/" and "" are
+/// the root (no steps). Empty steps ("a//b") are skipped.
+std::vector<std::string_view> path_steps(std::string_view path);
+
 } // namespace zanj

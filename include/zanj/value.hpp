@@ -242,6 +242,10 @@ public:
 
     /// Dict member or nullptr (also nullptr when this is not a dict).
     const value* find(std::string_view key) const noexcept;
+    /// One step of Python's walk along an `externals_info` path: the dict member under `step`
+    /// (an integer step names the key str(i), as Python's dict keys do) or the list item at the
+    /// integer `step`; nullptr when there is none.
+    const value* step_into(const value& step) const;
     /// Whether this is a dict holding `key`.
     bool contains(std::string_view key) const noexcept { return find(key) != nullptr; }
     /// Items of a list, set or dict; characters of nothing else (0).

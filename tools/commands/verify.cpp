@@ -138,13 +138,7 @@ private:
                 cur = jsonl(ref->as_string());
                 if (cur == nullptr) return nullptr;
             }
-            const value* next = nullptr;
-            if (cur->is_dict()) {
-                next = cur->find(step.is_string() ? step.as_string() : step.dump());
-            } else if (cur->is_list() && step.type() == value::kind::integer && step.as_int() >= 0 &&
-                       static_cast<std::size_t>(step.as_int()) < cur->size()) {
-                next = &cur->as_list()[static_cast<std::size_t>(step.as_int())];
-            }
+            const value* next = cur->step_into(step);
             if (next == nullptr) {
                 note(format_error("externals_info gives member '" + member + "' the path " + path_text(path) +
                                       ", which does not exist in the tree",
