@@ -148,6 +148,7 @@ struct archive::impl {
                       std::string* crossed) const;
     void check_stub_at(const value& stub, const value::list_type& path, const std::string& member) const;
     const value& jsonl(std::string_view member) const;
+    void check_row_count(const std::string& member, std::size_t rows) const;
     const value& stub_of(const std::string& member) const;
     const zip_entry& entry_of(std::string_view member) const { return *zip.find(member); }
     dtype recorded_dtype(std::string_view member, dtype stored) const;
@@ -235,6 +236,7 @@ const value& archive::impl::jsonl(std::string_view member) const {
     const std::string name(member);
     if (auto it = jsonl_cache.find(name); it != jsonl_cache.end()) return *it->second;
     auto parsed = std::make_unique<const value>(parse_jsonl(zip, entry_of(member)));
+    check_row_count(name, parsed->size());
     // The externals listed inside this list can be checked now. Their paths are absolute: skip
     // the steps to the list's own stub.
     const std::size_t depth = externals.at(name).path->size();
@@ -247,6 +249,25 @@ const value& archive::impl::jsonl(std::string_view member) const {
             check_stub_at(*stub, path, it->second);
     }
     return *jsonl_cache.emplace(name, std::move(parsed)).first->second;
+}
+
+// A member cut short at a line end still passes its CRC when it was written short: the row count
+// its stub and externals_info record is the only witness.
+void archive::impl::check_row_count(const std::string& member, std::size_t rows) const {
+    const value* recorded[2] = {nullptr, nullptr};
+    if (const value* info = meta.find("externals_info"); info && info->find(member))
+        recorded[0] = info->find(member)->find("len(data)");
+    std::string crossed;
+    if (const value* stub = walk(tree, *externals.at(member).path, 0, member, &crossed))
+        recorded[1] = stub->find("len(data)");
+    for (const value* length : recorded) {
+        if (!length || length->type() != value::kind::integer || length->as_int() < 0) continue;
+        if (static_cast<std::uint64_t>(length->as_int()) != rows)
+            throw format_error("member '" + member + "' holds " + std::to_string(rows) +
+                                   " rows, but the archive records " + std::to_string(length->as_int()) +
+                                   " (len(data)): it is truncated or inconsistent",
+                               path_text(*externals.at(member).path), member);
+    }
 }
 
 // The stub of an external, inside the external lists its path goes through (their members are read).

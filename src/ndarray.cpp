@@ -1,11 +1,14 @@
 #include <zanj/ndarray.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <new>
 
 namespace zanj {
 
 std::size_t shape_elements(std::span<const std::size_t> shape) {
+    // Empty whatever the other extents, even when their product would overflow.
+    if (std::find(shape.begin(), shape.end(), std::size_t{0}) != shape.end()) return 0;
     std::size_t n = 1;
     for (std::size_t extent : shape) {
         if (extent != 0 && n > std::numeric_limits<std::size_t>::max() / extent)
