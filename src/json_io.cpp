@@ -57,9 +57,15 @@ void write_string(std::string_view s, std::string& out) {
         throw type_error("string is not valid UTF-8 (byte " + std::to_string(bad) + "): JSON and Python need UTF-8");
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
+    // Plain characters go in runs: appending them one by one was a tenth of a save of many
+    // small records.
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(s.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
         case '\n': out += "\\n"; break;
@@ -68,15 +74,12 @@ void write_string(std::string_view s, std::string& out) {
         case '\b': out += "\\b"; break;
         case '\f': out += "\\f"; break;
         default:
-            if (c < 0x20) {
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 0xF];
-            } else {
-                out += ch;
-            }
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
         }
     }
+    out.append(s.data() + run, s.size() - run);
     out += '"';
 }
 
