@@ -18,6 +18,18 @@ inline void put(std::string& out, std::uint64_t v, int width) {
     for (int i = 0; i < width; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
 }
 
+/// The little-endian field of `width` bytes at `pos`, decoded independently of the library.
+inline std::uint64_t le(const std::string& bytes, std::size_t pos, int width) {
+    std::uint64_t v = 0;
+    for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes.at(pos + i));
+    return v;
+}
+
+/// Overwrites the little-endian field of `width` bytes at `pos`.
+inline void patch_le(std::string& bytes, std::size_t pos, std::uint64_t value, int width) {
+    for (int i = 0; i < width; ++i) bytes.at(pos + i) = static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+
 inline std::uint32_t crc_of(const std::string& s) {
     return zanj::detail::crc32(0, std::as_bytes(std::span(s.data(), s.size())));
 }

@@ -114,15 +114,8 @@ std::vector<std::byte> to_vector(const std::string& s) {
 
 std::string to_text(const std::vector<std::byte>& v) { return {reinterpret_cast<const char*>(v.data()), v.size()}; }
 
-std::uint64_t le(const std::string& bytes, std::size_t pos, int width) {
-    std::uint64_t v = 0;
-    for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes.at(pos + i));
-    return v;
-}
-
-void patch_le(std::string& bytes, std::size_t pos, std::uint64_t value, int width) {
-    for (int i = 0; i < width; ++i) bytes.at(pos + i) = static_cast<char>((value >> (8 * i)) & 0xFF);
-}
+using zanj_test::raw_zip::le;
+using zanj_test::raw_zip::patch_le;
 
 std::string compressed(zanj::compression_method method, const std::string& data) {
     std::vector<std::byte> out;

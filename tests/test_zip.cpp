@@ -6,6 +6,7 @@
 #include <zanj/detail/zip.hpp>
 #include <zanj/error.hpp>
 
+#include "raw_zip.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -214,16 +215,8 @@ void check_everywhere(const fs::path& path, const std::vector<member>& members, 
     check_with_7z(path);
 }
 
-// Little-endian fields of raw archive bytes, decoded independently of the library.
-std::uint64_t le(const std::string& bytes, std::size_t pos, int width) {
-    std::uint64_t v = 0;
-    for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes.at(pos + i));
-    return v;
-}
-
-void patch_le(std::string& bytes, std::size_t pos, std::uint64_t value, int width) {
-    for (int i = 0; i < width; ++i) bytes.at(pos + i) = static_cast<char>((value >> (8 * i)) & 0xFF);
-}
+using zanj_test::raw_zip::le;
+using zanj_test::raw_zip::patch_le;
 
 void flip_byte(std::string& bytes, std::size_t pos) { bytes.at(pos) = static_cast<char>(~bytes.at(pos)); }
 
