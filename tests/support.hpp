@@ -17,6 +17,13 @@
 #include <sys/wait.h>
 #include <vector>
 
+/// Checks both the exception's class and its message.
+#define CHECK_THROWS_TYPED(expr, type, matcher)                                                                        \
+    do {                                                                                                               \
+        CHECK_THROWS_AS(expr, type);                                                                                   \
+        CHECK_THROWS_WITH(expr, matcher);                                                                              \
+    } while (false)
+
 namespace zanj_test {
 
 namespace fs = std::filesystem;

@@ -84,13 +84,6 @@ ZANJ_DATACLASS(Counters, x, y, single);
 
 using namespace pointer_test;
 
-// Both the exception's class and its message.
-#define CHECK_THROWS_TYPED(expr, type, matcher)                                                                        \
-    do {                                                                                                               \
-        CHECK_THROWS_AS(expr, type);                                                                                   \
-        CHECK_THROWS_WITH(expr, matcher);                                                                              \
-    } while (false)
-
 namespace {
 
 zanj::value ref_to(const std::string& pointer) {

@@ -96,12 +96,6 @@ using namespace poly_test;
 // The macro, at namespace scope: registered during static initialisation.
 ZANJ_REGISTER_POLYMORPHIC(Circle, Shape);
 
-#define CHECK_THROWS_TYPED(expr, type, matcher)                                                                        \
-    do {                                                                                                               \
-        CHECK_THROWS_AS(expr, type);                                                                                   \
-        CHECK_THROWS_WITH(expr, matcher);                                                                              \
-    } while (false)
-
 namespace {
 
 // The explicit calls, idempotent.
