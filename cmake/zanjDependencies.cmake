@@ -3,6 +3,7 @@
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 find_package(xtensor 0.24 CONFIG REQUIRED)
 find_package(zstd CONFIG REQUIRED)
+find_package(simdjson 3.0 CONFIG REQUIRED)
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)

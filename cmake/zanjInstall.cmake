@@ -23,7 +23,7 @@ if(TARGET zanj_tool)
   install(TARGETS zanj_tool RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT zanj_runtime)
 endif()
 
-# CMake package. A static libzanj needs zstd, libdeflate and threads at the consumer's link step,
+# CMake package. A static libzanj needs zstd, libdeflate, simdjson and threads at the consumer's link step,
 # so the config file looks for them only then.
 if(ZANJ_LIBRARY_TYPE STREQUAL "STATIC_LIBRARY")
   set(ZANJ_STATIC ON)
@@ -60,7 +60,7 @@ foreach(dir LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 set(ZANJ_PC_REQUIRES "nlohmann_json >= 3.10, xtensor >= 0.24")
-set(ZANJ_PC_PRIVATE_REQUIRES "libzstd, libdeflate >= 1.10")
+set(ZANJ_PC_PRIVATE_REQUIRES "libzstd, libdeflate >= 1.10, simdjson >= 3.0")
 set(ZANJ_PC_LIBS "-L\${libdir} -lzanj")
 set(ZANJ_PC_LIBS_PRIVATE "${CMAKE_THREAD_LIBS_INIT}") # empty where threads live in libc
 if(ZANJ_STATIC)

@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
   nlohmann-json3-dev libxtensor-dev libzstd-dev libdeflate-dev   # the library
+  libsimdjson-dev                                                 # the library: the JSON fast path
   libzip-dev catch2 python3-numpy unzip zip p7zip-full            # tests: reference readers and writers
   python3-pandas python3-scipy                                    # tests: DataFrames and sparse matrices both ways
   libcli11-dev                                                    # the zanj command-line tool

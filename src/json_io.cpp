@@ -1,10 +1,12 @@
 #include <zanj/detail/json_io.hpp>
 
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace zanj::detail {
 
@@ -343,10 +345,98 @@ private:
     std::vector<value*> stack_;
 };
 
+// simdjson parses most documents several times faster than nlohmann's SAX parser, but it
+// stops at what Python may also write: NaN and Infinity tokens, integers beyond 64 bits. It is
+// the fast path; any document it refuses goes through the nlohmann path, which accepts those
+// and words the errors (with a position) for the documents that really are malformed.
+class simd_builder {
+public:
+    simd_builder(std::string_view marker, bool reject_duplicate_keys, std::uint64_t max_depth)
+        : marker_(marker), reject_duplicate_keys_(reject_duplicate_keys), max_depth_(max_depth) {}
+
+    // False when the document holds a duplicate key that must be refused, or nests too deep.
+    bool build(simdjson::dom::element e, value& out, std::uint64_t depth = 0) {
+        using simdjson::dom::element_type;
+        auto type = e.type();
+        if ((type == element_type::OBJECT || type == element_type::ARRAY) && ++depth > max_depth_) return false;
+        switch (type) {
+        case element_type::OBJECT: {
+            simdjson::dom::object object(e);
+            std::vector<value_dict::item_type> items;
+            items.reserve(object.size());
+            for (auto [key, child] : object) {
+                if (!build(child, items.emplace_back(std::string(key), value{}).second, depth)) return false;
+            }
+            const std::size_t items_built = items.size();
+            value_dict dict(std::move(items));
+            // The dict keeps one item of each key: fewer items means a repeated key.
+            if (reject_duplicate_keys_ && dict.size() != items_built) return false;
+            out = value(std::move(dict));
+            return true;
+        }
+        case element_type::ARRAY: {
+            simdjson::dom::array array(e);
+            value::list_type list;
+            list.reserve(array.size());
+            for (auto child : array)
+                if (!build(child, list.emplace_back(), depth)) return false;
+            out = value(std::move(list));
+            return true;
+        }
+        case element_type::INT64: out = value(std::int64_t(e)); return true;
+        case element_type::UINT64: out = value(std::uint64_t(e)); return true;
+        case element_type::DOUBLE: out = value(double(e)); return true;
+        case element_type::STRING: {
+            std::string_view s(e);
+            if (!marker_.empty() && s.size() > marker_.size() && s.substr(0, marker_.size()) == marker_) {
+                std::string_view which = s.substr(marker_.size());
+                if (which == ":nan") return out = value(std::numeric_limits<double>::quiet_NaN()), true;
+                if (which == ":inf") return out = value(std::numeric_limits<double>::infinity()), true;
+                if (which == ":-inf") return out = value(-std::numeric_limits<double>::infinity()), true;
+            }
+            out = value(std::string(s));
+            return true;
+        }
+        case element_type::BOOL: out = value(bool(e)); return true;
+        case element_type::NULL_VALUE: out = value(); return true;
+        }
+        return false;
+    }
+
+private:
+    std::string_view marker_;
+    bool reject_duplicate_keys_;
+    std::uint64_t max_depth_;
+};
+
+// Small documents (the lines of a .jsonl member) reuse one parser per thread; large ones get
+// their own, so that a thread does not keep a large document's buffers for its lifetime.
+constexpr std::size_t reused_parser_limit = std::size_t{1} << 20;
+
+std::optional<value> parse_json_fast(std::string_view text, std::string_view marker, bool reject_duplicate_keys,
+                                     std::uint64_t max_depth) {
+    thread_local simdjson::dom::parser reused;
+    std::optional<simdjson::dom::parser> own;
+    simdjson::dom::parser* parser = &reused;
+    if (text.size() > reused_parser_limit) parser = &own.emplace();
+    // Deeper documents fail here and get the nlohmann path's limit_error.
+    std::size_t depth = static_cast<std::size_t>(std::min<std::uint64_t>(max_depth, simdjson::DEFAULT_MAX_DEPTH));
+    if (parser->max_depth() != depth && parser->allocate(std::max(text.size(), parser->capacity()), depth)) return {};
+    simdjson::dom::element root;
+    if (parser->parse(text.data(), text.size(), true).get(root)) return {};
+    value out;
+    if (!simd_builder(marker, reject_duplicate_keys, max_depth).build(root, out)) return {};
+    return out;
+}
+
 } // namespace
 
 value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys, std::uint64_t max_depth) {
+    if (auto fast = parse_json_fast(text, {}, reject_duplicate_keys, max_depth)) return std::move(*fast);
     nonfinite_rewrite rewritten = rewrite_nonfinite(text);
+    if (!rewritten.marker.empty())
+        if (auto fast = parse_json_fast(rewritten.text, rewritten.marker, reject_duplicate_keys, max_depth))
+            return std::move(*fast);
     std::string_view input = rewritten.marker.empty() ? text : std::string_view(rewritten.text);
     value_builder builder(rewritten.marker, reject_duplicate_keys, max_depth);
     bool ok = false;

@@ -9,16 +9,21 @@ namespace zanj {
 namespace {
 // Below this many keys a scan beats hashing.
 constexpr std::size_t index_threshold = 24;
+
+std::uint32_t hash_of(std::string_view key) noexcept {
+    return static_cast<std::uint32_t>(std::hash<std::string_view>{}(key));
+}
 } // namespace
 
 value_dict::value_dict(std::initializer_list<item_type> items) {
     for (const auto& [k, v] : items) insert_or_assign(k, v);
 }
-value_dict::value_dict(const value_dict& other) : items_(other.items_) { reindex(); }
+value_dict::value_dict(std::vector<item_type>&& items) : items_(std::move(items)) { drop_repeated_keys(); }
+value_dict::value_dict(const value_dict& other) : items_(other.items_), index_(other.index_) {}
 value_dict& value_dict::operator=(const value_dict& other) {
     if (this != &other) {
         items_ = other.items_;
-        reindex();
+        index_ = other.index_;
     }
     return *this;
 }
@@ -27,23 +32,57 @@ value_dict::~value_dict() = default;
 // The index is kept up to date by every change, so that lookups never write and several
 // threads may read one dict at once.
 void value_dict::reindex() {
-    if (items_.size() < index_threshold) {
-        index_.reset();
-        return;
+    clear_index(items_.size());
+    if (index_.empty()) return;
+    for (std::size_t i = 0; i < items_.size(); ++i) index_item(i, hash_of(items_[i].first));
+}
+
+// An empty index with room for `keys` keys, or none for a small dict.
+void value_dict::clear_index(std::size_t keys) {
+    index_.clear();
+    if (keys < index_threshold) return;
+    std::size_t slots = 64;
+    while (slots < 2 * keys) slots *= 2;
+    index_.resize(slots);
+}
+
+void value_dict::index_item(std::size_t i, std::uint32_t hash) noexcept {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t at = hash & mask;
+    while (index_[at].position_plus_one != 0) at = (at + 1) & mask;
+    index_[at] = {hash, static_cast<std::uint32_t>(i + 1)};
+}
+
+// Python keeps the first place of a repeated key and its last value.
+void value_dict::drop_repeated_keys() {
+    std::vector<item_type> items = std::move(items_);
+    items_.clear();
+    items_.reserve(items.size());
+    clear_index(items.size());
+    for (auto& [key, v] : items) {
+        if (value* existing = find(key)) {
+            *existing = std::move(v);
+            continue;
+        }
+        items_.emplace_back(std::move(key), std::move(v));
+        if (!index_.empty()) index_item(items_.size() - 1, hash_of(items_.back().first));
     }
-    index_ = std::make_unique<std::unordered_map<std::string_view, std::size_t>>();
-    index_->reserve(items_.size());
-    for (std::size_t i = 0; i < items_.size(); ++i) index_->emplace(items_[i].first, i);
 }
 
 std::ptrdiff_t value_dict::index_of(std::string_view key) const noexcept {
-    if (!index_) {
+    if (index_.empty()) {
         for (std::size_t i = 0; i < items_.size(); ++i)
             if (items_[i].first == key) return static_cast<std::ptrdiff_t>(i);
         return -1;
     }
-    auto it = index_->find(key);
-    return it == index_->end() ? -1 : static_cast<std::ptrdiff_t>(it->second);
+    const std::uint32_t hash = hash_of(key);
+    const std::size_t mask = index_.size() - 1;
+    for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
+        const index_slot& slot = index_[at];
+        if (slot.position_plus_one == 0) return -1;
+        if (slot.hash == hash && items_[slot.position_plus_one - 1].first == key)
+            return static_cast<std::ptrdiff_t>(slot.position_plus_one - 1);
+    }
 }
 
 value* value_dict::find(std::string_view key) noexcept {
@@ -65,13 +104,13 @@ value& value_dict::insert_or_assign(std::string_view key, value v) {
         *existing = std::move(v);
         return *existing;
     }
-    const std::size_t capacity = items_.capacity();
     items_.emplace_back(std::string(key), std::move(v));
-    // A reallocation moves short strings, whose views the index holds: then rebuild it.
-    if (items_.capacity() != capacity || !index_)
-        reindex();
-    else
-        index_->emplace(items_.back().first, items_.size() - 1);
+    if (items_.size() >= index_threshold) {
+        if (2 * items_.size() > index_.size())
+            reindex();
+        else
+            index_item(items_.size() - 1, hash_of(key));
+    }
     return items_.back().second;
 }
 

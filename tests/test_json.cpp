@@ -111,3 +111,58 @@ TEST_CASE("large dicts are looked up through their index", "[json]") {
     CHECK(v["738"].as_int() == 738);
     CHECK(v.size() == 999);
 }
+
+TEST_CASE("a large dict parsed with a repeated key keeps its first place and last value", "[json]") {
+    // 40 keys: past the size where dicts are indexed, on both the fast and the fallback path.
+    std::string text = "{";
+    for (int i = 0; i < 40; ++i) text += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ", ";
+    text += "\"k5\": \"last\"}";
+    const std::string with_nan = text.substr(0, text.size() - 1) + ", \"n\": NaN}";
+    for (const std::string& doc : {text, with_nan}) {
+        value v = parse_json(doc, "test");
+        REQUIRE(v.is_dict());
+        CHECK(v.size() == (doc == text ? 40u : 41u));
+        CHECK(v.as_dict().begin()[5].first == "k5");
+        CHECK(v["k5"].as_string() == "last");
+        CHECK(v["k39"].as_int() == 39);
+        CHECK_THROWS_WITH(parse_json(doc, "strict.json", true), Catch::Contains("duplicate key \"k5\""));
+    }
+    CHECK(std::isnan(parse_json(with_nan, "test")["n"].as_double()));
+}
+
+TEST_CASE("documents outside the fast parser's reach read as before", "[json]") {
+    // Integers past 64 bits, non-finite tokens, and nesting deeper than the fast parser's own
+    // limit all go through the complete parser.
+    CHECK(parse_json("[18446744073709551615]", "t")[0].as_uint() == 18446744073709551615ull);
+    CHECK(parse_json("[123456789012345678901234567890]", "t")[0].is_float());
+    CHECK(parse_json("-0", "t").as_int() == 0);
+    CHECK(std::signbit(parse_json("-0.0", "t").as_double()));
+    CHECK(std::isinf(parse_json("[-Infinity]", "t")[0].as_double()));
+    const std::string deep = std::string(2000, '[') + std::string(2000, ']');
+    value v = parse_json(deep, "t", false, 3000);
+    std::size_t depth = 0;
+    for (const value* cur = &v; cur->is_list() && !cur->as_list().empty(); cur = &cur->as_list()[0]) ++depth;
+    CHECK(depth == 1999);
+    CHECK_THROWS_AS(parse_json(deep, "t", false, 1999), zanj::limit_error);
+    CHECK_NOTHROW(parse_json(deep, "t", false, 2000));
+    const std::string shallow = std::string(10, '[') + std::string(10, ']');
+    CHECK_NOTHROW(parse_json(shallow, "t", false, 10));
+    CHECK_THROWS_AS(parse_json(shallow, "t", false, 9), zanj::limit_error);
+}
+
+TEST_CASE("value_dict from a vector of items drops repeated keys as Python's dict does", "[json]") {
+    for (int n : {3, 100}) {
+        std::vector<zanj::value_dict::item_type> items;
+        for (int i = 0; i < n; ++i) items.emplace_back("k" + std::to_string(i), value(i));
+        items.emplace_back("k1", value("again"));
+        zanj::value_dict d(std::move(items));
+        CHECK(d.size() == static_cast<std::size_t>(n));
+        CHECK(d.begin()[1].first == "k1");
+        CHECK(d.find("k1")->as_string() == "again");
+        CHECK(d.find("k" + std::to_string(n - 1))->as_int() == n - 1);
+        CHECK(d.find("absent") == nullptr);
+        zanj::value_dict copy = d;
+        CHECK(copy == d);
+        CHECK(copy.find("k2")->as_int() == 2);
+    }
+}

@@ -57,6 +57,9 @@ public:
     value_dict() = default;
     /// A dict of these items, in this order.
     value_dict(std::initializer_list<item_type> items);
+    /// A dict of these items, in this order. A key that repeats keeps its first place and its
+    /// last value, as Python's `dict` does.
+    explicit value_dict(std::vector<item_type>&& items);
     /// Copies the items.
     value_dict(const value_dict& other);
     /// Moves the items.
@@ -101,10 +104,19 @@ public:
 private:
     std::ptrdiff_t index_of(std::string_view key) const noexcept;
     void reindex();
+    void clear_index(std::size_t keys);
+    void index_item(std::size_t i, std::uint32_t hash) noexcept;
+    void drop_repeated_keys();
 
     std::vector<item_type> items_;
-    // Key to position, for dicts large enough that hashing beats a scan.
-    std::unique_ptr<std::unordered_map<std::string_view, std::size_t>> index_;
+    // For dicts large enough that hashing beats a scan: an open-addressing table of the keys'
+    // hashes and positions, at most half full; empty for small dicts. Positions rather than
+    // views of the keys, so that moving the items never invalidates it.
+    struct index_slot {
+        std::uint32_t hash = 0;
+        std::uint32_t position_plus_one = 0; // 0: free
+    };
+    std::vector<index_slot> index_;
 };
 
 /// A Python set or frozenset (`{"__muutils_format__": "set", "data": [...]}` on disk).
