@@ -249,6 +249,15 @@ void pwrite_all(const file_handle& file, std::span<const std::byte> data, std::u
     }
 }
 
+void advise_huge_pages(std::span<std::byte> fresh) noexcept {
+    constexpr std::uintptr_t huge_page = std::uintptr_t{2} << 20;
+    if (fresh.size() < 2 * huge_page) return;
+    const auto begin = reinterpret_cast<std::uintptr_t>(fresh.data());
+    const std::uintptr_t first = (begin + huge_page - 1) & ~(huge_page - 1);
+    const std::uintptr_t last = (begin + fresh.size()) & ~(huge_page - 1);
+    if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
+
 void pread_all(const file_handle& file, std::span<std::byte> out, std::uint64_t offset) {
     while (!out.empty()) {
         ssize_t n = ::pread(file.fd(), out.data(), std::min(out.size(), max_chunk), static_cast<off_t>(offset));

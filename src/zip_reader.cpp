@@ -517,6 +517,7 @@ void zip_reader::read_into(const zip_entry& e, std::span<std::byte> head, std::s
                           " bytes of room for member " + in_quotes(e.name) + " of " +
                           std::to_string(e.uncompressed_size) + " bytes");
     const std::uint64_t offset = r.data_offset(e);
+    advise_huge_pages(body);
     if (e.method == compression_method::store) {
         r.read_at(head, offset);
         const std::uint32_t body_crc =
