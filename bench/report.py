@@ -102,11 +102,14 @@ def targets(rows):
         out.append(("opening (b) lazily ≤ 0.4 × Python zipfile.ZipFile",
                     f"{t / py_open['seconds']:.2f} × ({fmt_time(t)} vs {fmt_time(py_open['seconds'])})",
                     verdict(t <= 0.4 * py_open["seconds"])))
-    one = find(rows, "b", "zanj", "lazy archive", "load one")
+    one = find(rows, "b", "zanj", "lazy archive, open", "load one")
+    with_open = find(rows, "b", "zanj", "lazy archive", "load one")
     if one is None:
         out.append(("loading one array from (b) < 1 ms", "no result", "not measured"))
     else:
-        out.append(("loading one array from (b) < 1 ms", fmt_time(one["seconds"]), verdict(one["seconds"] < 1e-3)))
+        opened = f"; {fmt_time(with_open['seconds'])} with the open" if with_open else ""
+        out.append(("loading one array from (b) < 1 ms",
+                    f"{fmt_time(one['seconds'])} from the open archive{opened}", verdict(one["seconds"] < 1e-3)))
 
     for w in ("a", "b"):
         for op in ("save", "load"):

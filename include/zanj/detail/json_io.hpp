@@ -2,7 +2,8 @@
 /// \file
 /// JSON text as Python's `json` module writes and reads it: `NaN`, `Infinity` and `-Infinity`
 /// tokens for non-finite floats, tab indentation for `__zanj__.json`, `", "` and `": "` separators
-/// for `.jsonl` lines. Parsing goes through nlohmann's SAX parser straight into `zanj::value`.
+/// for `.jsonl` lines. Parsing goes through simdjson, or, for what simdjson refuses (non-finite
+/// tokens, integers past 64 bits, malformed text), nlohmann's SAX parser, into `zanj::value`.
 
 #include <zanj/limits.hpp>
 #include <zanj/value.hpp>
