@@ -7,6 +7,7 @@
 #include <zanj/detail/sysinfo.hpp>
 #include <zanj/detail/zip.hpp>
 
+#include <bit>
 #include <chrono>
 #include <utility>
 
@@ -119,10 +120,24 @@ archive_writer::~archive_writer() = default;
 
 void archive_writer::add_npy(const std::string& member, const object_path& path, const array_view& array,
                              const compression& method) {
-    std::string header = npy_header(array.type, array.shape);
-    std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
+    const std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
+    member_options options = impl_->options_for(method);
+    std::string header;
+    if (nbytes < small_array_bytes) {
+        // Small arrays: the per-member bytes are most of the overhead (see config::small_array_alignment).
+        const std::size_t align = impl_->settings.small_array_alignment;
+        if (align == 0 || align > 64 || !std::has_single_bit(align))
+            throw usage_error("config::small_array_alignment is " + std::to_string(align) +
+                              ", not a power of two up to 64");
+        options.force_zip64 = false;
+        options.align = 0;
+        header = npy_header_aligned_at(array.type, array.shape,
+                                       impl_->zip.next_data_offset(member, nbytes + 128, options), align);
+    } else {
+        header = npy_header(array.type, array.shape);
+    }
     const std::span<const std::byte> pieces[] = {as_bytes(header), {array.data, nbytes}};
-    impl_->zip.add(member, pieces, impl_->options_for(method));
+    impl_->zip.add(member, pieces, options);
     impl_->record_npy(member, path, array);
     impl_->written(header.size() + nbytes);
 }

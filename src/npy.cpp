@@ -210,6 +210,16 @@ std::string npy_header_of_length(dtype type, std::span<const std::size_t> shape,
     return out;
 }
 
+std::string npy_header_aligned_at(dtype type, std::span<const std::size_t> shape, std::uint64_t offset,
+                                  std::size_t align) {
+    std::string natural = npy_header(type, shape);
+    if (natural[6] != 1) return natural;
+    const std::size_t shortest = natural.find('}') + 2; // the dict and its '\n'
+    const std::size_t pad = static_cast<std::size_t>((align - (offset + shortest) % align) % align);
+    std::string out = npy_header_of_length(type, shape, shortest + pad);
+    return out.empty() ? natural : out;
+}
+
 npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member,
                                  std::uint64_t max_header_size) {
     auto u8 = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };

@@ -34,6 +34,8 @@ inline constexpr std::size_t max_end_search = end_size + 0xFFFF;
 inline constexpr std::uint16_t zip64_extra_id = 0x0001;
 inline constexpr std::uint16_t align_extra_id = 0xD935;
 inline constexpr std::size_t align_extra_min_size = 6;
+// A local header's ZIP64 field: id, size and both 64-bit sizes.
+inline constexpr std::size_t zip64_local_extra_size = 4 + 16;
 
 // General purpose flags (APPNOTE 4.4.4).
 inline constexpr std::uint16_t flag_encrypted = 1u << 0;

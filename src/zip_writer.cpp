@@ -285,28 +285,52 @@ void zip_writer::impl::check_new_member(std::string_view name, const member_opti
                           " is not a power of two up to " + std::to_string(max_align));
 }
 
+namespace {
+// The extra fields of a local header written at `offset`.
+struct local_extras {
+    bool zip64 = false;         // a ZIP64 field holding both sizes
+    std::size_t align_size = 0; // the alignment field, padding included; 0 for none
+    std::uint64_t data_start = 0;
+};
+
+local_extras local_extras_of(std::uint64_t offset, std::size_t name_size, std::uint64_t uncompressed_size,
+                             std::uint64_t compressed_size, bool stored, const member_options& options) {
+    local_extras x;
+    x.zip64 = options.force_zip64 || uncompressed_size >= zf::max32 || compressed_size >= zf::max32;
+    x.data_start = offset + zf::local_header_size + name_size + (x.zip64 ? zf::zip64_local_extra_size : 0);
+    if (stored && options.align > 1) {
+        const std::uint64_t unpadded = x.data_start + zf::align_extra_min_size;
+        x.align_size = zf::align_extra_min_size +
+                       static_cast<std::size_t>((options.align - unpadded % options.align) % options.align);
+        x.data_start += x.align_size;
+    }
+    return x;
+}
+} // namespace
+
+std::uint64_t zip_writer::next_data_offset(std::string_view name, std::uint64_t size,
+                                           const member_options& options) const {
+    return local_extras_of(impl_->position, name.size(), size, size, true, options).data_start;
+}
+
 // Puts the local header of `m` (whose name, method, CRC and sizes are set), and records where it
 // starts. With ZIP64 forced, its extra field always holds both sizes, so that a streamed
 // member's sizes can be patched in afterwards.
 void zip_writer::impl::put_local_header(member_record& m, const member_options& options) {
     const bool stored = m.method == static_cast<std::uint16_t>(compression_method::store);
     m.local_header_offset = position;
-    const bool sizes_overflow = m.uncompressed_size >= zf::max32 || m.compressed_size >= zf::max32;
-    const bool zip64_local = options.force_zip64 || sizes_overflow;
-    const bool zip64_central = sizes_overflow || m.local_header_offset >= zf::max32;
+    const local_extras extras =
+        local_extras_of(position, m.name.size(), m.uncompressed_size, m.compressed_size, stored, options);
+    const bool zip64_local = extras.zip64;
+    const bool zip64_central =
+        m.uncompressed_size >= zf::max32 || m.compressed_size >= zf::max32 || m.local_header_offset >= zf::max32;
     m.version_needed = m.method == static_cast<std::uint16_t>(compression_method::zstd) ? zf::version_zstd
                        : (zip64_local || zip64_central)                                 ? zf::version_zip64
                                                                                         : zf::version_default;
 
     // A local ZIP64 field always holds both sizes (APPNOTE 4.5.3), the header fields then say 0xFFFFFFFF.
-    const std::size_t zip64_extra_size = zip64_local ? 4 + 16 : 0;
-    std::size_t align_extra_size = 0;
-    if (stored && options.align > 1) {
-        std::uint64_t data_start =
-            m.local_header_offset + zf::local_header_size + m.name.size() + zip64_extra_size + zf::align_extra_min_size;
-        align_extra_size = zf::align_extra_min_size +
-                           static_cast<std::size_t>((options.align - data_start % options.align) % options.align);
-    }
+    const std::size_t zip64_extra_size = zip64_local ? zf::zip64_local_extra_size : 0;
+    const std::size_t align_extra_size = extras.align_size;
 
     std::vector<std::byte> header;
     header.reserve(zf::local_header_size + m.name.size() + zip64_extra_size + align_extra_size);

@@ -177,7 +177,8 @@ TEST_CASE("adaptive compression stores what does not shrink and compresses what 
         zanj::detail::zip_reader zip(path);
         CHECK(entry(zip, "layers/dense.npy").method == compression_method::store);
         CHECK(entry(zip, "layers/sparse.npy").method == compression_method::deflate);
-        CHECK(zip.data_offset(entry(zip, "layers/dense.npy")) % 64 == 0); // stored ones stay aligned
+        // Stored ones stay aligned (a small array: to config::small_array_alignment).
+        CHECK(reinterpret_cast<std::uintptr_t>(zanj::archive(path).view("/layers/dense").bytes()) % 16 == 0);
         CHECK(zanj::ZANJ().read<Model>(path).layers == m.layers);
         CHECK(zanj::ZANJ().read_meta(path)["zanj_cfg"]["compress"]["arrays"]["adaptive"].as_bool());
     }

@@ -60,7 +60,7 @@ struct compression_policy {
     /// `__zanj__.json`, `__zanj_meta__.json` and `.jsonl` members.
     compression json{compression_method::deflate};
     /// `.npy` members. Stored by default: dense numeric data rarely compresses well, and stored
-    /// members are 64-byte aligned so they can be mapped.
+    /// arrays are aligned (see config::small_array_alignment) so they can be mapped.
     compression arrays{compression_method::store};
 
     /// Python's `compress=True`: deflate everywhere.
@@ -93,6 +93,9 @@ struct storage_hint {
 /// total. A progress bar's hook; it should not throw (an exception abandons the save).
 using progress_callback = std::function<void(std::uint64_t bytes_done)>;
 
+/// Arrays of fewer bytes than this are laid out compactly (see config::small_array_alignment).
+inline constexpr std::size_t small_array_bytes = std::size_t{64} << 10;
+
 /// Settings of an archive; the defaults are Python's, except `compress` (see compression_policy).
 struct config {
     /// What happens to an item that cannot be saved or loaded.
@@ -105,6 +108,13 @@ struct config {
     std::size_t external_list_threshold = 256;
     /// The compression of each kind of member (JSON deflated, arrays stored by default).
     compression_policy compress{};
+    /// Where the data of a `.npy` member starts in the file, and so in a mapped view: arrays of
+    /// 64 KiB or more on a multiple of 64 bytes (a cache line) with numpy's own header layout;
+    /// smaller arrays on a multiple of this (a power of two up to 64), with the NPY header's
+    /// padding doing the aligning and no ZIP64 field, so that an archive of many small arrays
+    /// stays within a few percent of its payload. 16 is what malloc and numpy give an array;
+    /// 64 puts every array on a cache line.
+    std::size_t small_array_alignment = 16;
     /// Threads for compressing, decompressing and checking large members; 0 uses every core.
     unsigned threads = 0;
     /// Per-item storage; for each item the first hint whose pattern matches applies.

@@ -26,6 +26,13 @@ std::string npy_header(dtype type, std::span<const std::size_t> shape);
 /// can grow in place without moving its data; empty when it does not fit.
 std::string npy_header_of_length(dtype type, std::span<const std::size_t> shape, std::size_t length);
 
+/// The shortest header that, written at file offset `offset`, ends at a multiple of `align`
+/// (a power of two): the padding that numpy spends on aligning the data within a lone `.npy`
+/// file aligns it within the archive instead. numpy reads headers of any length. Headers too
+/// long for version 1.0 get npy_header's.
+std::string npy_header_aligned_at(dtype type, std::span<const std::size_t> shape, std::uint64_t offset,
+                                  std::size_t align);
+
 /// What a header says.
 struct npy_header_info {
     dtype type = dtype::float64;

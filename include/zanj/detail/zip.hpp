@@ -75,6 +75,9 @@ public:
     /// Throws usage_error on a duplicate name, io_error when the disk refuses.
     void add(std::string_view name, std::span<const std::span<const std::byte>> pieces, const member_options& options);
     void add(std::string_view name, std::span<const std::byte> data, const member_options& options);
+    /// Where the data of a member of `size` bytes named `name` would start in the file if it
+    /// were added next with `options` and stored (alignment padding included).
+    std::uint64_t next_data_offset(std::string_view name, std::uint64_t size, const member_options& options) const;
 
     /// Fills `out` with the member's bytes from `offset` on.
     using chunk_producer = std::function<void(std::uint64_t offset, std::span<std::byte> out)>;
