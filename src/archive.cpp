@@ -128,7 +128,13 @@ struct archive::impl {
     config settings;
     std::shared_ptr<const loader_registry> registry;
     value tree;
-    value meta;
+    // What opening needs of __zanj_meta__.json: each externals_info entry's item_type, path and
+    // len(data). The whole of it is parsed from its text, read at the open (an update in place
+    // may overwrite the member later), when meta() is first asked for.
+    value meta_pruned;
+    std::shared_ptr<std::byte> meta_text;
+    mutable std::once_flag meta_once;
+    mutable value meta;
     std::unordered_map<std::string, external_entry> externals;
     // Entries of externals_info whose path goes through an external list: checked when that
     // list's member is parsed, since the tree alone cannot reach them.
@@ -203,8 +209,9 @@ dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const
 }
 
 void archive::impl::read_externals_info() {
-    if (!meta.is_dict()) throw format_error("__zanj_meta__.json is not a JSON object", {}, std::string(meta_member));
-    const value* info = meta.find("externals_info");
+    if (!meta_pruned.is_dict())
+        throw format_error("__zanj_meta__.json is not a JSON object", {}, std::string(meta_member));
+    const value* info = meta_pruned.find("externals_info");
     if (!info) return; // an archive without externals may omit it
     if (!info->is_dict())
         throw format_error("externals_info in __zanj_meta__.json is not an object", {}, std::string(meta_member));
@@ -255,7 +262,7 @@ const value& archive::impl::jsonl(std::string_view member) const {
 // its stub and externals_info record is the only witness.
 void archive::impl::check_row_count(const std::string& member, std::size_t rows) const {
     const value* recorded[2] = {nullptr, nullptr};
-    if (const value* info = meta.find("externals_info"); info && info->find(member))
+    if (const value* info = meta_pruned.find("externals_info"); info && info->find(member))
         recorded[0] = info->find(member)->find("len(data)");
     std::string crossed;
     if (const value* stub = walk(tree, *externals.at(member).path, 0, member, &crossed))
@@ -566,7 +573,16 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
     a->settings = std::move(settings);
     a->registry = registry ? std::move(registry) : std::make_shared<const loader_registry>();
     a->tree = parse_member(a->zip, require_member(a->zip, tree_member));
-    a->meta = parse_member(a->zip, require_member(a->zip, meta_member));
+    const zip_entry& meta_entry = require_member(a->zip, meta_member);
+    a->meta_text = a->zip.read(meta_entry);
+    a->meta_pruned = detail::parse_json_pruned(
+        member_text(a->meta_text, meta_entry), meta_entry.name,
+        [](std::size_t depth, std::string_view key) {
+            return depth == 0   ? key == "externals_info"
+                   : depth == 2 ? key == "item_type" || key == "path" || key == "len(data)"
+                                : true;
+        },
+        a->zip.limits().max_json_depth);
     a->read_externals_info();
     return a;
 }
@@ -613,7 +629,15 @@ archive::archive(archive&&) noexcept = default;
 archive& archive::operator=(archive&&) noexcept = default;
 
 const std::filesystem::path& archive::path() const noexcept { return impl_->zip.path(); }
-const value& archive::meta() const noexcept { return impl_->meta; }
+const value& archive::meta() const {
+    impl& a = *impl_;
+    std::call_once(a.meta_once, [&a] {
+        const zip_entry& e = *a.zip.find(meta_member);
+        a.meta = detail::parse_json(member_text(a.meta_text, e), e.name, false, a.zip.limits().max_json_depth);
+        a.meta_text.reset();
+    });
+    return a.meta;
+}
 const value& archive::tree() const noexcept { return impl_->tree; }
 const config& archive::settings() const noexcept { return impl_->settings; }
 const loader_registry* archive::registry() const noexcept { return impl_->registry.get(); }

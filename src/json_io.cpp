@@ -351,8 +351,9 @@ private:
 // and words the errors (with a position) for the documents that really are malformed.
 class simd_builder {
 public:
-    simd_builder(std::string_view marker, bool reject_duplicate_keys, std::uint64_t max_depth)
-        : marker_(marker), reject_duplicate_keys_(reject_duplicate_keys), max_depth_(max_depth) {}
+    simd_builder(std::string_view marker, bool reject_duplicate_keys, std::uint64_t max_depth,
+                 const json_member_filter* keep)
+        : marker_(marker), reject_duplicate_keys_(reject_duplicate_keys), max_depth_(max_depth), keep_(keep) {}
 
     // False when the document holds a duplicate key that must be refused, or nests too deep.
     bool build(simdjson::dom::element e, value& out, std::uint64_t depth = 0) {
@@ -365,6 +366,7 @@ public:
             std::vector<value_dict::item_type> items;
             items.reserve(object.size());
             for (auto [key, child] : object) {
+                if (keep_ && !(*keep_)(static_cast<std::size_t>(depth - 1), key)) continue;
                 if (!build(child, items.emplace_back(std::string(key), value{}).second, depth)) return false;
             }
             const std::size_t items_built = items.size();
@@ -407,6 +409,7 @@ private:
     std::string_view marker_;
     bool reject_duplicate_keys_;
     std::uint64_t max_depth_;
+    const json_member_filter* keep_; // null: every member
 };
 
 // Small documents (the lines of a .jsonl member) reuse one parser per thread; large ones get
@@ -414,7 +417,7 @@ private:
 constexpr std::size_t reused_parser_limit = std::size_t{1} << 20;
 
 std::optional<value> parse_json_fast(std::string_view text, std::string_view marker, bool reject_duplicate_keys,
-                                     std::uint64_t max_depth) {
+                                     std::uint64_t max_depth, const json_member_filter* keep = nullptr) {
     thread_local simdjson::dom::parser reused;
     std::optional<simdjson::dom::parser> own;
     simdjson::dom::parser* parser = &reused;
@@ -425,7 +428,7 @@ std::optional<value> parse_json_fast(std::string_view text, std::string_view mar
     simdjson::dom::element root;
     if (parser->parse(text.data(), text.size(), true).get(root)) return {};
     value out;
-    if (!simd_builder(marker, reject_duplicate_keys, max_depth).build(root, out)) return {};
+    if (!simd_builder(marker, reject_duplicate_keys, max_depth, keep).build(root, out)) return {};
     return out;
 }
 
@@ -453,6 +456,12 @@ value parse_json(std::string_view text, std::string_view source, bool reject_dup
         throw format_error("invalid JSON in " + std::string(source) + ": " + why);
     }
     return std::move(builder.root);
+}
+
+value parse_json_pruned(std::string_view text, std::string_view source, const json_member_filter& keep,
+                        std::uint64_t max_depth) {
+    if (auto fast = parse_json_fast(text, {}, false, max_depth, &keep)) return std::move(*fast);
+    return parse_json(text, source, false, max_depth);
 }
 
 } // namespace zanj::detail

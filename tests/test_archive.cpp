@@ -487,6 +487,14 @@ TEST_CASE("archive read<T>(path) and read(path) load sub-trees, meta() and tree(
     CHECK(info["ints.jsonl"]["item_type"].as_string() == "jsonl");
     CHECK(info.contains("records/255/w.npy"));
     CHECK(a.meta().contains("zanj_cfg"));
+    // Opening reads only part of it; meta() is the whole member, the same from any thread.
+    CHECK(info["layer/w.npy"]["dtype"].as_string() == "float32");
+    const zanj::value whole = zanj::ZANJ().read_meta(p);
+    CHECK(a.meta() == whole);
+    zanj::archive fresh(p);
+    CHECK(zanj_test::run_together(4, [&](int) {
+              if (!(fresh.meta() == whole)) throw std::runtime_error("meta() differs");
+          }).empty());
     CHECK(a.tree()["layer"]["w"]["$ref"].as_string() == "layer/w.npy");
     CHECK_FALSE(a.tree()["layer"]["w"].contains("data"));
     CHECK_FALSE(a.tree()["ints"].contains("data"));

@@ -166,3 +166,19 @@ TEST_CASE("value_dict from a vector of items drops repeated keys as Python's dic
         CHECK(copy.find("k2")->as_int() == 2);
     }
 }
+
+TEST_CASE("a pruned parse builds only the members asked for, and checks the whole text", "[json]") {
+    const std::string text =
+        R"({"keep": {"a": [1, {"x": 2, "y": 3}], "b": "text"}, "skip": {"deep": [1, 2, 3]}, "n": 4})";
+    const zanj::detail::json_member_filter keep = [](std::size_t depth, std::string_view key) {
+        return depth == 0 ? key == "keep" : depth == 1 ? key == "a" : key == "x";
+    };
+    value v = zanj::detail::parse_json_pruned(text, "t", keep);
+    CHECK(v == parse_json(R"({"keep": {"a": [1, {"x": 2}]}})", "t"));
+    // Invalid text is refused even where nothing would be built.
+    CHECK_THROWS_WITH(zanj::detail::parse_json_pruned(R"({"keep": 1, "skip": [1, })", "meta.json", keep),
+                      Catch::Contains("meta.json"));
+    // Outside the fast path (a NaN token) the whole document is built; what was asked for is there.
+    value whole = zanj::detail::parse_json_pruned(R"({"keep": {"a": NaN}, "skip": Infinity})", "t", keep);
+    CHECK(std::isnan(whole["keep"]["a"].as_double()));
+}

@@ -146,8 +146,9 @@ public:
 
     /// The file this archive was opened from ("<archive in memory>" for those held in memory).
     const std::filesystem::path& path() const noexcept;
-    /// `__zanj_meta__.json`.
-    const value& meta() const noexcept;
+    /// `__zanj_meta__.json`, parsed when first asked for (opening reads only externals_info's
+    /// item types, paths and lengths from it).
+    const value& meta() const;
     /// `__zanj__.json` as it is: external items are stubs (`$ref`) without their data.
     const value& tree() const noexcept;
 

@@ -9,6 +9,7 @@
 #include <zanj/value.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -37,5 +38,15 @@ bool is_valid_utf8(std::string_view s) noexcept;
 /// nested deeper than `max_depth` are refused with limit_error.
 value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys = false,
                  std::uint64_t max_depth = read_limits{}.max_json_depth);
+
+/// Which members of JSON objects parse_json_pruned builds: asked with the object's depth (0 for
+/// the root object's keys) and the key.
+using json_member_filter = std::function<bool(std::size_t depth, std::string_view key)>;
+
+/// Parses and checks the whole document as parse_json does, but builds only the members of
+/// objects that `keep` accepts, for reading a few keys of a large document cheaply. (A document
+/// outside the fast parser's reach is built whole.)
+value parse_json_pruned(std::string_view text, std::string_view source, const json_member_filter& keep,
+                        std::uint64_t max_depth = read_limits{}.max_json_depth);
 
 } // namespace zanj::detail
