@@ -28,6 +28,12 @@ constexpr std::string_view meta_member = "__zanj_meta__.json";
 
 enum class external_type { npy, jsonl };
 
+// Lets the maps keyed by member name be searched with a string_view, without a copy.
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 // An entry of externals_info.
 struct external_entry {
     external_type type = external_type::npy;
@@ -135,7 +141,7 @@ struct archive::impl {
     std::shared_ptr<std::byte> meta_text;
     mutable std::once_flag meta_once;
     mutable value meta;
-    std::unordered_map<std::string, external_entry> externals;
+    std::unordered_map<std::string, external_entry, string_hash, std::equal_to<>> externals;
     // Entries of externals_info whose path goes through an external list: checked when that
     // list's member is parsed, since the tree alone cannot reach them.
     std::unordered_multimap<std::string, std::string> nested_in; // list member -> member
@@ -203,7 +209,7 @@ void archive::impl::check_stub_at(const value& stub, const value::list_type& pat
 }
 
 dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const {
-    auto it = externals.find(std::string(member));
+    auto it = externals.find(member);
     const value* stub = it != externals.end() ? it->second.stub.load(std::memory_order_acquire) : nullptr;
     return stub ? detail::recorded_dtype(*stub, stored) : stored;
 }
@@ -548,7 +554,7 @@ struct archive::source final : detail::external_source {
     source(const impl& a, read_options o) : archive(a), options(o) {}
 
     bool has(std::string_view member, external_type type) const {
-        auto it = archive.externals.find(std::string(member));
+        auto it = archive.externals.find(member);
         return it != archive.externals.end() && it->second.type == type;
     }
     bool has_jsonl(std::string_view member) const override { return has(member, external_type::jsonl); }
@@ -658,8 +664,8 @@ const value& archive::impl::node_at(const std::vector<std::string_view>& steps, 
                                     object_path& where) const {
     const value* cur = &tree;
     for (std::string_view step : steps) {
-        if (std::string_view list = stub_member(*cur); !list.empty() && externals.count(std::string(list)) &&
-                                                       externals.at(std::string(list)).type == external_type::jsonl)
+        if (std::string_view list = stub_member(*cur);
+            !list.empty() && externals.contains(list) && externals.find(list)->second.type == external_type::jsonl)
             cur = &jsonl(list);
         const value* next = nullptr;
         // An array's keys are its metadata, not items (as in items()).

@@ -2,6 +2,8 @@
 
 #include <zanj/detail/json_io.hpp>
 
+#include <algorithm>
+
 namespace zanj {
 
 // ---- value_dict -----------------------------------------------------------------------------
@@ -9,10 +11,6 @@ namespace zanj {
 namespace {
 // Below this many keys a scan beats hashing.
 constexpr std::size_t index_threshold = 24;
-
-std::uint32_t hash_of(std::string_view key) noexcept {
-    return static_cast<std::uint32_t>(std::hash<std::string_view>{}(key));
-}
 } // namespace
 
 value_dict::value_dict(std::initializer_list<item_type> items) {
@@ -32,41 +30,38 @@ value_dict::~value_dict() = default;
 // The index is kept up to date by every change, so that lookups never write and several
 // threads may read one dict at once.
 void value_dict::reindex() {
-    clear_index(items_.size());
-    if (index_.empty()) return;
-    for (std::size_t i = 0; i < items_.size(); ++i) index_item(i, hash_of(items_[i].first));
-}
-
-// An empty index with room for `keys` keys, or none for a small dict.
-void value_dict::clear_index(std::size_t keys) {
     index_.clear();
-    if (keys < index_threshold) return;
-    std::size_t slots = 64;
-    while (slots < 2 * keys) slots *= 2;
-    index_.resize(slots);
-}
-
-void value_dict::index_item(std::size_t i, std::uint32_t hash) noexcept {
-    const std::size_t mask = index_.size() - 1;
-    std::size_t at = hash & mask;
-    while (index_[at].position_plus_one != 0) at = (at + 1) & mask;
-    index_[at] = {hash, static_cast<std::uint32_t>(i + 1)};
+    if (items_.size() < index_threshold) return;
+    index_.reset(items_.size());
+    for (std::size_t i = 0; i < items_.size(); ++i) index_.add(i, detail::key_index::hash(items_[i].first));
 }
 
 // Python keeps the first place of a repeated key and its last value.
 void value_dict::drop_repeated_keys() {
-    std::vector<item_type> items = std::move(items_);
-    items_.clear();
-    items_.reserve(items.size());
-    clear_index(items.size());
-    for (auto& [key, v] : items) {
-        if (value* existing = find(key)) {
-            *existing = std::move(v);
+    if (items_.size() < index_threshold) {
+        for (std::size_t i = 1; i < items_.size(); ++i) {
+            auto first = std::find_if(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(i),
+                                      [&](const item_type& item) { return item.first == items_[i].first; });
+            if (first == items_.begin() + static_cast<std::ptrdiff_t>(i)) continue;
+            first->second = std::move(items_[i].second);
+            items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(i--));
+        }
+        return;
+    }
+    index_.reset(items_.size());
+    auto key_at = [this](std::size_t i) -> std::string_view { return items_[i].first; };
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+        const std::uint32_t h = detail::key_index::hash(items_[i].first);
+        if (auto first = index_.find(items_[i].first, h, key_at); first >= 0) {
+            items_[static_cast<std::size_t>(first)].second = std::move(items_[i].second);
             continue;
         }
-        items_.emplace_back(std::move(key), std::move(v));
-        if (!index_.empty()) index_item(items_.size() - 1, hash_of(items_.back().first));
+        if (kept != i) items_[kept] = std::move(items_[i]);
+        index_.add(kept++, h);
     }
+    items_.resize(kept);
+    if (kept < index_threshold) index_.clear();
 }
 
 std::ptrdiff_t value_dict::index_of(std::string_view key) const noexcept {
@@ -75,14 +70,8 @@ std::ptrdiff_t value_dict::index_of(std::string_view key) const noexcept {
             if (items_[i].first == key) return static_cast<std::ptrdiff_t>(i);
         return -1;
     }
-    const std::uint32_t hash = hash_of(key);
-    const std::size_t mask = index_.size() - 1;
-    for (std::size_t at = hash & mask;; at = (at + 1) & mask) {
-        const index_slot& slot = index_[at];
-        if (slot.position_plus_one == 0) return -1;
-        if (slot.hash == hash && items_[slot.position_plus_one - 1].first == key)
-            return static_cast<std::ptrdiff_t>(slot.position_plus_one - 1);
-    }
+    return index_.find(key, detail::key_index::hash(key),
+                       [this](std::size_t i) -> std::string_view { return items_[i].first; });
 }
 
 value* value_dict::find(std::string_view key) noexcept {
@@ -106,10 +95,10 @@ value& value_dict::insert_or_assign(std::string_view key, value v) {
     }
     items_.emplace_back(std::string(key), std::move(v));
     if (items_.size() >= index_threshold) {
-        if (2 * items_.size() > index_.size())
+        if (!index_.has_room_for(items_.size()))
             reindex();
         else
-            index_item(items_.size() - 1, hash_of(key));
+            index_.add(items_.size() - 1, detail::key_index::hash(key));
     }
     return items_.back().second;
 }

@@ -5,6 +5,7 @@
 #include <zanj/detail/codec.hpp>
 #include <zanj/detail/crc32.hpp>
 #include <zanj/detail/file_io.hpp>
+#include <zanj/detail/key_index.hpp>
 #include <zanj/detail/mapped_file.hpp>
 #include <zanj/detail/parallel.hpp>
 #include <zanj/error.hpp>
@@ -18,7 +19,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 namespace zanj::detail {
 
@@ -108,7 +108,10 @@ struct zip_reader::impl {
     std::shared_ptr<const void> memory_owner;
     std::uint64_t size = 0;
     std::vector<zip_entry> entries;
-    std::unordered_map<std::string_view, std::size_t> index; // views into entries' names
+    key_index index; // of the entries' names
+    std::ptrdiff_t position_of(std::string_view name, std::uint32_t hash) const noexcept {
+        return index.find(name, hash, [this](std::size_t i) -> std::string_view { return entries[i].name; });
+    }
     mutable std::once_flag map_once;
     mutable std::shared_ptr<mapped_file> mapping;
     // Each entry's data offset once its local header has been checked (0 until then: data never
@@ -409,9 +412,12 @@ void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) con
 // The one validator of the directory, with check_entry (run on each entry as it is read):
 // whatever reads a member afterwards (a copy, a check or a mapping) relies on it.
 void zip_reader::impl::validate(const directory_location& where) {
-    index.reserve(entries.size());
-    for (std::size_t i = 0; i < entries.size(); ++i)
-        if (!index.emplace(entries[i].name, i).second) fail("duplicate member name " + in_quotes(entries[i].name));
+    index.reset(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const std::uint32_t hash = key_index::hash(entries[i].name);
+        if (position_of(entries[i].name, hash) >= 0) fail("duplicate member name " + in_quotes(entries[i].name));
+        index.add(i, hash);
+    }
     check_layout(where);
 }
 
@@ -457,8 +463,8 @@ zip_reader& zip_reader::operator=(zip_reader&&) noexcept = default;
 const std::vector<zip_entry>& zip_reader::entries() const noexcept { return impl_->entries; }
 
 const zip_entry* zip_reader::find(std::string_view name) const noexcept {
-    auto it = impl_->index.find(name);
-    return it == impl_->index.end() ? nullptr : &impl_->entries[it->second];
+    const std::ptrdiff_t i = impl_->position_of(name, key_index::hash(name));
+    return i < 0 ? nullptr : &impl_->entries[static_cast<std::size_t>(i)];
 }
 
 std::uint64_t zip_reader::data_offset(const zip_entry& e) const { return impl_->data_offset(e); }
@@ -524,7 +530,8 @@ void zip_reader::read_into(const zip_entry& e, std::span<std::byte> head, std::s
             r.read_chunks(offset + head.size(), body.size(), threads, [&](std::uint64_t at, std::size_t n) {
                 return body.subspan(static_cast<std::size_t>(at), n);
             });
-        r.check_crc(e, crc32_combine(crc32(0, head), body_crc, body.size()));
+        // Most reads have no head: then no combining (which costs as much as checksumming 4 KB).
+        r.check_crc(e, head.empty() ? body_crc : crc32_combine(crc32(0, head), body_crc, body.size()));
         return;
     }
     const auto size = static_cast<std::size_t>(e.uncompressed_size);

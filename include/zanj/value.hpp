@@ -5,6 +5,7 @@
 /// beyond JSON: arrays (`ndarray`) and sets. Untyped reads return one; typed reads and writes go
 /// through one.
 
+#include <zanj/detail/key_index.hpp>
 #include <zanj/error.hpp>
 #include <zanj/ndarray.hpp>
 
@@ -104,19 +105,11 @@ public:
 private:
     std::ptrdiff_t index_of(std::string_view key) const noexcept;
     void reindex();
-    void clear_index(std::size_t keys);
-    void index_item(std::size_t i, std::uint32_t hash) noexcept;
     void drop_repeated_keys();
 
     std::vector<item_type> items_;
-    // For dicts large enough that hashing beats a scan: an open-addressing table of the keys'
-    // hashes and positions, at most half full; empty for small dicts. Positions rather than
-    // views of the keys, so that moving the items never invalidates it.
-    struct index_slot {
-        std::uint32_t hash = 0;
-        std::uint32_t position_plus_one = 0; // 0: free
-    };
-    std::vector<index_slot> index_;
+    // For dicts large enough that hashing beats a scan; empty for small dicts.
+    detail::key_index index_;
 };
 
 /// A Python set or frozenset (`{"__muutils_format__": "set", "data": [...]}` on disk).
