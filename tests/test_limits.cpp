@@ -100,7 +100,7 @@ std::string nested_lists(std::size_t depth) { return std::string(depth, '[') + s
 TEST_CASE("read_limits have safe documented defaults and can be raised or disabled", "[limits]") {
     const read_limits d;
     CHECK(d.max_total_uncompressed == GiB);
-    CHECK(d.max_compression_ratio == 1000);
+    CHECK(d.max_compression_ratio == 65536);
     CHECK(d.ratio_checked_above == MiB);
     CHECK(d.max_npy_header_size == 10000);
     CHECK(d.max_npy_header_size == zanj::detail::npy_max_header_size);
@@ -205,26 +205,40 @@ TEST_CASE("limits: compression ratio of one member", "[limits]") {
                             Contains("member 'bomb.bin' declares 524288000 bytes uncompressed from " +
                                      std::to_string(e.data.size()) +
                                      ", a compression ratio above read_limits::max_compression_ratio "
-                                     "(1000:1 past 1048576 bytes; raise config::limits.max_compression_ratio") &&
+                                     "(65536:1 past 1048576 bytes; raise config::limits.max_compression_ratio") &&
                                 Contains(bad.string()));
     }
-    SECTION("a member of 2 MiB of zeros, honestly zstd-compressed") {
+    SECTION("honest members of zeros read by default, and a lowered limit refuses them") {
+        // 2 MiB of zeros: zstd shrinks them past 10000:1, and Python's zlib (what zipfile
+        // deflates with, at its default level) 1028:1.
         const std::string zeros(2 * MiB, '\0');
-        rz::entry z;
-        z.name = "zeros.zst";
-        z.method = 93;
-        z.data = compressed(zanj::compression_method::zstd, zeros);
-        z.uncompressed_size = zeros.size();
-        z.crc = rz::crc_of(zeros);
-        write_file(bad, rz::build({z}));
-        REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
-        REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'zeros.zst'") && Contains("max_compression_ratio"));
-        // Raised, the member reads back.
-        read_limits raised;
-        raised.max_compression_ratio = read_limits::unlimited;
-        zip_reader reader(bad, raised);
-        auto data = reader.read(reader.entries().front());
-        CHECK(std::string(reinterpret_cast<const char*>(data.get()), zeros.size()) == zeros);
+        const fs::path python_deflated = dir / "zeros.deflate";
+        REQUIRE(zanj_test::run(zanj_test::python() +
+                               " -c \"import sys, zlib; c = zlib.compressobj(6, zlib.DEFLATED, -15); "
+                               "open(sys.argv[1], 'wb').write(c.compress(bytes(2 << 20)) + c.flush())\" " +
+                               zanj_test::quote(python_deflated))
+                    .exit_code == 0);
+        for (auto [name, method] : {std::pair{"zeros.zst", zanj::compression_method::zstd},
+                                    std::pair{"zeros.deflate", zanj::compression_method::deflate}}) {
+            rz::entry z;
+            z.name = name;
+            z.method = static_cast<std::uint16_t>(method);
+            const std::vector<char> from_python = zanj_test::read_file(python_deflated);
+            z.data = method == zanj::compression_method::zstd ? compressed(method, zeros)
+                                                              : std::string(from_python.begin(), from_python.end());
+            z.uncompressed_size = zeros.size();
+            z.crc = rz::crc_of(zeros);
+            write_file(bad, rz::build({z}));
+            CAPTURE(name, z.data.size());
+            CHECK(zeros.size() > 1000 * z.data.size());
+            zip_reader reader(bad);
+            auto data = reader.read(reader.entries().front());
+            CHECK(std::string(reinterpret_cast<const char*>(data.get()), zeros.size()) == zeros);
+            read_limits lowered;
+            lowered.max_compression_ratio = 1000;
+            CHECK_THROWS_WITH(open_zip(bad, lowered), Contains("member '" + std::string(name) + "'") &&
+                                                          Contains("max_compression_ratio (1000:1"));
+        }
     }
     SECTION("members up to 1 MiB may shrink as much as they like") {
         const std::string zeros(MiB, '\0');

@@ -83,9 +83,6 @@ void add_mode(std::vector<case_spec>& out, const workload& w, const T& data, con
     zanj::config cfg;
     cfg.compress = m.policy;
     cfg.threads = m.threads;
-    // The bench reads back what it wrote, a trusted file: its small-integer labels compress with
-    // zstd past the default ratio limit for files from elsewhere (1000:1).
-    cfg.limits.max_compression_ratio = zanj::read_limits::unlimited;
     const auto file = file_of(w, m);
     out.push_back({"zanj", m.name, op::save, m.codec, file,
                    in_child([cfg, &data, file](stopwatch&) { zanj::ZANJ(cfg).save(data, file); })});

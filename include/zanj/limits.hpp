@@ -29,9 +29,11 @@ struct read_limits {
     /// in the file, so they cannot amplify it (and large stored arrays are meant to be mapped).
     std::uint64_t max_total_uncompressed = std::uint64_t{1} << 30;
     /// Largest ratio of uncompressed to compressed size of one member, checked for members whose
-    /// uncompressed size exceeds `ratio_checked_above` (small members of repetitive JSON
-    /// legitimately shrink a lot). Deflate cannot exceed about 1032:1, zstd goes further.
-    std::uint64_t max_compression_ratio = 1000;
+    /// uncompressed size exceeds `ratio_checked_above`. The default is above what any codec can
+    /// reach (deflate stops near 1032:1, zstd near 32768:1, on constant data such as an array
+    /// of zeros), so it refuses only sizes that lie; lower it to refuse large, highly
+    /// compressed members from files you do not trust.
+    std::uint64_t max_compression_ratio = 65536;
     /// Members up to this uncompressed size are exempt from `max_compression_ratio`.
     std::uint64_t ratio_checked_above = std::uint64_t{1} << 20;
     /// Longest NPY header accepted, in bytes (numpy's own `max_header_size`).
