@@ -446,7 +446,7 @@ item_info archive::impl::describe(const value& node, object_path path) const {
     }
     info.format = std::string(node.format());
     info.length = node.size();
-    const std::string member(stub_member(node));
+    const std::string_view member = stub_member(node);
     auto external = externals.find(member);
     if (!member.empty() && external != externals.end()) info.member = member;
     if (info.format.empty()) {
