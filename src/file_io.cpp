@@ -85,21 +85,20 @@ void file_handle::close() {
     if (rc != 0 && errno != EINTR) fail("close", path_, errno);
 }
 
-file_handle open_for_reading(const fs::path& path) {
+namespace {
+// Opens an existing file; `what` names the operation in the error.
+file_handle open_existing(const fs::path& path, int flags, const char* what) {
     int fd;
-    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    do fd = ::open(path.c_str(), flags | O_CLOEXEC);
     while (fd < 0 && errno == EINTR);
-    if (fd < 0) fail("open", path, errno);
+    if (fd < 0) fail(what, path, errno);
     return {fd, path};
 }
+} // namespace
 
-file_handle open_for_update(const fs::path& path) {
-    int fd;
-    do fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    while (fd < 0 && errno == EINTR);
-    if (fd < 0) fail("open for update", path, errno);
-    return {fd, path};
-}
+file_handle open_for_reading(const fs::path& path) { return open_existing(path, O_RDONLY, "open"); }
+
+file_handle open_for_update(const fs::path& path) { return open_existing(path, O_RDWR, "open for update"); }
 
 file_handle duplicate(const file_handle& file) {
     const int fd = ::fcntl(file.fd(), F_DUPFD_CLOEXEC, 0);
