@@ -174,12 +174,26 @@ void remove_stale_temps(const fs::path& folder, const std::string& prefix) noexc
     ::closedir(dir);
 }
 
+// Drops the page cache of the regular file a save is about to replace. Its pages are freed at
+// the rename anyway; freed now, the new file's writes reuse them instead of claiming memory the
+// kernel has not handed out lately, which on a VM costs a host fault per page and made writing
+// 256 MiB take 650 ms instead of 55. The file itself stays on disk until the rename, so a failed
+// save still leaves it intact. A symlink is not followed: the rename replaces the link only.
+void drop_cache_of_replaced(const fs::path& destination) noexcept {
+    const int fd = ::open(destination.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+}
+
 } // namespace
 
 file_handle make_temp_file_beside(const fs::path& destination) {
     const fs::path folder = folder_of(destination);
     const std::string prefix = temp_prefix(destination);
     remove_stale_temps(folder, prefix);
+    drop_cache_of_replaced(destination);
     const std::string pattern = (folder / (prefix + std::to_string(::getpid()) + "-XXXXXX")).string();
     for (int attempt = 0;; ++attempt) {
         std::vector<char> buf(pattern.begin(), pattern.end());

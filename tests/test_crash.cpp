@@ -26,7 +26,9 @@
 #include <random>
 #include <spawn.h>
 #include <string>
+#include <optional>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -358,4 +360,73 @@ TEST_CASE("a save removes only the stale temporaries of its own file", "[crash]"
     CHECK_FALSE(fs::exists(locked));
     CHECK(fs::exists(live));
     CHECK(check_archive(file) == 2);
+}
+
+namespace {
+
+// How many of `file`'s pages are in the page cache (mincore through a mapping never touched).
+std::size_t cached_pages(int fd, std::size_t size) {
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+    REQUIRE(map != MAP_FAILED);
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> resident((size + page - 1) / page);
+    REQUIRE(::mincore(map, size, resident.data()) == 0);
+    ::munmap(map, size);
+    return static_cast<std::size_t>(
+        std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; }));
+}
+
+std::size_t warmed_pages(const fs::path& file, int fd) {
+    (void)zanj_test::read_file(file);
+    return cached_pages(fd, fs::file_size(file));
+}
+
+} // namespace
+
+// The replaced file's pages would be freed at the rename anyway; freeing them before writing lets
+// the new file reuse them (see drop_cache_of_replaced in file_io.cpp).
+TEST_CASE("a save drops the page cache of the file it replaces and nothing else", "[crash]") {
+    const fs::path dir = zanj_test::fresh_dir("cache");
+    const fs::path file = dir / "run.zanj";
+    save_in_process(file, 1);
+    const int old_fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(old_fd >= 0);
+    const std::size_t old_size = fs::file_size(file);
+    // File systems that keep no separate cache (tmpfs) cannot drop it: nothing to check there.
+    REQUIRE(warmed_pages(file, old_fd) > 0);
+    ::posix_fadvise(old_fd, 0, 0, POSIX_FADV_DONTNEED);
+    if (cached_pages(old_fd, old_size) != 0) {
+        ::close(old_fd);
+        WARN("this file system keeps its pages cached after POSIX_FADV_DONTNEED: skipped");
+        return;
+    }
+    REQUIRE(warmed_pages(file, old_fd) > 0);
+
+    zanj::config cfg = zanj_test::crash_config();
+    std::optional<std::size_t> cached_while_writing;
+    cfg.progress = [&](std::uint64_t) {
+        if (!cached_while_writing) cached_while_writing = cached_pages(old_fd, old_size);
+    };
+    zanj::ZANJ(cfg).save(make_crash_payload(2), file);
+    REQUIRE(cached_while_writing);
+    CHECK(*cached_while_writing == 0);
+    ::close(old_fd);
+    CHECK(check_archive(file) == 2);
+
+    SECTION("through a symbolic link, the link is replaced and its target keeps its cache") {
+        const fs::path target = dir / "target.zanj";
+        fs::copy_file(file, target);
+        const fs::path link = dir / "link.zanj";
+        fs::create_symlink(target.filename(), link);
+        const int target_fd = ::open(target.c_str(), O_RDONLY | O_CLOEXEC);
+        REQUIRE(target_fd >= 0);
+        const std::size_t before = warmed_pages(target, target_fd);
+        REQUIRE(before > 0);
+        save_in_process(link, 3);
+        CHECK(cached_pages(target_fd, fs::file_size(target)) == before);
+        ::close(target_fd);
+        CHECK_FALSE(fs::is_symlink(link));
+        CHECK(check_archive(link) == 3);
+        CHECK(check_archive(target) == 2);
+    }
 }

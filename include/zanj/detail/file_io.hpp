@@ -44,6 +44,8 @@ file_handle open_for_reading(const std::filesystem::path& path);
 /// rename over `destination` is atomic and leaves a normal file. The file is flock()ed until it
 /// is closed: rename it before closing it. First removes the temporaries of earlier saves to
 /// `destination` whose process was killed (pid gone and lock free); nothing else is touched.
+/// Drops the page cache of `destination`, which the rename will replace, so that writing the
+/// new file reuses its pages.
 file_handle make_temp_file_beside(const std::filesystem::path& destination);
 
 /// Creates an anonymous file that lives in memory (memfd_create), open for reading and writing.
