@@ -11,6 +11,7 @@
 #include <fstream>
 #include <malloc.h>
 #include <stdexcept>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -240,6 +241,15 @@ void warm(const std::filesystem::path& file_or_folder) {
     fd_handle f(file_or_folder, O_RDONLY);
     static std::vector<std::byte> buffer(std::size_t{1} << 20);
     while (::read(f.get(), buffer.data(), buffer.size()) > 0) {}
+}
+
+void ready_free_memory(std::size_t n) {
+    if (n == 0) return;
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) fail_errno("mmap");
+    ::madvise(p, n, MADV_HUGEPAGE); // freed as whole huge pages too, for the loaders that use them
+    std::memset(p, 1, n);
+    ::munmap(p, n);
 }
 
 std::unique_ptr<std::byte[]> fresh_buffer(std::size_t n) { return std::make_unique_for_overwrite<std::byte[]>(n); }

@@ -74,6 +74,12 @@ std::string read_file(const std::filesystem::path& file);
 std::uint64_t disk_size(const std::filesystem::path& file_or_folder);
 /// Reads every byte of a file or folder once, so that timed reads find it in the page cache.
 void warm(const std::filesystem::path& file_or_folder);
+/// Touches `n` bytes of memory and frees them again, just before a case runs. On a VM that
+/// reports free pages to its host (virtio-balloon free page reporting), memory freed a few
+/// seconds ago has been handed back, and touching it again costs a host fault per page: a case
+/// would be fast or slow depending on what ran before it. Freed just now, these pages are the
+/// ones the case's allocations and page cache then reuse, as on a machine of its own.
+void ready_free_memory(std::size_t n);
 /// Fresh, unfaulted memory of `n` bytes: loaders pay for their destination's page faults.
 std::unique_ptr<std::byte[]> fresh_buffer(std::size_t n);
 

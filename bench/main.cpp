@@ -146,6 +146,9 @@ std::vector<row> run_workload(const workload& w, const std::vector<case_spec>& c
                                           : static_cast<double>(w.payload_bytes());
         if (!c.run) r.status = "n/a";
     }
+    // What a case may claim at most: a file's worth of page cache and a copy of the data loaded,
+    // with room for buffers (see ready_free_memory).
+    const std::size_t ready_bytes = 2 * w.payload_bytes() + (std::size_t{256} << 20);
     for (int rep = 1; rep <= reps; ++rep) {
         std::printf("  run %d of %d...", rep, reps);
         std::fflush(stdout);
@@ -156,6 +159,7 @@ std::vector<row> run_workload(const workload& w, const std::vector<case_spec>& c
             if (c.op != op::save && !c.file.empty()) warm(c.file);
             try {
                 for (int k = 0; k < runs_per_rep(c); ++k) {
+                    ready_free_memory(ready_bytes);
                     const sample s = c.run();
                     seconds[i].push_back(s.seconds);
                     peaks[i].push_back(static_cast<double>(s.peak_extra));
