@@ -180,19 +180,19 @@ struct archive::impl {
 const value* archive::impl::walk(const value& root, const value::list_type& path, std::size_t first,
                                  const std::string& member, std::string* crossed) const {
     const value* cur = &root;
-    std::string where;
     for (std::size_t i = first; i < path.size(); ++i) {
         const value& step = path[i];
         if (std::string_view list = stub_member(*cur); !list.empty()) {
             *crossed = std::string(list);
             return nullptr;
         }
-        where += "/" + (step.is_string() ? step.as_string() : step.dump());
         const value* next = cur->step_into(step);
-        if (!next)
+        if (!next) {
+            const value::list_type reached(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(i + 1));
             throw format_error("externals_info gives member '" + member + "' the path " + path_text(path) +
                                    ", which does not exist in __zanj__.json",
-                               where, member);
+                               path_text(reached), member);
+        }
         cur = next;
     }
     return cur;

@@ -199,8 +199,16 @@ double value::as_double() const {
 ZANJ_VALUE_ACCESSOR(as_list, value::list_type, "list")
 ZANJ_VALUE_ACCESSOR(as_dict, value::dict_type, "dict")
 ZANJ_VALUE_ACCESSOR(as_set, value_set, "set")
-ZANJ_VALUE_ACCESSOR(as_array, ndarray, "ndarray")
 #undef ZANJ_VALUE_ACCESSOR
+
+const ndarray& value::as_array() const {
+    if (auto* p = std::get_if<detail::boxed_array>(&data_)) return p->get();
+    wrong_kind(*this, "ndarray");
+}
+ndarray& value::as_array() {
+    if (auto* p = std::get_if<detail::boxed_array>(&data_)) return p->get();
+    wrong_kind(*this, "ndarray");
+}
 
 const std::string& value::as_string() const {
     if (auto* s = std::get_if<std::string>(&data_)) return *s;

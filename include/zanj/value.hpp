@@ -41,6 +41,32 @@ namespace detail {
 /// The object held in `instance` (as a T, or a `std::shared_ptr<const T>`, of a type
 /// registered with `zanj::register_polymorphic`) as its registered base `to`, or nullptr.
 const void* polymorphic_instance(const std::any& instance, std::type_index to) noexcept;
+
+/// An ndarray held by pointer. An ndarray is 64 bytes, twice a string, a list or a dict: held
+/// inline it would make every node of a tree that large, and trees of many small values (an
+/// archive's JSON) that much larger to build, walk and free. Copies share the array's storage,
+/// as copies of an ndarray do.
+class boxed_array {
+public:
+    explicit boxed_array(ndarray a) : p_(std::make_unique<ndarray>(std::move(a))) {}
+    boxed_array(const boxed_array& other) : p_(other.p_ ? std::make_unique<ndarray>(*other.p_) : nullptr) {}
+    boxed_array(boxed_array&&) noexcept = default;
+    boxed_array& operator=(const boxed_array& other) {
+        if (this != &other) p_ = other.p_ ? std::make_unique<ndarray>(*other.p_) : nullptr;
+        return *this;
+    }
+    boxed_array& operator=(boxed_array&&) noexcept = default;
+    ~boxed_array() = default;
+
+    ndarray& get() noexcept { return *p_; }
+    const ndarray& get() const noexcept { return *p_; }
+    friend bool operator==(const boxed_array& a, const boxed_array& b) {
+        return a.p_ && b.p_ ? *a.p_ == *b.p_ : a.p_ == b.p_;
+    }
+
+private:
+    std::unique_ptr<ndarray> p_; // null only when moved from
+};
 } // namespace detail
 
 /// A JSON object: string keys in insertion order, as Python's dicts keep them. Lookup is by
@@ -167,7 +193,7 @@ public:
     /// A set.
     value(value_set s) noexcept : data_(std::move(s)) {}
     /// An array, sharing its storage.
-    value(ndarray a) noexcept : data_(std::move(a)) {}
+    value(ndarray a) : data_(detail::boxed_array(std::move(a))) {}
 
     /// An empty list / dict.
     static value list() { return value(list_type{}); }
@@ -298,7 +324,7 @@ public:
 
 private:
     std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, list_type, dict_type,
-                 value_set, ndarray>
+                 value_set, detail::boxed_array>
         data_;
     std::shared_ptr<const std::any> instance_;
 };
