@@ -137,14 +137,21 @@ struct archive::impl {
     // What opening needs of __zanj_meta__.json: each externals_info entry's item_type, path and
     // len(data). The whole of it is parsed from its text, read at the open (an update in place
     // may overwrite the member later), when meta() is first asked for.
-    value meta_pruned;
     std::shared_ptr<std::byte> meta_text;
     mutable std::once_flag meta_once;
     mutable value meta;
-    std::unordered_map<std::string, external_entry, string_hash, std::equal_to<>> externals;
+    // externals_info, read and checked against the tree on the first read that needs it: listing
+    // an archive (items) needs the tree alone, and with many externals the meta's externals_info
+    // is as large as the tree, doubling the cost of opening.
+    mutable std::once_flag externals_once;
+    // The stubs of the tree (outside external lists) by member: what reads of single items go
+    // by, with no need of externals_info.
+    std::unordered_map<std::string_view, const value*, string_hash, std::equal_to<>> tree_stubs;
+    mutable value meta_pruned;
+    mutable std::unordered_map<std::string, external_entry, string_hash, std::equal_to<>> externals_;
     // Entries of externals_info whose path goes through an external list: checked when that
     // list's member is parsed, since the tree alone cannot reach them.
-    std::unordered_multimap<std::string, std::string> nested_in; // list member -> member
+    mutable std::unordered_multimap<std::string, std::string> nested_in; // list member -> member
 
     mutable std::mutex jsonl_mutex;
     mutable std::unordered_map<std::string, std::unique_ptr<const value>> jsonl_cache;
@@ -155,7 +162,14 @@ struct archive::impl {
     static std::unique_ptr<impl> open_members(zip_reader zip, config settings,
                                               std::shared_ptr<const loader_registry> registry);
 
-    void read_externals_info();
+    // externals_info by member name, read and checked the first time.
+    const std::unordered_map<std::string, external_entry, string_hash, std::equal_to<>>& externals() const {
+        std::call_once(externals_once, [this] { read_externals_info(); });
+        return externals_;
+    }
+    void read_externals_info() const;
+    void index_stubs(const value& node);
+    bool is_item_external(std::string_view member, external_type type) const;
     const value* walk(const value& root, const value::list_type& path, std::size_t first, const std::string& member,
                       std::string* crossed) const;
     void check_stub_at(const value& stub, const value::list_type& path, const std::string& member) const;
@@ -204,17 +218,56 @@ void archive::impl::check_stub_at(const value& stub, const value::list_type& pat
         throw format_error("the item at " + path_text(path) + " is not the stub of member '" + member +
                                "' (its $ref is " + (ref ? ref->dump() : std::string("missing")) + ")",
                            path_text(path), member);
-    if (auto it = externals.find(member); it != externals.end())
+    if (auto it = externals_.find(member); it != externals_.end())
         it->second.stub.store(&stub, std::memory_order_release);
 }
 
 dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const {
-    auto it = externals.find(member);
-    const value* stub = it != externals.end() ? it->second.stub.load(std::memory_order_acquire) : nullptr;
+    const value* stub = nullptr;
+    if (auto in_tree = tree_stubs.find(member); in_tree != tree_stubs.end()) {
+        stub = in_tree->second;
+    } else if (auto it = externals().find(member); it != externals().end()) { // nested in a list
+        stub = it->second.stub.load(std::memory_order_acquire);
+    }
     return stub ? detail::recorded_dtype(*stub, stored) : stored;
 }
 
-void archive::impl::read_externals_info() {
+void archive::impl::index_stubs(const value& node) {
+    if (node.is_list()) {
+        for (const value& child : node.as_list()) index_stubs(child);
+    } else if (node.is_dict()) {
+        if (std::string_view member = stub_member(node); !member.empty()) {
+            tree_stubs.emplace(member, &node); // a member named twice: its first stub, as Python's walk
+            return;
+        }
+        for (const auto& item : node.as_dict()) index_stubs(item.second);
+    }
+}
+
+// Whether a read of one item loads `member` as an external of that type: an array by its stub
+// in the tree; a list, or a member nested in one, by externals_info (reading a list checks it).
+bool archive::impl::is_item_external(std::string_view member, external_type type) const {
+    if (auto in_tree = tree_stubs.find(member); in_tree != tree_stubs.end()) {
+        const bool array = detail::is_array_format(in_tree->second->format());
+        if (array || type == external_type::npy) return array && type == external_type::npy && zip.find(member);
+    }
+    auto it = externals().find(member);
+    return it != externals().end() && it->second.type == type;
+}
+
+void archive::impl::read_externals_info() const {
+    // A failed attempt leaves nothing behind: the next read tries again and fails the same way.
+    externals_.clear();
+    nested_in.clear();
+    const zip_entry& meta_entry = *zip.find(meta_member);
+    meta_pruned = detail::parse_json_pruned(
+        member_text(meta_text, meta_entry), meta_entry.name,
+        [](std::size_t depth, std::string_view key) {
+            return depth == 0   ? key == "externals_info"
+                   : depth == 2 ? key == "item_type" || key == "path" || key == "len(data)"
+                                : true;
+        },
+        zip.limits().max_json_depth);
     if (!meta_pruned.is_dict())
         throw format_error("__zanj_meta__.json is not a JSON object", {}, std::string(meta_member));
     const value* info = meta_pruned.find("externals_info");
@@ -233,7 +286,7 @@ void archive::impl::read_externals_info() {
         if (!zip.find(member))
             throw format_error("externals_info lists member '" + member + "', which the archive does not hold",
                                path_text(path->as_list()), member);
-        external_entry& entry_of_member = externals[member];
+        external_entry& entry_of_member = externals_[member];
         entry_of_member.type = type->as_string() == "npy" ? external_type::npy : external_type::jsonl;
         entry_of_member.path = &path->as_list();
         std::string crossed;
@@ -245,6 +298,7 @@ void archive::impl::read_externals_info() {
 }
 
 const value& archive::impl::jsonl(std::string_view member) const {
+    externals(); // read first: the checks below use it
     std::lock_guard lock(jsonl_mutex);
     const std::string name(member);
     if (auto it = jsonl_cache.find(name); it != jsonl_cache.end()) return *it->second;
@@ -252,10 +306,10 @@ const value& archive::impl::jsonl(std::string_view member) const {
     check_row_count(name, parsed->size());
     // The externals listed inside this list can be checked now. Their paths are absolute: skip
     // the steps to the list's own stub.
-    const std::size_t depth = externals.at(name).path->size();
+    const std::size_t depth = externals().at(name).path->size();
     auto [first, last] = nested_in.equal_range(name);
     for (auto it = first; it != last; ++it) {
-        const value::list_type& path = *externals.at(it->second).path;
+        const value::list_type& path = *externals().at(it->second).path;
         std::string crossed;
         if (path.size() < depth + 1) continue;
         if (const value* stub = walk(*parsed, path, depth, it->second, &crossed))
@@ -271,7 +325,7 @@ void archive::impl::check_row_count(const std::string& member, std::size_t rows)
     if (const value* info = meta_pruned.find("externals_info"); info && info->find(member))
         recorded[0] = info->find(member)->find("len(data)");
     std::string crossed;
-    if (const value* stub = walk(tree, *externals.at(member).path, 0, member, &crossed))
+    if (const value* stub = walk(tree, *externals().at(member).path, 0, member, &crossed))
         recorded[1] = stub->find("len(data)");
     for (const value* length : recorded) {
         if (!length || length->type() != value::kind::integer || length->as_int() < 0) continue;
@@ -279,20 +333,21 @@ void archive::impl::check_row_count(const std::string& member, std::size_t rows)
             throw format_error("member '" + member + "' holds " + std::to_string(rows) +
                                    " rows, but the archive records " + std::to_string(length->as_int()) +
                                    " (len(data)): it is truncated or inconsistent",
-                               path_text(*externals.at(member).path), member);
+                               path_text(*externals().at(member).path), member);
     }
 }
 
 // The stub of an external, inside the external lists its path goes through (their members are read).
 const value& archive::impl::stub_of(const std::string& member) const {
-    const value::list_type& path = *externals.at(member).path;
+    const value::list_type& path = *externals().at(member).path;
     const value* root = &tree;
     std::size_t first = 0;
     while (true) {
         std::string crossed;
         if (const value* stub = walk(*root, path, first, member, &crossed)) return *stub;
-        auto list = externals.find(crossed);
-        if (list == externals.end() || list->second.type != external_type::jsonl || list->second.path->size() <= first)
+        auto list = externals().find(crossed);
+        if (list == externals().end() || list->second.type != external_type::jsonl ||
+            list->second.path->size() <= first)
             throw format_error("externals_info gives member '" + member + "' the path " + path_text(path) +
                                    ", which goes through the external '" + crossed + "'",
                                path_text(path), member);
@@ -446,9 +501,10 @@ item_info archive::impl::describe(const value& node, object_path path) const {
     }
     info.format = std::string(node.format());
     info.length = node.size();
+    // From the stub and the zip directory alone (externals_info is read by the first load): a
+    // stub's member exists, and a non-array one holds a list.
     const std::string_view member = stub_member(node);
-    auto external = externals.find(member);
-    if (!member.empty() && external != externals.end()) info.member = member;
+    if (!member.empty() && zip.find(member)) info.member = member;
     if (info.format.empty()) {
         info.kind = item_kind::dict;
     } else if (auto header = detail::inline_array_header(node); header && detail::is_array_format(info.format)) {
@@ -465,7 +521,7 @@ item_info archive::impl::describe(const value& node, object_path path) const {
             a.uncompressed_size = e.uncompressed_size;
         }
         info.array = std::move(a);
-    } else if (!info.member.empty() && external->second.type == external_type::jsonl) {
+    } else if (info.member.ends_with(".jsonl")) {
         info.kind = item_kind::external_list;
         const value* length = node.find("len(data)");
         info.length = length && length->is_integer() ? static_cast<std::size_t>(length->as_uint()) : 0;
@@ -550,12 +606,19 @@ value archive::impl::filtered(const value& node, object_path& path,
 struct archive::source final : detail::external_source {
     const impl& archive;
     read_options options;
+    // A read of the whole tree goes by externals_info, checked against the tree first, as
+    // Python's reader does; a read of one item or sub-tree goes by its arrays' stubs and the zip
+    // directory, so that it costs no more than the item.
+    bool whole;
 
-    source(const impl& a, read_options o) : archive(a), options(o) {}
+    source(const impl& a, read_options o, bool whole_tree) : archive(a), options(o), whole(whole_tree) {
+        if (whole) archive.externals();
+    }
 
     bool has(std::string_view member, external_type type) const {
-        auto it = archive.externals.find(member);
-        return it != archive.externals.end() && it->second.type == type;
+        if (!whole) return archive.is_item_external(member, type);
+        auto it = archive.externals().find(member);
+        return it != archive.externals().end() && it->second.type == type;
     }
     bool has_jsonl(std::string_view member) const override { return has(member, external_type::jsonl); }
     bool has_npy(std::string_view member) const override { return has(member, external_type::npy); }
@@ -571,8 +634,7 @@ namespace {
 constexpr std::string_view in_memory_name = "<archive in memory>";
 } // namespace
 
-// Reads and checks what every archive needs before its first read: the two JSON members and
-// externals_info.
+// Reads what every archive needs before its first read: the tree, and the text of the meta.
 std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, config settings,
                                                            std::shared_ptr<const loader_registry> registry) {
     auto a = std::make_unique<impl>(std::move(zip));
@@ -580,16 +642,9 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
     a->registry = registry ? std::move(registry) : std::make_shared<const loader_registry>();
     a->tree = parse_member(a->zip, require_member(a->zip, tree_member));
     const zip_entry& meta_entry = require_member(a->zip, meta_member);
+    a->index_stubs(a->tree);
+    // Read now (an update in place may rewrite it later), parsed when first needed.
     a->meta_text = a->zip.read(meta_entry);
-    a->meta_pruned = detail::parse_json_pruned(
-        member_text(a->meta_text, meta_entry), meta_entry.name,
-        [](std::size_t depth, std::string_view key) {
-            return depth == 0   ? key == "externals_info"
-                   : depth == 2 ? key == "item_type" || key == "path" || key == "len(data)"
-                                : true;
-        },
-        a->zip.limits().max_json_depth);
-    a->read_externals_info();
     return a;
 }
 
@@ -639,8 +694,8 @@ const value& archive::meta() const {
     impl& a = *impl_;
     std::call_once(a.meta_once, [&a] {
         const zip_entry& e = *a.zip.find(meta_member);
+        // The text stays: externals_info may not have been read from it yet.
         a.meta = detail::parse_json(member_text(a.meta_text, e), e.name, false, a.zip.limits().max_json_depth);
-        a.meta_text.reset();
     });
     return a.meta;
 }
@@ -648,8 +703,8 @@ const value& archive::tree() const noexcept { return impl_->tree; }
 const config& archive::settings() const noexcept { return impl_->settings; }
 const loader_registry* archive::registry() const noexcept { return impl_->registry.get(); }
 
-std::unique_ptr<detail::external_source> archive::make_source(read_options options) const {
-    return std::make_unique<source>(*impl_, options);
+std::unique_ptr<detail::external_source> archive::make_source(read_options options, bool whole_tree) const {
+    return std::make_unique<source>(*impl_, options, whole_tree);
 }
 
 const std::vector<item_info>& archive::items() const {
@@ -665,7 +720,7 @@ const value& archive::impl::node_at(const std::vector<std::string_view>& steps, 
     const value* cur = &tree;
     for (std::string_view step : steps) {
         if (std::string_view list = stub_member(*cur);
-            !list.empty() && externals.contains(list) && externals.find(list)->second.type == external_type::jsonl)
+            !list.empty() && externals().contains(list) && externals().find(list)->second.type == external_type::jsonl)
             cur = &jsonl(list);
         const value* next = nullptr;
         // An array's keys are its metadata, not items (as in items()).
@@ -719,7 +774,7 @@ std::optional<item_info> archive::find(const object_path& path) const {
 value archive::read(std::string_view path, read_options options) const {
     object_path where;
     const value& node = node_at(path, where);
-    auto externals = make_source(options);
+    auto externals = make_source(options, where.empty());
     loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
     return impl_->registry->rebuild(node, l);
 }
@@ -727,7 +782,7 @@ value archive::read(std::string_view path, read_options options) const {
 value archive::read_filter(const std::function<bool(const item_info&)>& keep, read_options options) const {
     object_path root;
     value tree = impl_->filtered(impl_->tree, root, keep);
-    auto externals = make_source(options);
+    auto externals = make_source(options, true);
     loader l(impl_->settings, impl_->registry.get(), externals.get());
     return impl_->registry->rebuild(std::move(tree), l);
 }
@@ -735,7 +790,7 @@ value archive::read_filter(const std::function<bool(const item_info&)>& keep, re
 ndarray archive::array(std::string_view path, read_options options) const {
     object_path where;
     const value& node = node_at(path, where);
-    auto externals = make_source(options);
+    auto externals = make_source(options, false);
     loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
     return l.array(node);
 }
@@ -744,9 +799,7 @@ ndarray archive::rows(std::string_view path, std::size_t begin, std::size_t end,
     object_path where;
     const value& node = node_at(path, where);
     const std::string member(stub_member(node));
-    auto external = impl_->externals.find(member);
-    const bool npy_member =
-        !member.empty() && external != impl_->externals.end() && external->second.type == external_type::npy;
+    const bool npy_member = !member.empty() && impl_->is_item_external(member, external_type::npy);
     if (npy_member && impl_->entry_of(member).method == compression_method::store) {
         const zip_entry& e = impl_->entry_of(member);
         try {
@@ -788,7 +841,7 @@ void archive::verify() const {
     const impl& a = *impl_;
     a.zip.check_local_headers();
     for (const zip_entry& e : a.zip.entries()) a.zip.verify(e, a.settings.threads);
-    for (const auto& [member, external] : a.externals) {
+    for (const auto& [member, external] : a.externals()) {
         if (external.type == external_type::jsonl) {
             a.jsonl(member);
             continue;

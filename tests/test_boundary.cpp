@@ -1069,7 +1069,11 @@ TEST_CASE("boundary: members truncated inside, at each boundary of their content
     for (const std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{10}, meta.size() - 1}) {
         INFO("__zanj_meta__.json cut to " << cut);
         count_case("__zanj_meta__.json cut to " + std::to_string(cut) + " bytes");
-        expect(outcome::format_error, "__zanj_meta__.json", [&] { open_bytes(zanj_zip("{}", meta.substr(0, cut))); });
+        // Opening and listing need the tree alone; the first read checks the meta.
+        const zanj::archive a = open_bytes(zanj_zip("{}", meta.substr(0, cut)));
+        CHECK(a.items().size() == 1);
+        expect(outcome::format_error, "__zanj_meta__.json", [&] { a.read(); });
+        expect(outcome::format_error, "__zanj_meta__.json", [&] { a.meta(); });
     }
     // A .jsonl member cut inside a line names the line; cut at a line's end, it holds fewer rows
     // than its stub records.
@@ -1384,7 +1388,8 @@ TEST_CASE("boundary: $ref to a missing or wrong member", "[boundary]") {
         std::vector<rz::entry> members;
         outcome want;
         std::string text;
-        bool at_open;      // refused when the archive opens (else when /w is read)
+        bool at_open;      // refused when the archive opens (else when /w is read: externals_info is
+                           // checked against the tree by the first read)
         bool typed = true; // also read as a map of arrays
     };
     const std::string stub_of_other = array_tree("other.npy", "[3]", "float64");
@@ -1403,42 +1408,42 @@ TEST_CASE("boundary: $ref to a missing or wrong member", "[boundary]") {
          {},
          outcome::format_error,
          "externals_info lists member 'w.npy', which the archive does not hold",
-         true},
+         false},
         {"$ref to another member than externals_info gives the path",
          stub_of_other,
          array_meta("w.npy"),
          {stored("w.npy", npy), stored("other.npy", npy)},
          outcome::format_error,
          "is not the stub of member 'w.npy' (its $ref is \"other.npy\")",
-         true},
+         false},
         {"$ref differing in case",
          array_tree("W.npy", "[3]", "float64"),
          array_meta("w.npy"),
          {stored("w.npy", npy)},
          outcome::format_error,
          "is not the stub of member 'w.npy' (its $ref is \"W.npy\")",
-         true},
+         false},
         {"$ref empty",
          array_tree("", "[3]", "float64"),
          array_meta("w.npy"),
          {stored("w.npy", npy)},
          outcome::format_error,
          "is not the stub of member 'w.npy' (its $ref is \"\")",
-         true},
+         false},
         {"$ref a number",
          R"({"w": {"__muutils_format__": "numpy.ndarray:external", "$ref": 5, "shape": [3], "dtype": "float64"}})",
          array_meta("w.npy"),
          {stored("w.npy", npy)},
          outcome::format_error,
          "is not the stub of member 'w.npy' (its $ref is 5)",
-         true},
+         false},
         {"stub without $ref",
          R"({"w": {"__muutils_format__": "numpy.ndarray:external", "shape": [3], "dtype": "float64"}})",
          array_meta("w.npy"),
          {stored("w.npy", npy)},
          outcome::format_error,
          "is not the stub of member 'w.npy' (its $ref is missing)",
-         true},
+         false},
         {"$ref to __zanj__.json, listed as an npy member",
          array_tree("__zanj__.json", "[3]", "float64"),
          R"({"externals_info": {)" + npy_info("__zanj__.json", R"(["w"])") + "}}",
@@ -1487,6 +1492,52 @@ TEST_CASE("boundary: $ref to a missing or wrong member", "[boundary]") {
         const zanj::archive a = open_bytes(bytes);
         expect(c.want, c.text, [&] { a.read(); });
         if (c.typed) expect(c.want, c.text, [&] { a.read<std::map<std::string, zanj::ndarray>>(); });
+    }
+}
+
+// Opening and listing need the tree alone, and reading one item goes by its stub: what
+// externals_info says is parsed and checked by reads of the whole tree and by verify().
+TEST_CASE("boundary: items and single reads go by the tree; whole reads check externals_info", "[boundary]") {
+    const zanj::ndarray w = sample(zanj::dtype::float64, {3});
+    const std::string npy = npy_header_of(zanj::dtype::float64, {3}) + npy_data(w, false, false);
+    struct meta_case {
+        std::string label;
+        std::string meta;
+        std::string text; // what whole reads and verify() say
+    };
+    const meta_case cases[] = {
+        {"consistent", array_meta("w.npy"), ""},
+        {"meta not JSON", R"({"externals_info": )", "__zanj_meta__.json"},
+        {"member not listed", "{}", "external array 'w.npy' was not loaded"},
+        {"a listed member missing",
+         array_meta("w.npy").substr(0, 20) + R"("x.npy": {"item_type": "npy", "path": ["x"]}, )" +
+             array_meta("w.npy").substr(20),
+         "externals_info lists member 'x.npy', which the archive does not hold"},
+    };
+    for (const meta_case& c : cases) {
+        INFO(c.label);
+        count_case("externals_info read lazily: " + c.label);
+        const zanj::archive a =
+            open_bytes(zanj_zip(array_tree("w.npy", "[3]", "float64"), c.meta, {stored("w.npy", npy)}));
+        REQUIRE(a.items().size() == 2);
+        CHECK(a.items()[1].member == "w.npy");
+        REQUIRE(a.items()[1].array);
+        CHECK(a.items()[1].array->shape == zanj::shape_type{3});
+        CHECK(a.array("/w") == w);
+        CHECK(a.view("/w") == w);
+        CHECK(a.rows("/w", 1, 3) == w.rows(1, 3));
+        CHECK(a.read("/w").as_array() == w);
+        CHECK(a.read<zanj::ndarray>("/w") == w);
+        if (c.text.empty()) {
+            CHECK(a.read()["w"].as_array() == w);
+            a.verify();
+            continue;
+        }
+        expect(outcome::format_error, c.text, [&] { a.read(); });
+        expect(outcome::format_error, c.text, [&] { a.read<std::map<std::string, zanj::ndarray>>(); });
+        expect(outcome::format_error, c.text, [&] { a.read_filter([](const zanj::item_info&) { return true; }); });
+        if (c.label != "member not listed") // externals_info need not list what no one reads
+            expect(outcome::format_error, c.text, [&] { a.verify(); });
     }
 }
 

@@ -123,9 +123,11 @@ bool is_not_loaded(const value& v) noexcept;
 /// \endcode
 class archive {
 public:
-    /// Opens `file`: reads the zip directory and `__zanj__.json` / `__zanj_meta__.json`, and
-    /// checks that `externals_info` agrees with the tree. `registry` rebuilds typed items in
-    /// untyped reads (zanj's built-in loaders when null).
+    /// Opens `file`: reads the zip directory, parses `__zanj__.json` and reads the text of
+    /// `__zanj_meta__.json`. Listing (`items`, `find`, `tree`) needs nothing more; the first read
+    /// of data (and `verify`) parses `externals_info` and checks it against the tree, throwing
+    /// format_error there when they disagree or the meta is not valid JSON. `registry` rebuilds
+    /// typed items in untyped reads (zanj's built-in loaders when null).
     explicit archive(const std::filesystem::path& file, config settings = {},
                      std::shared_ptr<const loader_registry> registry = nullptr);
     /// Opens an archive held in memory, which must stay unchanged while the archive (not what
@@ -146,8 +148,8 @@ public:
 
     /// The file this archive was opened from ("<archive in memory>" for those held in memory).
     const std::filesystem::path& path() const noexcept;
-    /// `__zanj_meta__.json`, parsed when first asked for (opening reads only externals_info's
-    /// item types, paths and lengths from it).
+    /// `__zanj_meta__.json`, parsed when first asked for (reads of data parse only
+    /// externals_info's item types, paths and lengths from it).
     const value& meta() const;
     /// `__zanj__.json` as it is: external items are stubs (`$ref`) without their data.
     const value& tree() const noexcept;
@@ -195,7 +197,8 @@ private:
     struct source;
     explicit archive(std::unique_ptr<impl> opened);
     const value& node_at(std::string_view path, object_path& where) const;
-    std::unique_ptr<detail::external_source> make_source(read_options options) const;
+    // `whole_tree`: the read covers the root, and goes by externals_info (see archive::source).
+    std::unique_ptr<detail::external_source> make_source(read_options options, bool whole_tree) const;
     const config& settings() const noexcept;
     const loader_registry* registry() const noexcept;
 
@@ -213,7 +216,7 @@ auto archive::load_with(std::string_view path, Load&& load, read_options options
     -> std::invoke_result_t<Load&, const value&, loader&> {
     object_path where;
     const value& node = node_at(path, where);
-    auto externals = make_source(options);
+    auto externals = make_source(options, where.empty());
     loader l(settings(), registry(), externals.get(), std::move(where));
     return load(node, l);
 }
