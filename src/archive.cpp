@@ -134,9 +134,10 @@ struct archive::impl {
     config settings;
     std::shared_ptr<const loader_registry> registry;
     value tree;
-    // What opening needs of __zanj_meta__.json: each externals_info entry's item_type, path and
-    // len(data). The whole of it is parsed from its text, read at the open (an update in place
-    // may overwrite the member later), when meta() is first asked for.
+    // The text of __zanj_meta__.json, read at the open (an update in place may overwrite the
+    // member later). The whole of it is parsed when meta() is first asked for; each
+    // externals_info entry's item_type, path and len(data) (meta_pruned) by the first read that
+    // needs them.
     std::shared_ptr<std::byte> meta_text;
     mutable std::once_flag meta_once;
     mutable value meta;
@@ -298,7 +299,11 @@ void archive::impl::read_externals_info() const {
 }
 
 const value& archive::impl::jsonl(std::string_view member) const {
-    externals(); // read first: the checks below use it
+    // Items find external lists by their stub; only members externals_info lists are read.
+    if (auto listed = externals().find(member);
+        listed == externals().end() || listed->second.type != external_type::jsonl)
+        throw format_error("external list '" + std::string(member) + "' is not listed in externals_info as jsonl", {},
+                           std::string(member));
     std::lock_guard lock(jsonl_mutex);
     const std::string name(member);
     if (auto it = jsonl_cache.find(name); it != jsonl_cache.end()) return *it->second;
@@ -780,9 +785,9 @@ value archive::read(std::string_view path, read_options options) const {
 }
 
 value archive::read_filter(const std::function<bool(const item_info&)>& keep, read_options options) const {
+    auto externals = make_source(options, true);
     object_path root;
     value tree = impl_->filtered(impl_->tree, root, keep);
-    auto externals = make_source(options, true);
     loader l(impl_->settings, impl_->registry.get(), externals.get());
     return impl_->registry->rebuild(std::move(tree), l);
 }

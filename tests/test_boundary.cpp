@@ -1539,6 +1539,19 @@ TEST_CASE("boundary: items and single reads go by the tree; whole reads check ex
         if (c.label != "member not listed") // externals_info need not list what no one reads
             expect(outcome::format_error, c.text, [&] { a.verify(); });
     }
+    // A list stub is listed by its stub too; its rows are read only when externals_info lists it.
+    count_case("externals_info read lazily: an external list it does not list");
+    const zanj::archive a =
+        open_bytes(zanj_zip(R"j({"l": {"__muutils_format__": "list:external", "$ref": "l.jsonl", "len(data)": 2}})j",
+                            "{}", {stored("l.jsonl", "1\n2\n")}));
+    REQUIRE(a.items().size() == 2);
+    CHECK(a.items()[1].kind == zanj::item_kind::external_list);
+    CHECK(a.items()[1].length == 2);
+    expect(outcome::format_error, "external list 'l.jsonl' is not listed in externals_info",
+           [&] { a.read_filter([](const zanj::item_info&) { return true; }); });
+    expect(outcome::format_error, "external list was not loaded", [&] { a.read(); });
+    expect(outcome::format_error, "external list was not loaded", [&] { a.read("/l"); });
+    expect(outcome::usage_error, "the archive has no item at /l/0", [&] { a.read("/l/0"); });
 }
 
 TEST_CASE("boundary: externals_info paths that do not resolve", "[boundary]") {
