@@ -266,6 +266,9 @@ def main():
         "- Every save ends durable (`fsync`, added after the libraries that do not sync). Reads are "
         "**warm-cache**: the page cache cannot be dropped without root, so every file is read once before "
         "it is timed, for every tool alike.",
+        "- Before each run of a case, memory of twice the payload plus 256 MiB is touched and freed: this VM hands "
+        "memory freed a few seconds earlier back to its host, and touching it again costs a host fault per page, "
+        "which made a case fast or slow by what ran before it.",
         "- The machine is shared and noisy; compare ratios within one run, not absolute speeds across runs.",
         "",
         "## The issue's targets",
