@@ -715,6 +715,7 @@ std::unique_ptr<detail::external_source> archive::make_source(read_options optio
 const std::vector<item_info>& archive::items() const {
     std::call_once(impl_->items_once, [&] {
         object_path root;
+        impl_->item_list.reserve(impl_->tree_stubs.size() + 1); // every stub is an item
         impl_->list_items(impl_->tree, root, impl_->item_list);
     });
     return impl_->item_list;
