@@ -189,8 +189,11 @@ struct handler<T> {
     }
 
     /// "Name(SerializableDataclass)".
-    static std::string format_key() {
-        return std::string(detail::unqualified_name(description().name)) + "(SerializableDataclass)";
+    static const std::string& format_key() {
+        // Built once: every item of the type, written or read, asks for it.
+        static const std::string key =
+            std::string(detail::unqualified_name(description().name)) + "(SerializableDataclass)";
+        return key;
     }
 
     /// Writes the item (the contract of zanj/handler.hpp).
@@ -218,8 +221,8 @@ struct handler<T> {
         static_assert(std::is_default_constructible_v<T>,
                       "zanj: a ZANJ_DATACLASS type must be default constructible to be loaded (its fields are "
                       "assigned one by one); otherwise write a handler<T> whose load() constructs it");
-        const std::string key = format_key();
-        l.expect(v, value::kind::dict, "a dict for " + key);
+        const std::string& key = format_key();
+        if (!v.is_dict()) l.expect(v, value::kind::dict, "a dict for " + key);
         std::string_view found = v.format();
         // Python matches a class whose format string is a prefix of the item's; a plain dict is accepted too.
         if (!found.empty() && !found.starts_with(key))
@@ -236,9 +239,16 @@ struct handler<T> {
             if (upgrade(v, l, key, declared, upgraded)) item = &upgraded;
         }
         T obj{};
-        std::apply([&](const auto&... f) { (load_member(obj, f, *item, l, key, declared), ...); },
+        std::size_t found_fields = 0;
+        std::apply([&](const auto&... f) { ((found_fields += load_member(obj, f, *item, l, key, declared)), ...); },
                    description().fields);
-        if (l.settings().schema.unknown_fields != unknown_field::ignore) check_unknown(*item, l, key, declared);
+        if (l.settings().schema.unknown_fields != unknown_field::ignore) {
+            // When every key is a field found, the format key or the version, none is unknown:
+            // the common case skips comparing each key with every field name.
+            const std::size_t known = found_fields + (item->find(zanj::format_key) != nullptr) +
+                                      (versioned && item->find(version_key) != nullptr);
+            if (item->size() != known) check_unknown(*item, l, key, declared);
+        }
         return obj;
     }
 
@@ -311,8 +321,9 @@ private:
         }
     }
 
+    // Whether the item holds the field (under its name or an alias).
     template <class Field, class Schema>
-    static void load_member(T& obj, const Field& f, const value& item, loader& l, const std::string& key,
+    static bool load_member(T& obj, const Field& f, const value& item, loader& l, const std::string& key,
                             const Schema& declared) {
         std::string_view name = f.name;
         const value* member = item.find(name);
@@ -322,15 +333,16 @@ private:
             });
         if (!member) {
             switch (l.settings().schema.missing_fields) {
-            case missing_field::keep: return;
+            case missing_field::keep: return false;
             case missing_field::warn:
                 l.warn("missing field '" + std::string(f.name) + "' of " + key + ": it keeps its default value");
-                return;
+                return false;
             case missing_field::error: l.fail("missing field '" + std::string(f.name) + "' of " + key);
             }
         }
         loader::path_guard guard(l, name);
         obj.*(f.pointer) = l.template load<std::remove_cvref_t<decltype(obj.*(f.pointer))>>(*member);
+        return true;
     }
 
     template <class Schema>
