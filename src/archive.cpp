@@ -516,7 +516,7 @@ item_info archive::impl::describe(const value& node, object_path path) const {
         info.kind = item_kind::array;
         array_info a;
         a.dtype = header->type;
-        a.shape = header->shape;
+        a.shape = std::move(header->shape);
         a.mode = info.format.substr(info.format.find(':') + 1);
         if (!info.member.empty()) {
             const zip_entry& e = entry_of(member);
