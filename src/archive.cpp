@@ -171,6 +171,11 @@ struct archive::impl {
     void read_externals_info() const;
     void index_stubs(const value& node);
     bool is_item_external(std::string_view member, external_type type) const;
+    // Whether externals_info lists `member` with that item_type.
+    bool listed_as(std::string_view member, external_type type) const {
+        auto it = externals().find(member);
+        return it != externals().end() && it->second.type == type;
+    }
     const value* walk(const value& root, const value::list_type& path, std::size_t first, const std::string& member,
                       std::string* crossed) const;
     void check_stub_at(const value& stub, const value::list_type& path, const std::string& member) const;
@@ -249,11 +254,11 @@ void archive::impl::index_stubs(const value& node) {
 // in the tree; a list, or a member nested in one, by externals_info (reading a list checks it).
 bool archive::impl::is_item_external(std::string_view member, external_type type) const {
     if (auto in_tree = tree_stubs.find(member); in_tree != tree_stubs.end()) {
-        const bool array = detail::is_array_format(in_tree->second->format());
-        if (array || type == external_type::npy) return array && type == external_type::npy && zip.find(member);
+        if (detail::is_array_format(in_tree->second->format()))
+            return type == external_type::npy && zip.find(member) != nullptr;
+        if (type == external_type::npy) return false; // a list's stub
     }
-    auto it = externals().find(member);
-    return it != externals().end() && it->second.type == type;
+    return listed_as(member, type);
 }
 
 void archive::impl::read_externals_info() const {
@@ -300,8 +305,7 @@ void archive::impl::read_externals_info() const {
 
 const value& archive::impl::jsonl(std::string_view member) const {
     // Items find external lists by their stub; only members externals_info lists are read.
-    if (auto listed = externals().find(member);
-        listed == externals().end() || listed->second.type != external_type::jsonl)
+    if (!listed_as(member, external_type::jsonl))
         throw format_error("external list '" + std::string(member) + "' is not listed in externals_info as jsonl", {},
                            std::string(member));
     std::lock_guard lock(jsonl_mutex);
@@ -621,9 +625,7 @@ struct archive::source final : detail::external_source {
     }
 
     bool has(std::string_view member, external_type type) const {
-        if (!whole) return archive.is_item_external(member, type);
-        auto it = archive.externals().find(member);
-        return it != archive.externals().end() && it->second.type == type;
+        return whole ? archive.listed_as(member, type) : archive.is_item_external(member, type);
     }
     bool has_jsonl(std::string_view member) const override { return has(member, external_type::jsonl); }
     bool has_npy(std::string_view member) const override { return has(member, external_type::npy); }
@@ -725,8 +727,7 @@ const value& archive::impl::node_at(const std::vector<std::string_view>& steps, 
                                     object_path& where) const {
     const value* cur = &tree;
     for (std::string_view step : steps) {
-        if (std::string_view list = stub_member(*cur);
-            !list.empty() && externals().contains(list) && externals().find(list)->second.type == external_type::jsonl)
+        if (std::string_view list = stub_member(*cur); !list.empty() && listed_as(list, external_type::jsonl))
             cur = &jsonl(list);
         const value* next = nullptr;
         // An array's keys are its metadata, not items (as in items()).

@@ -4,9 +4,9 @@
 /// by hash. An open-addressing table of hashes and positions, at most half full: one allocation
 /// for all the keys, and positions rather than views of the keys, so the items may move.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -26,7 +26,7 @@ public:
         if (this == &other) return *this;
         slots_.reset();
         if (other.slots_) {
-            slots_ = std::make_unique<slot[]>(other.capacity() + 1);
+            slots_ = std::make_unique_for_overwrite<slot[]>(other.capacity() + 1);
             std::copy_n(other.slots_.get(), other.capacity() + 1, slots_.get());
         }
         return *this;
