@@ -235,19 +235,36 @@ std::uint64_t file_size(const file_handle& file) {
     return static_cast<std::uint64_t>(st.st_size);
 }
 
-void write_all(const file_handle& file, std::span<const std::byte> data) {
+void writeback_pacer::advance(const file_handle& file, std::uint64_t bytes) noexcept {
+    written_ += bytes;
+    if (written_ - requested_ < step) return;
+    // Whole pages only: the page the last write ended in will be written to again.
+    const std::uint64_t until = written_ & ~std::uint64_t{4095};
+#ifdef SYNC_FILE_RANGE_WRITE
+    ::sync_file_range(file.fd(), static_cast<off_t>(requested_), static_cast<off_t>(until - requested_),
+                      SYNC_FILE_RANGE_WRITE);
+#else
+    (void)file;
+#endif
+    requested_ = until;
+}
+
+void write_all(const file_handle& file, std::span<const std::byte> data, writeback_pacer* pacer) {
+    const std::size_t most = pacer ? static_cast<std::size_t>(writeback_pacer::step) : max_chunk;
     while (!data.empty()) {
-        ssize_t n = ::write(file.fd(), data.data(), std::min(data.size(), max_chunk));
+        ssize_t n = ::write(file.fd(), data.data(), std::min(data.size(), most));
         if (n < 0) {
             if (errno == EINTR) continue;
             fail("write", file.path(), errno);
         }
         data = data.subspan(static_cast<std::size_t>(n));
+        if (pacer) pacer->advance(file, static_cast<std::uint64_t>(n));
     }
 }
 
-void skip_bytes(const file_handle& file, std::uint64_t n) {
+void skip_bytes(const file_handle& file, std::uint64_t n, writeback_pacer* pacer) {
     if (::lseek(file.fd(), static_cast<off_t>(n), SEEK_CUR) < 0) fail("seek in", file.path(), errno);
+    if (pacer) pacer->advance(file, n);
 }
 
 void pwrite_all(const file_handle& file, std::span<const std::byte> data, std::uint64_t offset) {
@@ -316,8 +333,9 @@ void write_file_atomically(const fs::path& destination, std::span<const std::spa
     const fs::path temp = file.path();
     try {
         std::uint64_t done = 0;
+        writeback_pacer pacer;
         for (std::span<const std::byte> piece : pieces) {
-            write_all(file, piece);
+            write_all(file, piece, &pacer);
             done += piece.size();
             if (written) written(done);
         }

@@ -11,6 +11,7 @@
 #include <bit>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -134,7 +135,10 @@ struct zip_writer::impl {
     std::vector<std::byte> pending;
     std::vector<member_record> members;
     std::unordered_set<std::string> names;
-    std::vector<std::byte> compressed; // reused from member to member
+    std::vector<std::byte> compressed;    // reused from member to member
+    std::optional<writeback_pacer> pacer; // for a file that will be fsynced: not one in memory
+
+    writeback_pacer* pacing() noexcept { return pacer ? &*pacer : nullptr; }
 
     void put(std::span<const std::byte> bytes) {
         pending.insert(pending.end(), bytes.begin(), bytes.end());
@@ -145,13 +149,13 @@ struct zip_writer::impl {
     void put_data(std::span<const std::byte> bytes) {
         if (bytes.size() < direct_write_threshold) return put(bytes);
         flush();
-        write_all(file, bytes);
+        write_all(file, bytes, pacing());
         position += bytes.size();
     }
 
     void flush() {
         if (pending.empty()) return;
-        write_all(file, pending);
+        write_all(file, pending, pacing());
         pending.clear();
     }
 
@@ -173,7 +177,7 @@ struct zip_writer::impl {
                            std::memcmp(bytes.data(), bytes.data() + 1, bytes.size() - 1) == 0;
         if (!zeros || in_place) return put_data(bytes); // in place, a hole would keep the old bytes
         flush();
-        skip_bytes(file, bytes.size());
+        skip_bytes(file, bytes.size(), pacing());
         position += bytes.size();
     }
 
@@ -207,6 +211,7 @@ zip_writer::zip_writer(fs::path destination) : impl_(std::make_unique<impl>()) {
     impl_->destination = std::move(destination);
     impl_->file = make_temp_file_beside(impl_->destination);
     impl_->temp_path = impl_->file.path();
+    impl_->pacer.emplace();
 }
 
 zip_writer::zip_writer(in_memory_t, std::string name) : impl_(std::make_unique<impl>()) {
@@ -221,6 +226,7 @@ zip_writer::zip_writer(in_place_t, file_handle file, std::uint64_t start, std::s
     w.file = std::move(file);
     w.in_place = true;
     w.position = start;
+    w.pacer.emplace(start);
     seek_to(w.file, start);
     for (const zip_entry& e : kept) {
         w.names.insert(e.name);

@@ -63,10 +63,32 @@ void truncate_file(const file_handle& file, std::uint64_t size);
 /// Size of the open file in bytes.
 std::uint64_t file_size(const file_handle& file);
 
-/// Writes all of `data` at the current position, retrying partial writes.
-void write_all(const file_handle& file, std::span<const std::byte> data);
+/// Keeps the disk busy while a file that will be fsynced is written from start to end. Every few
+/// MiB written, it asks the kernel to start writing them to the disk without waiting
+/// (sync_file_range). Otherwise all of the file waits in the page cache and the final fsync
+/// starts the disk only then. Overlapping the two made 256 MiB saves 1.5 to 3 times faster here.
+/// Only advice: a failed write-back shows at the fsync.
+class writeback_pacer {
+public:
+    /// For a file written from `start` on.
+    explicit writeback_pacer(std::uint64_t start = 0) noexcept : written_(start), requested_(start) {}
+
+    /// Notes that `bytes` more were written (or skipped) at the end of `file`.
+    void advance(const file_handle& file, std::uint64_t bytes) noexcept;
+
+    /// Bytes written between two requests.
+    static constexpr std::uint64_t step = std::uint64_t{8} << 20;
+
+private:
+    std::uint64_t written_ = 0;
+    std::uint64_t requested_ = 0; // bytes before this offset were handed to the disk
+};
+
+/// Writes all of `data` at the current position, retrying partial writes. With a pacer, writes
+/// in its steps and reports each one.
+void write_all(const file_handle& file, std::span<const std::byte> data, writeback_pacer* pacer = nullptr);
 /// Moves the write position `n` bytes on without writing: the gap reads as zeros (a hole).
-void skip_bytes(const file_handle& file, std::uint64_t n);
+void skip_bytes(const file_handle& file, std::uint64_t n, writeback_pacer* pacer = nullptr);
 /// Writes all of `data` at `offset`, retrying partial writes.
 void pwrite_all(const file_handle& file, std::span<const std::byte> data, std::uint64_t offset);
 /// Reads exactly `out.size()` bytes at `offset`; reaching the end of the file first is an error.
