@@ -388,9 +388,10 @@ detail::npy_header_info archive::impl::npy_header(const zip_entry& e) const {
 }
 
 namespace {
-// Stored members up to this size are read whole in one call, header and data together: for
-// archives of many small arrays the calls, not the bytes, are the cost.
-constexpr std::uint64_t small_member = std::uint64_t{1} << 20;
+// Stored members up to this size are read whole in one call, local header, NPY header and data
+// together (zip_reader::read_small): for archives of many small arrays the calls, not the
+// bytes, are the cost.
+constexpr std::uint64_t small_member = detail::zip_reader::small_member_size;
 
 // The NPY header at the start of a member's bytes (all of them, or at least the header's).
 detail::npy_header_info parse_npy_header(std::span<const std::byte> bytes, const zip_entry& e,
@@ -423,7 +424,7 @@ ndarray archive::impl::npy(std::string_view member, const read_options& options)
         if (e.uncompressed_size <= small_member) {
             const auto size = static_cast<std::size_t>(e.uncompressed_size);
             std::shared_ptr<std::byte> storage = detail::allocate_aligned(size);
-            zip.read_into(e, {}, {storage.get(), size}, 1);
+            if (size) std::memcpy(storage.get(), zip.read_small(e).data(), size);
             detail::npy_header_info h = parse_npy_header({storage.get(), size}, e, zip.limits());
             if (is_plain(h)) {
                 h.type = recorded_dtype(e.name, h.type);
@@ -456,13 +457,11 @@ void archive::impl::npy_into(std::string_view member, const array_placer& place)
         if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size());
     };
     if (e.method == compression_method::store && e.uncompressed_size <= small_member) {
-        thread_local std::vector<std::byte> scratch;
-        scratch.resize(static_cast<std::size_t>(e.uncompressed_size));
-        zip.read_into(e, {}, scratch, 1);
-        detail::npy_header_info h = parse_npy_header(scratch, e, zip.limits());
+        const std::span<const std::byte> bytes = zip.read_small(e);
+        detail::npy_header_info h = parse_npy_header(bytes, e, zip.limits());
         if (is_plain(h)) {
             h.type = recorded_dtype(e.name, h.type);
-            fill(h.type, h.shape, std::span<const std::byte>(scratch).subspan(h.data_offset));
+            fill(h.type, h.shape, bytes.subspan(h.data_offset));
             return;
         }
     } else if (e.method == compression_method::store) {

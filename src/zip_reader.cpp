@@ -141,6 +141,8 @@ struct zip_reader::impl {
     }
     void validate(const directory_location& where);
     std::uint64_t data_offset(const zip_entry& e) const;
+    [[noreturn]] void fail_no_local_header(const zip_entry& e) const;
+    std::uint64_t local_header_size(const zip_entry& e, std::span<const std::byte> read) const;
     void check_readable(const zip_entry& e) const;
     using chunk_placer = std::function<std::span<std::byte>(std::uint64_t offset, std::size_t length)>;
     std::uint32_t read_chunks(std::uint64_t offset, std::uint64_t length, unsigned threads,
@@ -342,28 +344,36 @@ std::uint64_t zip_reader::impl::data_offset(const zip_entry& e) const {
         if (const std::uint64_t known = cached->load(std::memory_order_acquire)) return known;
     }
     // The fixed part and the name in one read (the central directory's checks keep both inside the file).
-    const std::uint64_t fixed_size = zf::local_header_size + e.name.size();
-    if (e.local_header_offset >= size)
-        fail("member " + in_quotes(e.name) +
-             " has no local header where the central directory says: "
-             "the archive is corrupt");
-    std::vector<std::byte> fixed(
-        static_cast<std::size_t>(std::min<std::uint64_t>(fixed_size, size - e.local_header_offset)));
+    if (e.local_header_offset >= size) fail_no_local_header(e);
+    std::vector<std::byte> fixed(static_cast<std::size_t>(
+        std::min<std::uint64_t>(zf::local_header_size + e.name.size(), size - e.local_header_offset)));
     read_at(fixed, e.local_header_offset);
-    if (fixed.size() < zf::local_header_size || get32(fixed.data()) != zf::local_header_signature)
-        fail("member " + in_quotes(e.name) +
-             " has no local header where the central directory says: "
-             "the archive is corrupt");
-    const std::size_t name_size = get16(fixed.data() + 26);
-    const std::size_t extra_size = get16(fixed.data() + 28);
-    if (name_size != e.name.size() || fixed.size() != fixed_size ||
-        std::memcmp(fixed.data() + zf::local_header_size, e.name.data(), name_size) != 0)
+    const std::uint64_t offset = e.local_header_offset + local_header_size(e, fixed);
+    if (cached) cached->store(offset, std::memory_order_release);
+    return offset;
+}
+
+void zip_reader::impl::fail_no_local_header(const zip_entry& e) const {
+    fail("member " + in_quotes(e.name) +
+         " has no local header where the central directory says: "
+         "the archive is corrupt");
+}
+
+// The size of the local header at the start of `read` (bytes read from the member's local header
+// offset on: at least its fixed part and name, where the file holds them), checked against the
+// central directory's entry.
+std::uint64_t zip_reader::impl::local_header_size(const zip_entry& e, std::span<const std::byte> read) const {
+    const std::uint64_t fixed_size = zf::local_header_size + e.name.size();
+    if (read.size() < zf::local_header_size || get32(read.data()) != zf::local_header_signature)
+        fail_no_local_header(e);
+    const std::size_t name_size = get16(read.data() + 26);
+    const std::size_t extra_size = get16(read.data() + 28);
+    if (name_size != e.name.size() || read.size() < fixed_size ||
+        std::memcmp(read.data() + zf::local_header_size, e.name.data(), name_size) != 0)
         fail("member " + in_quotes(e.name) + ": its local header names a different member: the archive is corrupt");
     const std::uint64_t header_size = fixed_size + extra_size;
     check_within(e, e.local_header_offset, header_size + e.compressed_size, e.limit);
-    const std::uint64_t offset = e.local_header_offset + header_size;
-    if (cached) cached->store(offset, std::memory_order_release);
-    return offset;
+    return header_size;
 }
 
 // The rules of one member, checked as the directory is read: a safe name, sizes that fit in
@@ -509,6 +519,8 @@ std::uint32_t zip_reader::impl::read_chunks(std::uint64_t offset, std::uint64_t 
         read_at(piece, offset + i * chunk);
         chunk_crcs[i] = crc32(0, piece);
     });
+    // One chunk (most members) needs no combining, which costs as much as checksumming 4 KB.
+    if (chunks == 1) return chunk_crcs[0];
     std::uint32_t crc = 0;
     for (std::size_t i = 0; i < chunks; ++i) crc = crc32_combine(crc, chunk_crcs[i], chunk_length(i));
     return crc;
@@ -553,6 +565,38 @@ void zip_reader::read_into(const zip_entry& e, std::span<std::byte> head, std::s
         std::memcpy(head.data(), out.data(), head.size());
         if (!body.empty()) std::memcpy(body.data(), out.data() + head.size(), body.size());
     }
+}
+
+std::span<const std::byte> zip_reader::read_small(const zip_entry& e) const {
+    const impl& r = *impl_;
+    r.check_readable(e);
+    if (e.uncompressed_size > small_member_size)
+        throw usage_error("zip_reader::read_small: member " + in_quotes(e.name) + " has " +
+                          std::to_string(e.uncompressed_size) + " bytes, more than " +
+                          std::to_string(small_member_size));
+    const auto size = static_cast<std::size_t>(e.uncompressed_size);
+    thread_local std::vector<std::byte> buffer;
+    if (e.method != compression_method::store || !r.file.is_open()) {
+        buffer.resize(size);
+        read_into(e, {}, buffer);
+        return {buffer.data(), size};
+    }
+    // The local header's extra field is not in the central directory; room for a usual one (a
+    // ZIP64 record, an alignment pad) is guessed, and a longer one costs a second read.
+    constexpr std::size_t extra_guess = 128;
+    if (e.local_header_offset >= r.size) r.fail_no_local_header(e);
+    buffer.resize(static_cast<std::size_t>(std::min<std::uint64_t>(
+        zf::local_header_size + e.name.size() + extra_guess + size, r.size - e.local_header_offset)));
+    r.read_at(buffer, e.local_header_offset);
+    const auto header_size = static_cast<std::size_t>(r.local_header_size(e, buffer));
+    if (header_size + size > buffer.size()) {
+        buffer.resize(size);
+        read_into(e, {}, buffer);
+        return {buffer.data(), size};
+    }
+    const std::span<const std::byte> data(buffer.data() + header_size, size);
+    r.check_crc(e, crc32(0, data));
+    return data;
 }
 
 std::shared_ptr<std::byte> zip_reader::read(const zip_entry& e) const {

@@ -125,6 +125,10 @@ void check_with_our_reader(const fs::path& path, const std::vector<member>& memb
         CHECK(e.uncompressed_size == members[i].data.size());
         CHECK(reader.find(members[i].name) == &e);
         CHECK(read_member(reader, e) == members[i].data);
+        if (e.uncompressed_size <= zip_reader::small_member_size) {
+            const std::span<const std::byte> small = reader.read_small(e);
+            CHECK(std::string(reinterpret_cast<const char*>(small.data()), small.size()) == members[i].data);
+        }
     }
     CHECK(reader.find("no such member") == nullptr);
 }
@@ -473,6 +477,45 @@ TEST_CASE("zip reader reads archives written by libzip", "[zip]") {
     check_with_our_reader(path, members);
 }
 
+// read_small reads a stored member with its local header in one go, guessing the size of the
+// local extra field, which only the local header gives; a longer one must still read right.
+TEST_CASE("zip reader reads small members whatever their local extra field holds", "[zip]") {
+    namespace rz = zanj_test::raw_zip;
+    fs::path dir = scratch_dir("zip_small_extra");
+    const std::string data = random_bytes(700, 20);
+    std::string bytes;
+    std::vector<std::uint64_t> offsets;
+    const std::vector<std::size_t> extra_sizes = {0, 100, 400, 60000};
+    for (std::size_t extra_size : extra_sizes) {
+        offsets.push_back(bytes.size());
+        std::string header =
+            rz::local_header("m" + std::to_string(extra_size), 0, rz::crc_of(data), data.size(), data.size());
+        rz::patch_le(header, 28, extra_size, 2);
+        std::string extra;
+        if (extra_size) {
+            rz::put(extra, 0xCAFE, 2); // an unknown field, which readers skip
+            rz::put(extra, extra_size - 4, 2);
+            extra.append(extra_size - 4, 'x');
+        }
+        bytes += header + extra + data;
+    }
+    const std::uint64_t directory_offset = bytes.size();
+    for (std::size_t i = 0; i < offsets.size(); ++i) {
+        bytes += rz::central_header("m" + std::to_string(extra_sizes[i]), 0, rz::crc_of(data), data.size(), data.size(),
+                                    offsets[i]);
+    }
+    bytes += rz::end_record(offsets.size(), bytes.size() - directory_offset, directory_offset);
+    const fs::path path = dir / "extra.zip";
+    write_file(path, bytes);
+    zip_reader reader(path);
+    for (const zip_entry& e : reader.entries()) {
+        INFO("member " << e.name);
+        const std::span<const std::byte> small = reader.read_small(e);
+        CHECK(std::string(reinterpret_cast<const char*>(small.data()), small.size()) == data);
+        CHECK(read_member(reader, e) == data);
+    }
+}
+
 TEST_CASE("zip reader reads archives written by Python's zipfile", "[zip]") {
     const std::string options =
         GENERATE(as<std::string>{}, "", "--store", "--force-zip64", "--store --force-zip64",
@@ -574,6 +617,8 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
         REQUIRE_THROWS_AS(damaged.read(*damaged.find("b.npy")), zanj::format_error);
         REQUIRE_THROWS_WITH(damaged.read(*damaged.find("b.npy")),
                             Contains("CRC-32 mismatch in member 'b.npy' (" + bad_name + "): the archive is corrupt"));
+        REQUIRE_THROWS_WITH(damaged.read_small(*damaged.find("b.npy")),
+                            Contains("CRC-32 mismatch in member 'b.npy' (" + bad_name + "): the archive is corrupt"));
         CHECK(read_member(damaged, *damaged.find("c.txt")) == "hello, world"); // the rest stays readable
     }
     SECTION("a flipped byte in deflate data") {
@@ -653,6 +698,8 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
         REQUIRE_THROWS_AS(damaged.read(*damaged.find("c.txt")), zanj::format_error);
         REQUIRE_THROWS_WITH(damaged.read(*damaged.find("c.txt")),
                             Contains("member 'c.txt' has no local header") && Contains(bad_name));
+        REQUIRE_THROWS_WITH(damaged.read_small(*damaged.find("c.txt")),
+                            Contains("member 'c.txt' has no local header") && Contains(bad_name));
         REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt' has no local header"));
     }
     SECTION("a local header naming another member") {
@@ -660,6 +707,17 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
         patched[c.local_header_offset + 30] = 'X'; // first letter of the name
         write_file(bad, patched);
         REQUIRE_THROWS_WITH(open_archive(bad), Contains("member 'c.txt': its local header names a different member"));
+        zip_reader damaged(bad);
+        REQUIRE_THROWS_WITH(damaged.read_small(*damaged.find("c.txt")),
+                            Contains("member 'c.txt': its local header names a different member"));
+    }
+    SECTION("a member too large for read_small is refused, not cut") {
+        const fs::path large = dir / "large.zanj";
+        write_archive(large, {{"big.bin", random_bytes(zip_reader::small_member_size + 1, 19), {}}});
+        zip_reader reader_of_large(large);
+        REQUIRE_THROWS_AS(reader_of_large.read_small(*reader_of_large.find("big.bin")), zanj::usage_error);
+        REQUIRE_THROWS_WITH(reader_of_large.read_small(*reader_of_large.find("big.bin")),
+                            Contains("'big.bin' has 1048577 bytes, more than 1048576"));
     }
     SECTION("a central directory offset inside the central directory") {
         std::string patched = bytes;

@@ -163,6 +163,12 @@ public:
     /// `threads` threads.
     void read_into(const zip_entry& entry, std::span<std::byte> head, std::span<std::byte> body,
                    unsigned threads = 1) const;
+    /// A small member (up to `small_member_size` bytes) in a buffer of the calling thread's, valid
+    /// until its next call, CRC checked. A stored one and its local header come in one read,
+    /// where read_into takes two: with thousands of small arrays, that read is most of the cost.
+    std::span<const std::byte> read_small(const zip_entry& entry) const;
+    /// The largest member read_small takes.
+    static constexpr std::uint64_t small_member_size = std::uint64_t{1} << 20;
     /// `out.size()` bytes of a stored member from `offset` on, unchecked: a part of a member
     /// cannot be checked without reading all of it.
     void read_stored(const zip_entry& entry, std::uint64_t offset, std::span<std::byte> out) const;
