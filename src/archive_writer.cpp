@@ -15,15 +15,15 @@ namespace zanj::detail {
 
 namespace {
 
-value path_as_json(const object_path& path) {
-    value::list_type out;
+void write_path(json_text& out, const object_path& path) {
+    out.begin_list();
     for (const auto& segment : path.segments()) {
         if (const auto* key = std::get_if<std::string>(&segment))
-            out.emplace_back(*key);
+            out.string(*key);
         else
-            out.emplace_back(std::get<std::size_t>(segment));
+            out.unsigned_integer(std::get<std::size_t>(segment));
     }
-    return value(std::move(out));
+    out.end_list();
 }
 
 value describe_compression(const compression& c) {
@@ -65,15 +65,27 @@ std::span<const std::byte> as_bytes(std::string_view s) {
 
 struct archive_writer::impl {
     impl(std::unique_ptr<zip_writer> z, const config& s, const loader_registry& r)
-        : owned(std::move(z)), zip(*owned), settings(s), registry(r) {}
-    impl(zip_writer& z, const config& s, const loader_registry& r) : zip(z), settings(s), registry(r) {}
+        : owned(std::move(z)), zip(*owned), settings(s), registry(r) {
+        externals.begin_object();
+    }
+    impl(zip_writer& z, const config& s, const loader_registry& r) : zip(z), settings(s), registry(r) {
+        externals.begin_object();
+    }
 
     std::unique_ptr<zip_writer> owned;
     zip_writer& zip;
     const config& settings;
     const loader_registry& registry;
-    value::dict_type externals_info;
-    std::vector<std::string> recent; // members written since take_written()
+    // externals_info as JSON text, one entry per member as the members are written: the object
+    // sits one level deep in the meta. With 10,000 arrays, building it as a tree, writing and
+    // freeing it was a fifth of the save.
+    std::string externals_text;
+    json_text externals{externals_text, {.indent = 1}, 1};
+    struct recent_entry {
+        std::string member;
+        std::size_t begin, end; // its entry in externals_text
+    };
+    std::vector<recent_entry> recent; // members written since take_written()
     std::uint64_t bytes_done = 0;
 
     // Reports a member of `size` uncompressed bytes as written.
@@ -82,16 +94,49 @@ struct archive_writer::impl {
         if (settings.progress) settings.progress(bytes_done);
     }
 
-    // The externals_info entry of an array member, as Python writes it.
+    // The externals_info entry of a member, as Python writes it: `fields` writes what follows
+    // its item_type and path.
+    template <class Fields>
+    void record(const std::string& member, std::string_view item_type, const object_path& path, Fields&& fields) {
+        externals.key(member);
+        const std::size_t begin = externals_text.size();
+        externals.begin_object();
+        externals.key("item_type");
+        externals.string(item_type);
+        externals.key("path");
+        write_path(externals, path);
+        fields();
+        externals.end_object();
+        recent.push_back({member, begin, externals_text.size()});
+    }
+
     void record_npy(const std::string& member, const object_path& path, const array_view& array) {
-        value::dict_type info;
-        info.insert_or_assign("item_type", "npy");
-        info.insert_or_assign("path", path_as_json(path));
-        info.insert_or_assign("type(data)", "<class 'numpy.ndarray'>");
-        info.insert_or_assign("len(data)", array.shape.empty() ? 0 : array.shape[0]);
-        add_array_metadata(info, array);
-        externals_info.insert_or_assign(member, value(std::move(info)));
-        recent.push_back(member);
+        record(member, "npy", path, [&] {
+            externals.key("type(data)");
+            externals.string("<class 'numpy.ndarray'>");
+            externals.key("len(data)");
+            externals.unsigned_integer(array.shape.empty() ? 0 : array.shape[0]);
+            externals.key("shape");
+            externals.begin_list();
+            for (std::size_t extent : array.shape) externals.unsigned_integer(extent);
+            externals.end_list();
+            externals.key("dtype");
+            externals.string(dtype_name(array.type));
+            externals.key("n_elements");
+            externals.unsigned_integer(shape_elements(array.shape));
+        });
+    }
+
+    void write_members(const value& tree, std::string meta_text) {
+        member_options json_options{.compression = settings.compress.json,
+                                    .threads = resolve_threads(settings.threads)};
+        std::string tree_text = write_json(tree, {.indent = 1});
+        for (const auto& [name, text] :
+             {std::pair{"__zanj__.json", &tree_text}, std::pair{"__zanj_meta__.json", &meta_text}}) {
+            zip.add(name, as_bytes(*text), json_options);
+            written(text->size());
+        }
+        zip.commit();
     }
 
     member_options options_for(const compression& c) const {
@@ -112,9 +157,15 @@ archive_writer::archive_writer(zip_writer& zip, const config& settings, const lo
 
 const zip_writer& archive_writer::zip() const noexcept { return impl_->zip; }
 
-std::vector<std::string> archive_writer::take_written() { return std::exchange(impl_->recent, {}); }
-
-const value::dict_type& archive_writer::externals_info() const noexcept { return impl_->externals_info; }
+std::vector<archive_writer::written_external> archive_writer::take_written() {
+    std::vector<written_external> out;
+    for (auto& entry : std::exchange(impl_->recent, {})) {
+        value info = parse_json(std::string_view(impl_->externals_text).substr(entry.begin, entry.end - entry.begin),
+                                "externals_info");
+        out.push_back({std::move(entry.member), std::move(info)});
+    }
+    return out;
+}
 
 archive_writer::~archive_writer() = default;
 
@@ -161,13 +212,13 @@ void archive_writer::add_jsonl(const std::string& member, const object_path& pat
                                std::size_t length, std::string_view kind, const compression& method) {
     impl_->zip.add(member, as_bytes(lines), impl_->options_for(method));
     impl_->written(lines.size());
-    value::dict_type info;
-    info.insert_or_assign("item_type", "jsonl");
-    info.insert_or_assign("path", path_as_json(path));
-    info.insert_or_assign("type(data)", "<class '" + std::string(kind) + "'>");
-    info.insert_or_assign("len(data)", length);
-    impl_->externals_info.insert_or_assign(member, value(std::move(info)));
-    impl_->recent.push_back(member);
+    json_text& t = impl_->externals;
+    impl_->record(member, "jsonl", path, [&] {
+        t.key("type(data)");
+        t.string("<class '" + std::string(kind) + "'>");
+        t.key("len(data)");
+        t.unsigned_integer(length);
+    });
 }
 
 void archive_writer::finish(const value& tree) {
@@ -213,24 +264,24 @@ void archive_writer::finish(const value& tree) {
     }
     cfg.insert_or_assign("load_handlers", value(std::move(loaders)));
 
-    value::dict_type meta;
-    meta.insert_or_assign("zanj_cfg", value(std::move(cfg)));
-    meta.insert_or_assign("sysinfo", system_description());
-    meta.insert_or_assign("externals_info", value(std::move(impl_->externals_info)));
-    auto now = std::chrono::system_clock::now().time_since_epoch();
-    meta.insert_or_assign("timestamp", std::chrono::duration<double>(now).count());
-    finish(tree, value(std::move(meta)));
+    impl_->externals.end_object();
+    std::string meta;
+    json_text t(meta, {.indent = 1});
+    t.begin_object();
+    t.key("zanj_cfg");
+    t.tree(value(std::move(cfg)));
+    t.key("sysinfo");
+    t.tree(system_description());
+    t.key("externals_info");
+    t.raw(impl_->externals_text);
+    t.key("timestamp");
+    t.floating(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    t.end_object();
+    impl_->write_members(tree, std::move(meta));
 }
 
 void archive_writer::finish(const value& tree, const value& meta) {
-    const config& s = impl_->settings;
-    member_options json_options{.compression = s.compress.json, .threads = resolve_threads(s.threads)};
-    for (const auto& [name, json] : {std::pair{"__zanj__.json", &tree}, std::pair{"__zanj_meta__.json", &meta}}) {
-        std::string text = write_json(*json, {.indent = 1});
-        impl_->zip.add(name, as_bytes(text), json_options);
-        impl_->written(text.size());
-    }
-    impl_->zip.commit();
+    impl_->write_members(tree, write_json(meta, {.indent = 1}));
 }
 
 std::filesystem::path prepare_save_path(const std::filesystem::path& file) {

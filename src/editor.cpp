@@ -483,13 +483,13 @@ void editor::set_item(std::string_view path, const std::function<value(serialize
         throw;
     } catch (...) {
         // Members written before the failure stay unreferenced; the old ones come back.
-        for (const std::string& member : ed.sink->take_written()) ed.writer->forget(member);
+        for (const auto& written : ed.sink->take_written()) ed.writer->forget(written.member);
         for (const zip_entry& e : parked) ed.writer->restore(e);
         throw;
     }
     ed.drop_members_under(steps, false);
-    for (const std::string& member : ed.sink->take_written())
-        ed.externals.insert_or_assign(member, *ed.sink->externals_info().find(member));
+    for (auto& written : ed.sink->take_written())
+        ed.externals.insert_or_assign(written.member, std::move(written.info));
     if (!parent) {
         ed.tree = std::move(node);
     } else if (parent->is_dict()) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -14,59 +15,63 @@ namespace zanj::detail {
 
 namespace {
 
-// Returns the offset of the first invalid UTF-8 sequence, or npos.
-std::size_t invalid_utf8_at(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t n;
-        std::uint32_t cp;
-        if ((c & 0xE0) == 0xC0)
-            n = 1, cp = c & 0x1F;
-        else if ((c & 0xF0) == 0xE0)
-            n = 2, cp = c & 0x0F;
-        else if ((c & 0xF8) == 0xF0)
-            n = 3, cp = c & 0x07;
-        else
-            return i;
-        if (i + n >= s.size()) return i; // truncated sequence
-        for (std::size_t k = 1; k <= n; ++k) {
-            auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += n + 1;
+// The length of the UTF-8 sequence starting at `i` (whose first byte is not ASCII), or 0 when
+// it is not valid UTF-8.
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0)
+        n = 1, cp = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        n = 2, cp = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        n = 3, cp = c & 0x07;
+    else
+        return 0;
+    if (i + n >= s.size()) return 0; // truncated sequence
+    for (std::size_t k = 1; k <= n; ++k) {
+        auto cc = static_cast<unsigned char>(s[i + k]);
+        if ((cc & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (cc & 0x3F);
     }
-    return std::string_view::npos;
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n + 1;
 }
 
-} // namespace
-
-bool is_valid_utf8(std::string_view s) noexcept { return invalid_utf8_at(s) == std::string_view::npos; }
-
-namespace {
+// What write_string does with each byte: copy it (0), escape it (1: controls, '"', '\\'), or
+// check the UTF-8 sequence it starts (2). One pass does the check and the escaping: two passes
+// were a tenth of the time of writing a tree of many short strings.
+constexpr std::array<std::uint8_t, 256> byte_class = [] {
+    std::array<std::uint8_t, 256> table{};
+    for (int c = 0; c < 0x20; ++c) table[c] = 1;
+    table['"'] = table['\\'] = 1;
+    for (int c = 0x80; c < 0x100; ++c) table[c] = 2;
+    return table;
+}();
 
 void write_string(std::string_view s, std::string& out) {
-    if (auto bad = invalid_utf8_at(s); bad != std::string_view::npos)
-        throw type_error("string is not valid UTF-8 (byte " + std::to_string(bad) + "): JSON and Python need UTF-8");
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    // Plain characters go in runs: appending them one by one was a tenth of a save of many
-    // small records.
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
+    std::size_t run = 0; // plain bytes go in runs: appending them one by one was slow
+    std::size_t i = 0;
+    while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        switch (byte_class[c]) {
+        case 0: ++i; continue;
+        case 2:
+            if (const std::size_t n = utf8_sequence_length(s, i)) {
+                i += n;
+                continue;
+            }
+            throw type_error("string is not valid UTF-8 (byte " + std::to_string(i) + "): JSON and Python need UTF-8");
+        default: break;
+        }
         out.append(s.data() + run, i - run);
-        run = i + 1;
+        run = ++i;
         switch (c) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
@@ -109,92 +114,149 @@ void write_integer(I i, std::string& out) {
     out.append(buf, end);
 }
 
-class json_writer {
-public:
-    json_writer(std::string& out, const json_write_options& options) : out_(out), options_(options) {}
-
-    void write(const value& v, int depth) {
-        switch (v.type()) {
-        case value::kind::null: out_ += "null"; break;
-        case value::kind::boolean: out_ += v.as_bool() ? "true" : "false"; break;
-        case value::kind::integer: write_integer(v.as_int(), out_); break;
-        case value::kind::unsigned_integer: write_integer(v.as_uint(), out_); break;
-        case value::kind::floating: write_double(v.as_double(), out_); break;
-        case value::kind::string: write_string(v.as_string(), out_); break;
-        case value::kind::list: write_list(v.as_list(), depth); break;
-        case value::kind::dict: write_dict(v.as_dict(), depth); break;
-        case value::kind::set: {
-            const auto& s = v.as_set();
-            value::dict_type d;
-            d.insert_or_assign(format_key, s.frozen ? "frozenset" : "set");
-            d.insert_or_assign("data", value(s.items));
-            write_dict(d, depth);
-            break;
-        }
-        case value::kind::array: {
-            if (!options_.describe_arrays)
-                throw type_error("an ndarray cannot be written as JSON directly; it must go through the serializer");
-            const auto& a = v.as_array();
-            write_string("array(" + std::string(dtype_name(a.type())) + ", " + a.shape_string() + ")", out_);
-            break;
-        }
-        }
-    }
-
-private:
-    void newline(int depth) {
-        if (options_.indent < 0) return;
-        out_ += '\n';
-        out_.append(static_cast<std::size_t>(depth * options_.indent), '\t');
-    }
-    void separator(int depth) {
-        out_ += ',';
-        if (options_.indent < 0) out_ += ' ';
-        newline(depth);
-    }
-
-    void write_list(const value::list_type& l, int depth) {
-        if (l.empty()) {
-            out_ += "[]";
-            return;
-        }
-        out_ += '[';
-        newline(depth + 1);
-        for (std::size_t i = 0; i < l.size(); ++i) {
-            if (i) separator(depth + 1);
-            write(l[i], depth + 1);
-        }
-        newline(depth);
-        out_ += ']';
-    }
-
-    void write_dict(const value::dict_type& d, int depth) {
-        if (d.empty()) {
-            out_ += "{}";
-            return;
-        }
-        out_ += '{';
-        newline(depth + 1);
-        bool first = true;
-        for (const auto& [k, v] : d) {
-            if (!first) separator(depth + 1);
-            first = false;
-            write_string(k, out_);
-            out_ += ": ";
-            write(v, depth + 1);
-        }
-        newline(depth);
-        out_ += '}';
-    }
-
-    std::string& out_;
-    const json_write_options& options_;
-};
-
 } // namespace
 
+bool is_valid_utf8(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < s.size();) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+        } else if (const std::size_t n = utf8_sequence_length(s, i)) {
+            i += n;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+json_text::json_text(std::string& out, const json_write_options& options, int depth)
+    : out_(out), options_(options), depth_(depth) {}
+
+void json_text::newline() {
+    if (options_.indent < 0) return;
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(depth_ * options_.indent), '\t');
+}
+
+void json_text::before_value() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (open_.empty()) return;
+    if (open_.back()) {
+        open_.back() = false;
+        newline();
+    } else {
+        out_ += ',';
+        if (options_.indent < 0) out_ += ' ';
+        newline();
+    }
+}
+
+void json_text::open(char bracket) {
+    before_value();
+    out_ += bracket;
+    open_.push_back(true);
+    ++depth_;
+}
+
+void json_text::close(char bracket) {
+    if (open_.empty()) throw usage_error("json_text: a container closed that was never opened");
+    --depth_;
+    if (!open_.back()) newline(); // an empty container stays "{}" or "[]"
+    open_.pop_back();
+    out_ += bracket;
+}
+
+void json_text::begin_object() { open('{'); }
+void json_text::end_object() { close('}'); }
+void json_text::begin_list() { open('['); }
+void json_text::end_list() { close(']'); }
+
+void json_text::key(std::string_view k) {
+    before_value();
+    write_string(k, out_);
+    out_ += ": ";
+    after_key_ = true;
+}
+
+void json_text::string(std::string_view s) {
+    before_value();
+    write_string(s, out_);
+}
+
+void json_text::integer(std::int64_t i) {
+    before_value();
+    write_integer(i, out_);
+}
+
+void json_text::unsigned_integer(std::uint64_t u) {
+    before_value();
+    write_integer(u, out_);
+}
+
+void json_text::floating(double d) {
+    before_value();
+    write_double(d, out_);
+}
+
+void json_text::boolean(bool b) {
+    before_value();
+    out_ += b ? "true" : "false";
+}
+
+void json_text::null() {
+    before_value();
+    out_ += "null";
+}
+
+void json_text::raw(std::string_view text) {
+    before_value();
+    out_ += text;
+}
+
+void json_text::tree(const value& v) {
+    switch (v.type()) {
+    case value::kind::null: return null();
+    case value::kind::boolean: return boolean(v.as_bool());
+    case value::kind::integer: return integer(v.as_int());
+    case value::kind::unsigned_integer: return unsigned_integer(v.as_uint());
+    case value::kind::floating: return floating(v.as_double());
+    case value::kind::string: return string(v.as_string());
+    case value::kind::list:
+        begin_list();
+        for (const value& item : v.as_list()) tree(item);
+        return end_list();
+    case value::kind::dict:
+        begin_object();
+        for (const auto& [k, item] : v.as_dict()) {
+            key(k);
+            tree(item);
+        }
+        return end_object();
+    case value::kind::set: {
+        const auto& s = v.as_set();
+        begin_object();
+        key(format_key);
+        string(s.frozen ? "frozenset" : "set");
+        key("data");
+        begin_list();
+        for (const value& item : s.items) tree(item);
+        end_list();
+        return end_object();
+    }
+    case value::kind::array: {
+        if (!options_.describe_arrays)
+            throw type_error("an ndarray cannot be written as JSON directly; it must go through the serializer");
+        const auto& a = v.as_array();
+        return string("array(" + std::string(dtype_name(a.type())) + ", " + a.shape_string() + ")");
+    }
+    }
+}
+
 void write_json(const value& v, std::string& out, const json_write_options& options) {
-    json_writer(out, options).write(v, 0);
+    json_text(out, options).tree(v);
 }
 
 std::string write_json(const value& v, const json_write_options& options) {

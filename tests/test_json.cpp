@@ -47,6 +47,55 @@ TEST_CASE("the tree is written as json.dumps(indent='\\t') writes it", "[json]")
     CHECK(write_json(v, {.indent = -1}) == R"({"a": 1, "b": [1.0, "x"], "c": {}, "d": []})");
 }
 
+TEST_CASE("json_text written piece by piece lays out text as write_json does", "[json]") {
+    value v;
+    v["a"] = 1;
+    v["b"] = value::list();
+    v["b"].as_list().emplace_back(-2.5);
+    v["b"].as_list().emplace_back(value::dict());
+    v["c"] = value::dict();
+    v["c"]["k\"ey"] = "v\nal";
+    v["c"]["n"] = value();
+    v["c"]["t"] = true;
+    v["d"] = std::uint64_t{18446744073709551615u};
+    for (int indent : {-1, 0, 1, 2}) {
+        INFO("indent " << indent);
+        std::string out = "prefix ";
+        zanj::detail::json_text t(out, {.indent = indent});
+        t.begin_object();
+        t.key("a");
+        t.integer(1);
+        t.key("b");
+        t.begin_list();
+        t.floating(-2.5);
+        t.begin_object();
+        t.end_object();
+        t.end_list();
+        t.key("c");
+        // A value written apart at the depth it will sit at, then copied in.
+        std::string inner;
+        zanj::detail::json_text apart(inner, {.indent = indent}, 1);
+        apart.begin_object();
+        apart.key("k\"ey");
+        apart.string("v\nal");
+        apart.key("n");
+        apart.null();
+        apart.key("t");
+        apart.boolean(true);
+        apart.end_object();
+        t.raw(inner);
+        t.key("d");
+        t.unsigned_integer(18446744073709551615u);
+        t.end_object();
+        CHECK(out == "prefix " + write_json(v, {.indent = indent}));
+        CHECK_THROWS_AS(t.end_object(), zanj::usage_error);
+    }
+    std::string out;
+    zanj::detail::json_text t(out);
+    CHECK_THROWS_AS(t.key("bad \xC3"), zanj::type_error);
+    CHECK_THROWS_AS(t.string("bad \xED\xA0\x80"), zanj::type_error);
+}
+
 TEST_CASE("floats keep a float form and round-trip exactly", "[json]") {
     for (double d : {0.1, 1.0, -0.0, 1e300, 5e-324, 123456789.125, 1.0 / 3.0}) {
         std::string text = write_json(value(d));

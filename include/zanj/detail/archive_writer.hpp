@@ -43,10 +43,13 @@ public:
     /// Writes the tree and the given metadata, and commits the zip.
     void finish(const value& tree, const value& meta);
 
-    /// The names of the members written since the last call.
-    std::vector<std::string> take_written();
-    /// The externals_info entries of the members written so far, by member name.
-    const value::dict_type& externals_info() const noexcept;
+    /// A member written, with its externals_info entry.
+    struct written_external {
+        std::string member;
+        value info;
+    };
+    /// The members written since the last call, in order.
+    std::vector<written_external> take_written();
 
     /// The zip being written.
     const zip_writer& zip() const noexcept;
