@@ -5,6 +5,7 @@
 #include <zanj/detail/codec.hpp>
 #include <zanj/detail/crc32.hpp>
 #include <zanj/detail/file_io.hpp>
+#include <zanj/detail/key_index.hpp>
 #include <zanj/error.hpp>
 
 #include <algorithm>
@@ -15,7 +16,6 @@
 #include <string>
 #include <system_error>
 #include <thread>
-#include <unordered_set>
 
 namespace zanj::detail {
 
@@ -134,7 +134,22 @@ struct zip_writer::impl {
     std::uint64_t position = 0; // file offset of the next byte, buffered bytes included
     std::vector<std::byte> pending;
     std::vector<member_record> members;
-    std::unordered_set<std::string> names;
+    key_index names; // members by name: a hash set of strings cost 7% of saving 10,000 arrays
+
+    bool has_member(std::string_view name) const {
+        return names.find(name, key_index::hash(name),
+                          [&](std::size_t i) -> std::string_view { return members[i].name; }) >= 0;
+    }
+    // Adds a member known to be new.
+    void push_member(member_record m) {
+        members.push_back(std::move(m));
+        if (!names.has_room_for(members.size())) return reindex_names();
+        names.add(members.size() - 1, key_index::hash(members.back().name));
+    }
+    void reindex_names() {
+        names.reset(2 * members.size());
+        for (std::size_t i = 0; i < members.size(); ++i) names.add(i, key_index::hash(members[i].name));
+    }
     std::vector<std::byte> compressed;    // reused from member to member
     std::optional<writeback_pacer> pacer; // for a file that will be fsynced: not one in memory
 
@@ -228,10 +243,7 @@ zip_writer::zip_writer(in_place_t, file_handle file, std::uint64_t start, std::s
     w.position = start;
     w.pacer.emplace(start);
     seek_to(w.file, start);
-    for (const zip_entry& e : kept) {
-        w.names.insert(e.name);
-        w.members.push_back(record_of(e));
-    }
+    for (const zip_entry& e : kept) w.push_member(record_of(e));
 }
 
 std::optional<zip_entry> zip_writer::forget(std::string_view name) {
@@ -251,17 +263,17 @@ std::optional<zip_entry> zip_writer::forget(std::string_view name) {
     e.compressed_size = it->compressed_size;
     e.uncompressed_size = it->uncompressed_size;
     e.local_header_offset = it->local_header_offset;
-    w.names.erase(it->name);
     w.members.erase(it);
+    w.reindex_names(); // the later members moved
     return e;
 }
 
 void zip_writer::restore(const zip_entry& entry) {
     impl& w = *impl_;
     w.check_usable("restore()");
-    if (!w.names.insert(entry.name).second)
+    if (w.has_member(entry.name))
         throw usage_error("duplicate member name '" + entry.name + "' in " + w.destination.string());
-    w.members.push_back(record_of(entry));
+    w.push_member(record_of(entry));
 }
 
 zip_writer::~zip_writer() {
@@ -277,17 +289,20 @@ void zip_writer::add(std::string_view name, std::span<const std::byte> data, con
 
 void zip_writer::impl::check_new_member(std::string_view name, const member_options& options) const {
     check_usable("add()");
-    std::string quoted = "'";
-    quoted += name;
-    quoted += '\''; // appended in steps: GCC 12 warns falsely (-Wrestrict) about "'" + s
+    // Built only for a message: a string per member was a cost of saving many small arrays.
+    auto quoted = [&] {
+        std::string q = "'";
+        q += name;
+        q += '\''; // appended in steps: GCC 12 warns falsely (-Wrestrict) about "'" + s
+        return q;
+    };
     if (name.empty()) throw usage_error("zip member names cannot be empty (" + destination.string() + ")");
-    if (name.size() > zf::max16) throw usage_error("zip member name " + quoted + " is longer than 65535 bytes");
+    if (name.size() > zf::max16) throw usage_error("zip member name " + quoted() + " is longer than 65535 bytes");
     if (name.find('\0') != std::string_view::npos)
-        throw usage_error("zip member name " + quoted + " contains a NUL byte");
-    if (names.contains(std::string(name)))
-        throw usage_error("duplicate member name " + quoted + " in " + destination.string());
+        throw usage_error("zip member name " + quoted() + " contains a NUL byte");
+    if (has_member(name)) throw usage_error("duplicate member name " + quoted() + " in " + destination.string());
     if (options.align > max_align || (options.align > 1 && !std::has_single_bit(options.align)))
-        throw usage_error("alignment " + std::to_string(options.align) + " of member " + quoted +
+        throw usage_error("alignment " + std::to_string(options.align) + " of member " + quoted() +
                           " is not a power of two up to " + std::to_string(max_align));
 }
 
@@ -442,8 +457,7 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
         w.status = impl::state::failed;
         throw;
     }
-    w.names.insert(m.name);
-    w.members.push_back(std::move(m));
+    w.push_member(std::move(m));
 }
 
 void zip_writer::add_streamed(std::string_view name, std::span<const std::byte> prefix, std::uint64_t size,
@@ -510,8 +524,7 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
         status = state::failed;
         throw;
     }
-    names.insert(m.name);
-    members.push_back(std::move(m));
+    push_member(std::move(m));
 }
 
 void zip_writer::commit() {
