@@ -13,6 +13,7 @@
 #include <cstring>
 #include <istream>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -36,6 +37,7 @@ struct string_hash {
 
 // An entry of externals_info.
 struct external_entry {
+    std::string_view member; // its key in meta_pruned
     external_type type = external_type::npy;
     const value::list_type* path = nullptr;
     // The member's stub, once found: its "dtype" restores types numpy lacks (bfloat16 over
@@ -149,7 +151,10 @@ struct archive::impl {
     // by, with no need of externals_info.
     std::unordered_map<std::string_view, const value*, string_hash, std::equal_to<>> tree_stubs;
     mutable value meta_pruned;
-    mutable std::unordered_map<std::string, external_entry, string_hash, std::equal_to<>> externals_;
+    // The entries of meta_pruned's externals_info, in its order: its dict's index finds them.
+    mutable const value::dict_type* externals_info_ = nullptr;
+    mutable std::unique_ptr<external_entry[]> externals_;
+    mutable std::size_t external_count_ = 0;
     // Entries of externals_info whose path goes through an external list: checked when that
     // list's member is parsed, since the tree alone cannot reach them.
     mutable std::unordered_multimap<std::string, std::string> nested_in; // list member -> member
@@ -163,22 +168,30 @@ struct archive::impl {
     static std::unique_ptr<impl> open_members(zip_reader zip, config settings,
                                               std::shared_ptr<const loader_registry> registry);
 
-    // externals_info by member name, read and checked the first time.
-    const std::unordered_map<std::string, external_entry, string_hash, std::equal_to<>>& externals() const {
+    // externals_info's entries, read and checked the first time.
+    std::span<const external_entry> externals() const {
         std::call_once(externals_once, [this] { read_externals_info(); });
-        return externals_;
+        return {externals_.get(), external_count_};
     }
+    // The entry of `member`, or null.
+    const external_entry* external(std::string_view member) const {
+        externals();
+        const std::ptrdiff_t at = externals_info_ ? externals_info_->index_of(member) : -1;
+        return at < 0 ? nullptr : &externals_[static_cast<std::size_t>(at)];
+    }
+    // The entry of a member known to be listed.
+    const external_entry& listed(std::string_view member) const { return *external(member); }
     void read_externals_info() const;
     void index_stubs(const value& node);
     bool is_item_external(std::string_view member, external_type type) const;
     // Whether externals_info lists `member` with that item_type.
     bool listed_as(std::string_view member, external_type type) const {
-        auto it = externals().find(member);
-        return it != externals().end() && it->second.type == type;
+        const external_entry* entry = external(member);
+        return entry && entry->type == type;
     }
     const value* walk(const value& root, const value::list_type& path, std::size_t first, const std::string& member,
                       std::string* crossed) const;
-    void check_stub_at(const value& stub, const value::list_type& path, const std::string& member) const;
+    void check_stub_at(const value& stub, const external_entry& entry) const;
     const value& jsonl(std::string_view member) const;
     void check_row_count(const std::string& member, std::size_t rows) const;
     const value& stub_of(const std::string& member) const;
@@ -218,22 +231,23 @@ const value* archive::impl::walk(const value& root, const value::list_type& path
     return cur;
 }
 
-void archive::impl::check_stub_at(const value& stub, const value::list_type& path, const std::string& member) const {
+void archive::impl::check_stub_at(const value& stub, const external_entry& entry) const {
     const value* ref = stub.find(ref_key);
-    if (!ref || !ref->is_string() || ref->as_string() != member)
-        throw format_error("the item at " + path_text(path) + " is not the stub of member '" + member +
+    if (!ref || !ref->is_string() || ref->as_string() != entry.member) {
+        const std::string member(entry.member);
+        throw format_error("the item at " + path_text(*entry.path) + " is not the stub of member '" + member +
                                "' (its $ref is " + (ref ? ref->dump() : std::string("missing")) + ")",
-                           path_text(path), member);
-    if (auto it = externals_.find(member); it != externals_.end())
-        it->second.stub.store(&stub, std::memory_order_release);
+                           path_text(*entry.path), member);
+    }
+    entry.stub.store(&stub, std::memory_order_release);
 }
 
 dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const {
     const value* stub = nullptr;
     if (auto in_tree = tree_stubs.find(member); in_tree != tree_stubs.end()) {
         stub = in_tree->second;
-    } else if (auto it = externals().find(member); it != externals().end()) { // nested in a list
-        stub = it->second.stub.load(std::memory_order_acquire);
+    } else if (const external_entry* entry = external(member)) { // nested in a list
+        stub = entry->stub.load(std::memory_order_acquire);
     }
     return stub ? detail::recorded_dtype(*stub, stored) : stored;
 }
@@ -263,7 +277,9 @@ bool archive::impl::is_item_external(std::string_view member, external_type type
 
 void archive::impl::read_externals_info() const {
     // A failed attempt leaves nothing behind: the next read tries again and fails the same way.
-    externals_.clear();
+    externals_info_ = nullptr;
+    externals_.reset();
+    external_count_ = 0;
     nested_in.clear();
     const zip_entry& meta_entry = *zip.find(meta_member);
     meta_pruned = detail::parse_json_pruned(
@@ -280,9 +296,11 @@ void archive::impl::read_externals_info() const {
     if (!info) return; // an archive without externals may omit it
     if (!info->is_dict())
         throw format_error("externals_info in __zanj_meta__.json is not an object", {}, std::string(meta_member));
-    for (const auto& [member, entry] : info->as_dict()) {
-        const value* type = entry.find("item_type");
-        const value* path = entry.find("path");
+    auto entries = std::make_unique<external_entry[]>(info->size());
+    std::size_t i = 0;
+    for (const auto& [member, fields] : info->as_dict()) {
+        const value* type = fields.find("item_type");
+        const value* path = fields.find("path");
         if (!type || !type->is_string() || !path || !path->is_list())
             throw format_error("externals_info entry of '" + member + "' lacks \"item_type\" or \"path\"", {},
                                std::string(meta_member));
@@ -292,15 +310,19 @@ void archive::impl::read_externals_info() const {
         if (!zip.find(member))
             throw format_error("externals_info lists member '" + member + "', which the archive does not hold",
                                path_text(path->as_list()), member);
-        external_entry& entry_of_member = externals_[member];
-        entry_of_member.type = type->as_string() == "npy" ? external_type::npy : external_type::jsonl;
-        entry_of_member.path = &path->as_list();
+        external_entry& entry = entries[i++];
+        entry.member = member;
+        entry.type = type->as_string() == "npy" ? external_type::npy : external_type::jsonl;
+        entry.path = &path->as_list();
         std::string crossed;
         if (const value* stub = walk(tree, path->as_list(), 0, member, &crossed))
-            check_stub_at(*stub, path->as_list(), member);
+            check_stub_at(*stub, entry);
         else
             nested_in.emplace(crossed, member);
     }
+    externals_ = std::move(entries);
+    external_count_ = i;
+    externals_info_ = &info->as_dict();
 }
 
 const value& archive::impl::jsonl(std::string_view member) const {
@@ -315,14 +337,13 @@ const value& archive::impl::jsonl(std::string_view member) const {
     check_row_count(name, parsed->size());
     // The externals listed inside this list can be checked now. Their paths are absolute: skip
     // the steps to the list's own stub.
-    const std::size_t depth = externals().at(name).path->size();
+    const std::size_t depth = listed(name).path->size();
     auto [first, last] = nested_in.equal_range(name);
     for (auto it = first; it != last; ++it) {
-        const value::list_type& path = *externals().at(it->second).path;
+        const external_entry& nested = listed(it->second);
         std::string crossed;
-        if (path.size() < depth + 1) continue;
-        if (const value* stub = walk(*parsed, path, depth, it->second, &crossed))
-            check_stub_at(*stub, path, it->second);
+        if (nested.path->size() < depth + 1) continue;
+        if (const value* stub = walk(*parsed, *nested.path, depth, it->second, &crossed)) check_stub_at(*stub, nested);
     }
     return *jsonl_cache.emplace(name, std::move(parsed)).first->second;
 }
@@ -334,7 +355,7 @@ void archive::impl::check_row_count(const std::string& member, std::size_t rows)
     if (const value* info = meta_pruned.find("externals_info"); info && info->find(member))
         recorded[0] = info->find(member)->find("len(data)");
     std::string crossed;
-    if (const value* stub = walk(tree, *externals().at(member).path, 0, member, &crossed))
+    if (const value* stub = walk(tree, *listed(member).path, 0, member, &crossed))
         recorded[1] = stub->find("len(data)");
     for (const value* length : recorded) {
         if (!length || length->type() != value::kind::integer || length->as_int() < 0) continue;
@@ -342,26 +363,25 @@ void archive::impl::check_row_count(const std::string& member, std::size_t rows)
             throw format_error("member '" + member + "' holds " + std::to_string(rows) +
                                    " rows, but the archive records " + std::to_string(length->as_int()) +
                                    " (len(data)): it is truncated or inconsistent",
-                               path_text(*externals().at(member).path), member);
+                               path_text(*listed(member).path), member);
     }
 }
 
 // The stub of an external, inside the external lists its path goes through (their members are read).
 const value& archive::impl::stub_of(const std::string& member) const {
-    const value::list_type& path = *externals().at(member).path;
+    const value::list_type& path = *listed(member).path;
     const value* root = &tree;
     std::size_t first = 0;
     while (true) {
         std::string crossed;
         if (const value* stub = walk(*root, path, first, member, &crossed)) return *stub;
-        auto list = externals().find(crossed);
-        if (list == externals().end() || list->second.type != external_type::jsonl ||
-            list->second.path->size() <= first)
+        const external_entry* list = external(crossed);
+        if (!list || list->type != external_type::jsonl || list->path->size() <= first)
             throw format_error("externals_info gives member '" + member + "' the path " + path_text(path) +
                                    ", which goes through the external '" + crossed + "'",
                                path_text(path), member);
         root = &jsonl(crossed);
-        first = list->second.path->size();
+        first = list->path->size();
     }
 }
 
@@ -847,7 +867,8 @@ void archive::verify() const {
     const impl& a = *impl_;
     a.zip.check_local_headers();
     for (const zip_entry& e : a.zip.entries()) a.zip.verify(e, a.settings.threads);
-    for (const auto& [member, external] : a.externals()) {
+    for (const external_entry& external : a.externals()) {
+        const std::string member(external.member);
         if (external.type == external_type::jsonl) {
             a.jsonl(member);
             continue;

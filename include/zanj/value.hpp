@@ -125,11 +125,13 @@ public:
     /// Removes `key`; false when it was absent.
     bool erase(std::string_view key);
 
+    /// The position of `key` in iteration order, or -1.
+    std::ptrdiff_t index_of(std::string_view key) const noexcept;
+
     /// Same keys with equal values, in any order (as Python compares dicts).
     friend bool operator==(const value_dict& a, const value_dict& b);
 
 private:
-    std::ptrdiff_t index_of(std::string_view key) const noexcept;
     void reindex();
     void drop_repeated_keys();
 
