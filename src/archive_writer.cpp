@@ -57,6 +57,9 @@ value storage_hints_json(const std::vector<storage_hint>& hints) {
     return value(std::move(out));
 }
 
+constexpr std::string_view tree_member = "__zanj__.json";
+constexpr std::string_view meta_member = "__zanj_meta__.json";
+
 std::span<const std::byte> as_bytes(std::string_view s) {
     return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
@@ -127,16 +130,17 @@ struct archive_writer::impl {
         });
     }
 
-    void write_members(const value& tree, std::string meta_text) {
-        member_options json_options{.compression = settings.compress.json,
-                                    .threads = resolve_threads(settings.threads)};
-        std::string tree_text = write_json(tree, {.indent = 1});
-        for (const auto& [name, text] :
-             {std::pair{"__zanj__.json", &tree_text}, std::pair{"__zanj_meta__.json", &meta_text}}) {
-            zip.add(name, as_bytes(*text), json_options);
-            written(text->size());
-        }
+    // The tree first: it is compressed on the zip writer's thread while the meta is written.
+    void add_tree(const value& tree) { add_json(tree_member, write_json(tree, {.indent = 1})); }
+    void add_meta_and_commit(std::string meta_text) {
+        add_json(meta_member, std::move(meta_text));
         zip.commit();
+    }
+    void add_json(std::string_view name, std::string text) {
+        const std::size_t size = text.size();
+        zip.add_owned(name, std::move(text),
+                      {.compression = settings.compress.json, .threads = resolve_threads(settings.threads)});
+        written(size);
     }
 
     member_options options_for(const compression& c) const {
@@ -210,8 +214,10 @@ void archive_writer::add_npy_chunked(const std::string& member, const object_pat
 
 void archive_writer::add_jsonl(const std::string& member, const object_path& path, std::string lines,
                                std::size_t length, std::string_view kind, const compression& method) {
-    impl_->zip.add(member, as_bytes(lines), impl_->options_for(method));
-    impl_->written(lines.size());
+    const std::size_t size = lines.size();
+    // Compressed on the zip writer's thread while the caller serializes what comes next.
+    impl_->zip.add_owned(member, std::move(lines), impl_->options_for(method));
+    impl_->written(size);
     json_text& t = impl_->externals;
     impl_->record(member, "jsonl", path, [&] {
         t.key("type(data)");
@@ -222,6 +228,7 @@ void archive_writer::add_jsonl(const std::string& member, const object_path& pat
 }
 
 void archive_writer::finish(const value& tree) {
+    impl_->add_tree(tree);
     const config& s = impl_->settings;
 
     value::dict_type cfg;
@@ -277,11 +284,12 @@ void archive_writer::finish(const value& tree) {
     t.key("timestamp");
     t.floating(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
     t.end_object();
-    impl_->write_members(tree, std::move(meta));
+    impl_->add_meta_and_commit(std::move(meta));
 }
 
 void archive_writer::finish(const value& tree, const value& meta) {
-    impl_->write_members(tree, write_json(meta, {.indent = 1}));
+    impl_->add_tree(tree);
+    impl_->add_meta_and_commit(write_json(meta, {.indent = 1}));
 }
 
 std::filesystem::path prepare_save_path(const std::filesystem::path& file) {

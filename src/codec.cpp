@@ -174,26 +174,32 @@ int effective_level(const compression& c) {
     return c.method == compression_method::zstd ? zstd_default_level : deflate_default_level;
 }
 
-void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
-              unsigned threads) {
-    int level = effective_level(c);
+int checked_level(const compression& c) {
+    const int level = effective_level(c);
     switch (c.method) {
     case compression_method::deflate:
         if (level > deflate_max_level)
             throw usage_error("deflate level " + std::to_string(level) + " is out of range (0 to " +
                               std::to_string(deflate_max_level) + ")");
-        deflate_compress(level, pieces, out);
-        return;
+        return level;
     case compression_method::zstd:
         if (level > ZSTD_maxCLevel())
             throw usage_error("zstd level " + std::to_string(level) + " is out of range (0 to " +
                               std::to_string(ZSTD_maxCLevel()) + ")");
-        zstd_compress(level, pieces, out, threads);
-        return;
+        return level;
     case compression_method::store: break;
     }
     throw usage_error("compress: method " + std::to_string(static_cast<unsigned>(c.method)) +
                       " is not a compression method zanj writes");
+}
+
+void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
+              unsigned threads) {
+    const int level = checked_level(c);
+    if (c.method == compression_method::deflate)
+        deflate_compress(level, pieces, out);
+    else
+        zstd_compress(level, pieces, out, threads);
 }
 
 struct stream_compressor::impl {

@@ -1,10 +1,13 @@
 #include <zanj/detail/parallel.hpp>
 
+#include <zanj/error.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace zanj::detail {
@@ -43,6 +46,59 @@ void parallel_for(std::size_t count, unsigned threads, const std::function<void(
     work();
     helpers.clear(); // joins
     if (first_error) std::rethrow_exception(first_error);
+}
+
+background_worker::~background_worker() {
+    if (!thread_.joinable()) return;
+    {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !busy_; });
+        stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+}
+
+void background_worker::run(std::function<void()> job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (busy_) throw usage_error("background_worker: a job was given before the previous one was waited for");
+        job_ = std::move(job);
+        busy_ = true;
+        failure_ = nullptr;
+    }
+    if (!thread_.joinable()) {
+        thread_ = std::thread([this] { loop(); });
+    } else {
+        changed_.notify_all();
+    }
+}
+
+void background_worker::wait() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !busy_; });
+    if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+}
+
+void background_worker::loop() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+        changed_.wait(lock, [&] { return stopping_ || (busy_ && job_); });
+        if (stopping_) return;
+        std::function<void()> job = std::move(job_);
+        job_ = nullptr;
+        lock.unlock();
+        std::exception_ptr failure;
+        try {
+            job();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        lock.lock();
+        failure_ = failure;
+        busy_ = false;
+        changed_.notify_all();
+    }
 }
 
 } // namespace zanj::detail

@@ -6,6 +6,7 @@
 #include <zanj/detail/crc32.hpp>
 #include <zanj/detail/file_io.hpp>
 #include <zanj/detail/key_index.hpp>
+#include <zanj/detail/parallel.hpp>
 #include <zanj/error.hpp>
 
 #include <algorithm>
@@ -155,6 +156,32 @@ struct zip_writer::impl {
 
     writeback_pacer* pacing() noexcept { return pacer ? &*pacer : nullptr; }
 
+    // A member of add_owned's, being checksummed and compressed on `worker`.
+    struct deferred_member {
+        member_record record;
+        member_options options;
+        std::string data;
+        std::vector<std::byte> compressed;
+    };
+    std::unique_ptr<deferred_member> deferred;
+    background_worker worker; // declared after `deferred`: its job ends before the data goes
+
+    // Writes the deferred member, if any, once compressed: every call that writes or looks at the
+    // file's end settles it first, so members reach the file in the order they were added.
+    void settle() {
+        if (!deferred) return;
+        std::unique_ptr<deferred_member> d = std::move(deferred);
+        try {
+            worker.wait();
+        } catch (...) {
+            status = state::failed;
+            throw;
+        }
+        d->record.compressed_size = d->compressed.size();
+        const std::span<const std::byte> data(d->compressed);
+        write_member(std::move(d->record), d->options, std::span(&data, 1), {});
+    }
+
     void put(std::span<const std::byte> bytes) {
         pending.insert(pending.end(), bytes.begin(), bytes.end());
         position += bytes.size();
@@ -201,6 +228,8 @@ struct zip_writer::impl {
     void put_local_header(member_record& m, const member_options& options);
     void patch_crc(const member_record& m);
     void patch_zip64_sizes(const member_record& m);
+    void write_member(member_record m, const member_options& options, std::span<const std::span<const std::byte>> data,
+                      const std::function<std::uint32_t()>& late_crc);
     void add_stream(std::string_view name, std::span<const std::span<const std::byte>> known, std::uint64_t size,
                     const chunk_producer& produce, const member_options& options);
 
@@ -249,6 +278,7 @@ zip_writer::zip_writer(in_place_t, file_handle file, std::uint64_t start, std::s
 std::optional<zip_entry> zip_writer::forget(std::string_view name) {
     impl& w = *impl_;
     w.check_usable("forget()");
+    w.settle();
     auto it = std::find_if(w.members.begin(), w.members.end(), [&](const member_record& m) { return m.name == name; });
     if (it == w.members.end()) return std::nullopt;
     zip_entry e;
@@ -271,6 +301,7 @@ std::optional<zip_entry> zip_writer::forget(std::string_view name) {
 void zip_writer::restore(const zip_entry& entry) {
     impl& w = *impl_;
     w.check_usable("restore()");
+    w.settle();
     if (w.has_member(entry.name))
         throw usage_error("duplicate member name '" + entry.name + "' in " + w.destination.string());
     w.push_member(record_of(entry));
@@ -331,6 +362,7 @@ local_extras local_extras_of(std::uint64_t offset, std::size_t name_size, std::u
 
 std::uint64_t zip_writer::next_data_offset(std::string_view name, std::uint64_t size,
                                            const member_options& options) const {
+    impl_->settle();
     return local_extras_of(impl_->position, name.size(), size, size, true, options).data_start;
 }
 
@@ -400,6 +432,7 @@ void zip_writer::impl::patch_zip64_sizes(const member_record& m) {
 void zip_writer::add(std::string_view name, std::span<const std::span<const std::byte>> pieces,
                      const member_options& options) {
     impl& w = *impl_;
+    w.settle();
     w.check_new_member(name, options);
 
     const compression_method method = choose_method(options.compression, pieces);
@@ -437,31 +470,73 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
     m.crc32 = crc;
     m.compressed_size = stored ? uncompressed_size : w.compressed.size();
     m.uncompressed_size = uncompressed_size;
+    std::span<const std::byte> compressed(w.compressed);
+    w.write_member(std::move(m), options, stored ? pieces : std::span(&compressed, 1),
+                   crc_pending ? std::function<std::uint32_t()>([&] {
+                       crc_thread.join();
+                       return crc;
+                   })
+                               : std::function<std::uint32_t()>());
+}
 
+// Writes a member whose record is complete (but for its CRC when `late_crc` gives it), and
+// whose bytes as they go in the file are `data`.
+void zip_writer::impl::write_member(member_record m, const member_options& options,
+                                    std::span<const std::span<const std::byte>> data,
+                                    const std::function<std::uint32_t()>& late_crc) {
     // A failure past this point leaves a partial member in the file: the writer is unusable.
     try {
-        w.put_local_header(m, options);
-        if (stored) {
-            for (auto piece : pieces) w.put_data(piece);
-        } else {
-            w.put_data(w.compressed);
-        }
-        if (crc_pending) {
-            crc_thread.join();
-            m.crc32 = crc;
-            w.patch_crc(m);
+        put_local_header(m, options);
+        for (auto piece : data) put_data(piece);
+        if (late_crc) {
+            m.crc32 = late_crc();
+            patch_crc(m);
         }
     } catch (const io_error& e) {
-        w.fail_save(e);
+        fail_save(e);
     } catch (...) {
-        w.status = impl::state::failed;
+        status = state::failed;
         throw;
     }
-    w.push_member(std::move(m));
+    push_member(std::move(m));
+}
+
+void zip_writer::add_owned(std::string_view name, std::string data, const member_options& options) {
+    impl& w = *impl_;
+    w.settle();
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data.data()), data.size());
+    const std::span<const std::byte> pieces[] = {bytes};
+    if (options.threads <= 1 || choose_method(options.compression, pieces) != compression_method::deflate)
+        return add(name, bytes, options);
+    w.check_new_member(name, options);
+    // Checked here, where a mistake is reported at this member's add and not at the next call.
+    {
+        compression c = options.compression;
+        c.method = compression_method::deflate;
+        checked_level(c);
+    }
+    auto d = std::make_unique<impl::deferred_member>();
+    d->record.name = std::string(name);
+    d->record.stamp = w.stamp;
+    d->record.method = static_cast<std::uint16_t>(compression_method::deflate);
+    d->record.uncompressed_size = data.size();
+    d->options = options;
+    d->data = std::move(data);
+    impl::deferred_member& job = *d;
+    w.worker.run([&job] {
+        const std::span<const std::byte> in(reinterpret_cast<const std::byte*>(job.data.data()), job.data.size());
+        job.record.crc32 = crc32(0, in);
+        compression c = job.options.compression;
+        c.method = compression_method::deflate;
+        compress(c, std::span(&in, 1), job.compressed, 1);
+        std::string().swap(job.data); // the uncompressed bytes are no longer needed
+    });
+    w.deferred = std::move(d); // only once its job runs: settle() waits for it
 }
 
 void zip_writer::add_streamed(std::string_view name, std::span<const std::byte> prefix, std::uint64_t size,
                               const chunk_producer& produce, const member_options& options) {
+    impl_->settle();
     impl_->check_new_member(name, options);
     const compression_method method = options.compression.method;
     if (method != compression_method::store && method != compression_method::zstd)
@@ -530,6 +605,7 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
 void zip_writer::commit() {
     impl& w = *impl_;
     w.check_usable("commit()");
+    w.settle();
     try {
         const std::uint64_t directory_offset = w.position;
         std::vector<std::byte> directory;

@@ -68,6 +68,7 @@ conc_tree make_tree() {
 
 zanj::config conc_config() {
     zanj::config c;
+    c.threads = 2; // whatever the machine: saves then deflate members on the zip writer's thread
     c.external_array_threshold = 32;
     c.external_list_threshold = 16;
     zanj::storage_hint packed;

@@ -322,6 +322,73 @@ TEST_CASE("zip archives mixing methods, levels and options are valid everywhere"
     }
 }
 
+// add_owned compresses a deflate member on the writer's thread and writes it at the next call:
+// the archive must come out as if every member had been added in turn.
+TEST_CASE("zip members handed over with add_owned keep their order among the others", "[zip]") {
+    fs::path dir = scratch_dir("zip_owned");
+    member_options deflate = using_method(compression_method::deflate);
+    deflate.threads = 2;
+    member_options zstd = using_method(compression_method::zstd);
+    zstd.threads = 2;
+    const std::vector<member> members = {
+        {"a.jsonl", compressible_bytes(300000), deflate},
+        {"b.npy", random_bytes(5000, 30), aligned_store(64)},
+        {"c.jsonl", compressible_bytes(2000), deflate},
+        {"d.jsonl", compressible_bytes(100000), deflate},
+        {"e.bin", random_bytes(3000, 31), zstd},         // not deferred: zstd streams as it goes
+        {"f.txt", "", deflate},                          // empty
+        {"g.jsonl", compressible_bytes(50000), deflate}, // the last, settled by commit()
+    };
+    const fs::path path = dir / "owned.zanj";
+    {
+        zip_writer writer(path);
+        for (std::size_t i = 0; i < members.size(); ++i) {
+            const member& m = members[i];
+            if (m.name == "b.npy") {
+                // Where the next member starts depends on the deferred one being written first.
+                const std::uint64_t at = writer.next_data_offset(m.name, m.data.size(), m.options);
+                CHECK(at % 64 == 0);
+                writer.add(m.name, bytes_of(m.data), m.options);
+            } else if (m.name == "e.bin") {
+                writer.add_streamed(m.name, bytes_of(m.data), 0, {}, m.options);
+            } else {
+                writer.add_owned(m.name, m.data, m.options);
+            }
+        }
+        writer.commit();
+    }
+    check_everywhere(path, members, dir);
+
+    SECTION("a name already taken is refused, pending or written") {
+        zip_writer writer(dir / "dup.zanj");
+        writer.add_owned("x.jsonl", compressible_bytes(1000), deflate);
+        REQUIRE_THROWS_WITH(writer.add_owned("x.jsonl", "again", deflate), Contains("duplicate member name 'x.jsonl'"));
+        REQUIRE_THROWS_WITH(writer.add("x.jsonl", bytes_of("again"), {}), Contains("duplicate member name 'x.jsonl'"));
+        writer.commit();
+        CHECK(read_member(zip_reader(dir / "dup.zanj"), *zip_reader(dir / "dup.zanj").find("x.jsonl")) ==
+              compressible_bytes(1000));
+    }
+    SECTION("a level out of range is refused at the add, before anything is deferred") {
+        zip_writer writer(dir / "level.zanj");
+        member_options bad = using_method(compression_method::deflate, 99);
+        bad.threads = 2;
+        REQUIRE_THROWS_AS(writer.add_owned("y.jsonl", "data", bad), zanj::usage_error);
+        REQUIRE_THROWS_WITH(writer.add_owned("y.jsonl", "data", bad), Contains("deflate level 99 is out of range"));
+        writer.add_owned("y.jsonl", "data", deflate); // the writer is still usable
+        writer.commit();
+    }
+    SECTION("a member still being compressed can be forgotten, and a dropped writer leaves nothing") {
+        {
+            zip_writer writer(dir / "dropped.zanj");
+            writer.add_owned("z.jsonl", compressible_bytes(400000), deflate);
+            CHECK(writer.forget("z.jsonl").has_value());
+            writer.add_owned("w.jsonl", compressible_bytes(400000), deflate);
+        } // destroyed uncommitted while compressing: the job ends, the temporary goes
+        CHECK_FALSE(fs::exists(dir / "dropped.zanj"));
+        CHECK(temp_files_in(dir).empty());
+    }
+}
+
 TEST_CASE("zip members can be added in pieces", "[zip]") {
     auto method = GENERATE(compression_method::store, compression_method::deflate, compression_method::zstd);
     fs::path dir = scratch_dir("zip_pieces_" + std::string(zanj::to_string(method)));

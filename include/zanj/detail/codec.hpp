@@ -18,6 +18,10 @@ namespace zanj::detail {
 /// The level `c` really uses: its own when >= 0, else the method's default (deflate 6, zstd 3).
 int effective_level(const compression& c);
 
+/// The level `c` uses, checked: throws usage_error for `store`, an unknown method or a level out
+/// of the method's range.
+int checked_level(const compression& c);
+
 /// Compresses the concatenation of `pieces` with `c` (deflate or zstd) into `out`, which is
 /// resized to the compressed size. Zstd writes one frame, with its content size and a checksum,
 /// on up to `threads` threads when the input is large (deflate uses one).

@@ -75,6 +75,11 @@ public:
     /// Throws usage_error on a duplicate name, io_error when the disk refuses.
     void add(std::string_view name, std::span<const std::span<const std::byte>> pieces, const member_options& options);
     void add(std::string_view name, std::span<const std::byte> data, const member_options& options);
+    /// Adds a member whose bytes the writer takes. When its compression is deflate and
+    /// `options.threads` is more than one, the member is checksummed and compressed on a thread
+    /// of the writer's while the caller goes on, and written (in order) at the writer's next
+    /// call; a failure then surfaces there. Otherwise as add().
+    void add_owned(std::string_view name, std::string data, const member_options& options);
     /// Where the data of a member of `size` bytes named `name` would start in the file if it
     /// were added next with `options` and stored (alignment padding included).
     std::uint64_t next_data_offset(std::string_view name, std::uint64_t size, const member_options& options) const;
@@ -93,7 +98,7 @@ public:
     std::vector<std::byte> contents() const;
     /// Hands the archive written to memory, once committed, to `sink` piece by piece.
     void copy_to(const std::function<void(std::span<const std::byte>)>& sink) const;
-    /// Bytes written so far.
+    /// Bytes written so far (a member still being compressed by add_owned not counted).
     std::uint64_t size() const noexcept;
 
     const std::filesystem::path& destination() const noexcept;
