@@ -426,7 +426,14 @@ public:
         case element_type::OBJECT: {
             simdjson::dom::object object(e);
             std::vector<value_dict::item_type> items;
-            items.reserve(object.size());
+            // Room for the members kept only: the meta's externals_info has 10,000 entries of
+            // seven members when a whole read keeps three of each.
+            std::size_t kept = object.size();
+            if (keep_) {
+                kept = 0;
+                for (auto [key, child] : object) kept += (*keep_)(static_cast<std::size_t>(depth - 1), key) ? 1 : 0;
+            }
+            items.reserve(kept);
             for (auto [key, child] : object) {
                 if (keep_ && !(*keep_)(static_cast<std::size_t>(depth - 1), key)) continue;
                 if (!build(child, items.emplace_back(std::string(key), value{}).second, depth)) return false;
