@@ -4,6 +4,7 @@
 #include <zanj/detail/crc32.hpp>
 #include <zanj/detail/journal.hpp>
 #include <zanj/detail/json_io.hpp>
+#include <zanj/detail/key_index.hpp>
 #include <zanj/detail/npy.hpp>
 #include <zanj/detail/zip.hpp>
 
@@ -28,12 +29,6 @@ constexpr std::string_view tree_member = "__zanj__.json";
 constexpr std::string_view meta_member = "__zanj_meta__.json";
 
 enum class external_type { npy, jsonl };
-
-// Lets the maps keyed by member name be searched with a string_view, without a copy.
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
 
 // An entry of externals_info.
 struct external_entry {
@@ -149,7 +144,18 @@ struct archive::impl {
     mutable std::once_flag externals_once;
     // The stubs of the tree (outside external lists) by member: what reads of single items go
     // by, with no need of externals_info.
-    std::unordered_map<std::string_view, const value*, string_hash, std::equal_to<>> tree_stubs;
+    struct stub_entry {
+        std::string_view member;
+        const value* stub;
+    };
+    std::vector<stub_entry> tree_stubs;
+    detail::key_index tree_stub_index; // finds tree_stubs by member
+    // The stub of `member` in the tree, or null.
+    const value* tree_stub(std::string_view member) const {
+        const std::ptrdiff_t at = tree_stub_index.find(member, detail::key_index::hash(member),
+                                                       [&](std::size_t i) { return tree_stubs[i].member; });
+        return at < 0 ? nullptr : tree_stubs[static_cast<std::size_t>(at)].stub;
+    }
     mutable value meta_pruned;
     // The entries of meta_pruned's externals_info, in its order: its dict's index finds them.
     mutable const value::dict_type* externals_info_ = nullptr;
@@ -244,8 +250,8 @@ void archive::impl::check_stub_at(const value& stub, const external_entry& entry
 
 dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const {
     const value* stub = nullptr;
-    if (auto in_tree = tree_stubs.find(member); in_tree != tree_stubs.end()) {
-        stub = in_tree->second;
+    if (const value* in_tree = tree_stub(member)) {
+        stub = in_tree;
     } else if (const external_entry* entry = external(member)) { // nested in a list
         stub = entry->stub.load(std::memory_order_acquire);
     }
@@ -257,7 +263,11 @@ void archive::impl::index_stubs(const value& node) {
         for (const value& child : node.as_list()) index_stubs(child);
     } else if (node.is_dict()) {
         if (std::string_view member = stub_member(node); !member.empty()) {
-            tree_stubs.emplace(member, &node); // a member named twice: its first stub, as Python's walk
+            // A member named twice: its first stub, as Python's walk.
+            if (tree_stub(member)) return;
+            tree_stub_index.add_growing(tree_stubs.size(), detail::key_index::hash(member), tree_stubs.size() + 1,
+                                        [&](std::size_t i) { return tree_stubs[i].member; });
+            tree_stubs.push_back({member, &node});
             return;
         }
         for (const auto& item : node.as_dict()) index_stubs(item.second);
@@ -267,8 +277,8 @@ void archive::impl::index_stubs(const value& node) {
 // Whether a read of one item loads `member` as an external of that type: an array by its stub
 // in the tree; a list, or a member nested in one, by externals_info (reading a list checks it).
 bool archive::impl::is_item_external(std::string_view member, external_type type) const {
-    if (auto in_tree = tree_stubs.find(member); in_tree != tree_stubs.end()) {
-        if (detail::is_array_format(in_tree->second->format()))
+    if (const value* in_tree = tree_stub(member)) {
+        if (detail::is_array_format(in_tree->format()))
             return type == external_type::npy && zip.find(member) != nullptr;
         if (type == external_type::npy) return false; // a list's stub
     }

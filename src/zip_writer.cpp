@@ -144,8 +144,8 @@ struct zip_writer::impl {
     // Adds a member known to be new.
     void push_member(member_record m) {
         members.push_back(std::move(m));
-        if (!names.has_room_for(members.size())) return reindex_names();
-        names.add(members.size() - 1, key_index::hash(members.back().name));
+        names.add_growing(members.size() - 1, key_index::hash(members.back().name), members.size(),
+                          [&](std::size_t i) -> std::string_view { return members[i].name; });
     }
     void reindex_names() {
         names.reset(2 * members.size());

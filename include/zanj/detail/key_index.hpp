@@ -54,6 +54,18 @@ public:
         table[at] = {h, static_cast<std::uint32_t>(position + 1)};
     }
 
+    /// Adds the key at `position` (hash `h`) as the `count`-th key, first doubling the table,
+    /// with the keys at positions below `position` (`key_at` gives them), when it would be more
+    /// than half full.
+    template <class KeyAt>
+    void add_growing(std::size_t position, std::uint32_t h, std::size_t count, const KeyAt& key_at) {
+        if (!has_room_for(count)) {
+            reset(2 * count);
+            for (std::size_t i = 0; i < position; ++i) add(i, hash(key_at(i)));
+        }
+        add(position, h);
+    }
+
     /// The position of `key` (hash `h`), or -1; `key_at(position)` gives the key held there.
     template <class KeyAt>
     std::ptrdiff_t find(std::string_view key, std::uint32_t h, const KeyAt& key_at) const noexcept {
