@@ -33,6 +33,9 @@ constexpr std::size_t buffer_flush_threshold = std::size_t{1} << 20;
 constexpr std::uint64_t stream_chunk_size = std::uint64_t{8} << 20;
 // Checksumming beside the compression or the writing pays from this size on.
 constexpr std::uint64_t crc_thread_threshold = std::uint64_t{1} << 20;
+// add_owned defers members from this size on: below it, deflating costs about as little as
+// handing the member to the worker (and a small save would start a thread for nothing).
+constexpr std::uint64_t deferred_compression_threshold = std::uint64_t{64} << 10;
 // The padding field stores the alignment in 16 bits.
 constexpr std::size_t max_align = std::size_t{1} << 15;
 
@@ -506,7 +509,8 @@ void zip_writer::add_owned(std::string_view name, std::string data, const member
     w.settle();
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data.data()), data.size());
     const std::span<const std::byte> pieces[] = {bytes};
-    if (options.threads <= 1 || choose_method(options.compression, pieces) != compression_method::deflate)
+    if (options.threads <= 1 || data.size() < deferred_compression_threshold ||
+        choose_method(options.compression, pieces) != compression_method::deflate)
         return add(name, bytes, options);
     w.check_new_member(name, options);
     // Checked here, where a mistake is reported at this member's add and not at the next call.

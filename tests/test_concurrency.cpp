@@ -38,7 +38,7 @@ struct conc_tree {
     xt::xarray<double> big;         // a stored .npy member: viewed, sliced, copied
     xt::xarray<float> packed;       // a zstd member (storage hint)
     std::vector<conc_item> items;   // a .jsonl list whose items hold .npy members
-    std::vector<std::string> lines; // a .jsonl list of strings
+    std::vector<std::string> lines; // a .jsonl list of strings, long enough to be deflated aside
     std::map<std::string, std::vector<int>> small;
     bool operator==(const conc_tree&) const = default;
 };
@@ -61,7 +61,8 @@ conc_tree make_tree() {
             item.w.data()[k] = static_cast<float>(i * 100 + static_cast<int>(k));
         t.items.push_back(std::move(item));
     }
-    for (int i = 0; i < 40; ++i) t.lines.push_back("line " + std::to_string(i));
+    // Over 64 KiB of lines: the zip writer deflates them on its worker thread (add_owned).
+    for (int i = 0; i < 3000; ++i) t.lines.push_back("line " + std::to_string(i) + " of the concurrency tree's log");
     t.small["a"] = {1, 2, 3};
     return t;
 }

@@ -333,7 +333,7 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
     const std::vector<member> members = {
         {"a.jsonl", compressible_bytes(300000), deflate},
         {"b.npy", random_bytes(5000, 30), aligned_store(64)},
-        {"c.jsonl", compressible_bytes(2000), deflate},
+        {"c.jsonl", compressible_bytes(2000), deflate}, // below the size worth deferring
         {"d.jsonl", compressible_bytes(100000), deflate},
         {"e.bin", random_bytes(3000, 31), zstd},         // not deferred: zstd streams as it goes
         {"f.txt", "", deflate},                          // empty
@@ -361,19 +361,20 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
 
     SECTION("a name already taken is refused, pending or written") {
         zip_writer writer(dir / "dup.zanj");
-        writer.add_owned("x.jsonl", compressible_bytes(1000), deflate);
+        writer.add_owned("x.jsonl", compressible_bytes(100000), deflate);
         REQUIRE_THROWS_WITH(writer.add_owned("x.jsonl", "again", deflate), Contains("duplicate member name 'x.jsonl'"));
         REQUIRE_THROWS_WITH(writer.add("x.jsonl", bytes_of("again"), {}), Contains("duplicate member name 'x.jsonl'"));
         writer.commit();
         CHECK(read_member(zip_reader(dir / "dup.zanj"), *zip_reader(dir / "dup.zanj").find("x.jsonl")) ==
-              compressible_bytes(1000));
+              compressible_bytes(100000));
     }
     SECTION("a level out of range is refused at the add, before anything is deferred") {
         zip_writer writer(dir / "level.zanj");
         member_options bad = using_method(compression_method::deflate, 99);
         bad.threads = 2;
-        REQUIRE_THROWS_AS(writer.add_owned("y.jsonl", "data", bad), zanj::usage_error);
-        REQUIRE_THROWS_WITH(writer.add_owned("y.jsonl", "data", bad), Contains("deflate level 99 is out of range"));
+        const std::string data = compressible_bytes(100000);
+        REQUIRE_THROWS_AS(writer.add_owned("y.jsonl", data, bad), zanj::usage_error);
+        REQUIRE_THROWS_WITH(writer.add_owned("y.jsonl", data, bad), Contains("deflate level 99 is out of range"));
         writer.add_owned("y.jsonl", "data", deflate); // the writer is still usable
         writer.commit();
     }

@@ -75,8 +75,8 @@ public:
     /// Throws usage_error on a duplicate name, io_error when the disk refuses.
     void add(std::string_view name, std::span<const std::span<const std::byte>> pieces, const member_options& options);
     void add(std::string_view name, std::span<const std::byte> data, const member_options& options);
-    /// Adds a member whose bytes the writer takes. When its compression is deflate and
-    /// `options.threads` is more than one, the member is checksummed and compressed on a thread
+    /// Adds a member whose bytes the writer takes. When its compression is deflate, it has 64 KiB
+    /// or more and `options.threads` is more than one, it is checksummed and compressed on a thread
     /// of the writer's while the caller goes on, and written (in order) at the writer's next
     /// call; a failure then surfaces there. Otherwise as add().
     void add_owned(std::string_view name, std::string data, const member_options& options);
