@@ -185,8 +185,12 @@ struct archive::impl {
         const std::ptrdiff_t at = externals_info_ ? externals_info_->index_of(member) : -1;
         return at < 0 ? nullptr : &externals_[static_cast<std::size_t>(at)];
     }
-    // The entry of a member known to be listed.
-    const external_entry& listed(std::string_view member) const { return *external(member); }
+    // The entry of a member its caller knows to be listed.
+    const external_entry& listed(std::string_view member) const {
+        if (const external_entry* entry = external(member)) return *entry;
+        throw format_error("member '" + std::string(member) + "' is not listed in externals_info", {},
+                           std::string(member));
+    }
     void read_externals_info() const;
     void index_stubs(const value& node);
     bool is_item_external(std::string_view member, external_type type) const;
