@@ -8,8 +8,9 @@
 # configured with clang++-14 and built when it has no fuzz targets yet). JOBS > 1 runs that many
 # fuzzing processes per target (libFuzzer's -fork), for longer campaigns. -n only builds.
 #
-# Each target starts from its seeds (tests/fuzz/corpus/TARGET/) and from the inputs earlier runs
-# found, kept in BUILD/fuzz/TARGET/corpus/; what it finds goes to BUILD/fuzz/TARGET/crashes/
+# Each target starts from its seeds (BUILD/fuzz/seeds/TARGET/, written by tests/fuzz/make-corpus.sh
+# from the installed writers the first time, under a lock since CTest runs the targets at once)
+# and from the inputs earlier runs found, kept in BUILD/fuzz/TARGET/corpus/; what it finds goes to BUILD/fuzz/TARGET/crashes/
 # (crash-*, leak-*, oom-*, timeout-*: rerun one with `BUILD/tests/fuzz/zanj_fuzz_TARGET FILE`),
 # its log to BUILD/fuzz/TARGET/log.txt. Memory cap: no single allocation may exceed
 # -malloc_limit_mb (32 MiB: twice the 16 MiB the targets let an input decompress to, plus inputs
@@ -24,7 +25,7 @@ while getopts "t:b:j:n" opt; do
     b) build="$(mkdir -p "$OPTARG" && cd "$OPTARG" && pwd)" ;;
     j) jobs="$OPTARG" ;;
     n) build_only=1 ;;
-    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -40,6 +41,19 @@ if [ ! -x "$build/tests/fuzz/zanj_fuzz_${targets[0]}" ]; then
 fi
 [ "$build_only" = 1 ] && exit 0
 
+# The seeds are made, not kept in the repository: once per build tree, one maker at a time.
+seed_root="$build/fuzz/seeds"
+mkdir -p "$build/fuzz"
+(
+    flock 9
+    if [ ! -f "$seed_root/.complete" ]; then
+        rm -rf "$seed_root"
+        bash "$root/tests/fuzz/make-corpus.sh" "$build" "$seed_root" > "$build/fuzz/seeds.log" 2>&1 ||
+            { cat "$build/fuzz/seeds.log" >&2; exit 1; }
+        touch "$seed_root/.complete"
+    fi
+) 9> "$build/fuzz/seeds.lock"
+
 # Leaks count as findings; UBSan's reports stop the run (the build has -fno-sanitize-recover).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
@@ -47,7 +61,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 status=0
 for target in "${targets[@]}"; do
     exe="$build/tests/fuzz/zanj_fuzz_$target"
-    seeds="$root/tests/fuzz/corpus/$target"
+    seeds="$seed_root/$target"
     work="$build/fuzz/$target"
     [ -x "$exe" ] || { echo "run-fuzz: no $exe (configure $build with -DZANJ_BUILD_FUZZERS=ON)" >&2; exit 2; }
     [ -d "$seeds" ] || { echo "run-fuzz: no seeds in $seeds" >&2; exit 2; }

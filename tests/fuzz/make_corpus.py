@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Builds the fuzzers' seed corpus (tests/fuzz/corpus/), run by make-corpus.sh.
+"""Builds the fuzzers' seed corpus (in the build tree), run by make-corpus.sh.
 
 usage: make_corpus.py RAW OUT
 
