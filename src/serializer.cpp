@@ -208,72 +208,27 @@ value serializer::write_array(const chunked_array& array) {
     return stub;
 }
 
-namespace {
-// Python's `type(x).__name__` of a JSON value, for the stub's column summary.
-std::string_view python_type_name(const value& v) {
-    switch (v.type()) {
-    case value::kind::null: return "NoneType";
-    case value::kind::boolean: return "bool";
-    case value::kind::integer:
-    case value::kind::unsigned_integer: return "int";
-    case value::kind::floating: return "float";
-    case value::kind::string: return "str";
-    case value::kind::list: return "list";
-    default: return "dict";
-    }
+bool serializer::goes_external(std::size_t size) const {
+    if (!sink_) return false;
+    const storage_hint* hint = settings_.hint_for(path_);
+    return hint && hint->external ? *hint->external : size >= settings_.external_list_threshold;
 }
-
-// Python's jsonl_metadata: first item, length, and per column the types seen and the count.
-void add_records_summary(value::dict_type& stub, const value::list_type& items) {
-    struct column {
-        std::string name;
-        std::vector<std::string_view> types;
-        std::size_t count = 0;
-    };
-    std::vector<column> columns;
-    std::unordered_map<std::string, std::size_t> index;
-    for (const auto& item : items) {
-        for (const auto& [k, v] : item.as_dict()) {
-            if (k == format_key) continue;
-            auto [it, inserted] = index.try_emplace(k, columns.size());
-            if (inserted) columns.push_back({k, {}, 0});
-            column& c = columns[it->second];
-            ++c.count;
-            auto name = python_type_name(v);
-            if (std::find(c.types.begin(), c.types.end(), name) == c.types.end()) c.types.push_back(name);
-        }
-    }
-    value::dict_type summary;
-    for (const auto& c : columns) {
-        value::dict_type col;
-        col.insert_or_assign("types", value(value::list_type(c.types.begin(), c.types.end())));
-        col.insert_or_assign("len", c.count);
-        summary.insert_or_assign(c.name, value(std::move(col)));
-    }
-    stub.insert_or_assign("data[0]", items.front());
-    stub.insert_or_assign("len(data)", items.size());
-    stub.insert_or_assign("columns", value(std::move(summary)));
-}
-} // namespace
 
 value serializer::finish_sequence(value::list_type items, std::string_view kind) {
-    const storage_hint* hint = settings_.hint_for(path_);
-    const bool long_list = items.size() >= settings_.external_list_threshold;
-    if (!sink_ || !(hint && hint->external ? *hint->external : long_list)) return value(std::move(items));
+    if (!goes_external(items.size())) return value(std::move(items));
+    detail::jsonl_lines lines(items.size());
+    for (value& item : items) lines.add(std::move(item));
+    return finish_external(lines, kind);
+}
+
+value serializer::finish_external(detail::jsonl_lines& lines, std::string_view kind) {
     std::string member = claim_member("jsonl");
-    std::string lines;
-    for (const auto& item : items) {
-        // Python's json.dumps defaults: one line, ", " and ": " separators.
-        detail::write_json(item, lines, {.indent = -1});
-        lines += '\n';
-    }
     value::dict_type stub;
     stub.insert_or_assign(format_key, std::string(kind) + ":external");
     stub.insert_or_assign(ref_key, member);
-    bool records =
-        !items.empty() && std::all_of(items.begin(), items.end(), [](const value& v) { return v.is_dict(); });
-    if (records) add_records_summary(stub, items);
-    sink_->add_jsonl(member, path_, std::move(lines), items.size(), kind,
+    lines.summarize(stub);
+    const storage_hint* hint = settings_.hint_for(path_);
+    sink_->add_jsonl(member, path_, lines.take_text(), lines.size(), kind,
                      hint && hint->compression ? *hint->compression : settings_.compress.json);
     return stub;
 }

@@ -1099,6 +1099,91 @@ TEST_CASE("a long list of ints and of strings", "[types][externals]") {
     CHECK(z.read<std::vector<int>>(q) == v);
 }
 
+namespace types_test {
+// Keeps what the serializer sends to .jsonl members.
+struct jsonl_capture final : zanj::detail::external_sink {
+    struct member {
+        std::string name, lines;
+        std::size_t length;
+        bool operator==(const member&) const = default;
+    };
+    std::vector<member> members;
+    void add_npy(const std::string& m, const zanj::object_path&, const zanj::array_view&,
+                 const zanj::compression&) override {
+        FAIL("unexpected array member " << m);
+    }
+    void add_npy_chunked(const std::string& m, const zanj::object_path&, const zanj::chunked_array&,
+                         const zanj::compression&) override {
+        FAIL("unexpected array member " << m);
+    }
+    void add_jsonl(const std::string& m, const zanj::object_path&, std::string lines, std::size_t length,
+                   std::string_view, const zanj::compression&) override {
+        members.push_back({m, std::move(lines), length});
+    }
+};
+} // namespace types_test
+
+TEST_CASE("a long list is written line by line, with the member and stub of a list made whole first",
+          "[types][externals]") {
+    using types_test::jsonl_capture;
+    zanj::config cfg;
+    cfg.external_list_threshold = 4;
+    // serialize_sequence writes each item's line as it is made; finish_sequence is given the
+    // items made beforehand (vector<bool>, tables). Both must write the same.
+    auto both_ways = [&](const std::vector<zanj::value>& items) {
+        jsonl_capture streamed_sink, collected_sink;
+        zanj::serializer streaming(cfg, &streamed_sink), collecting(cfg, &collected_sink);
+        const zanj::value streamed = streaming.serialize_sequence(items);
+        const zanj::value collected = collecting.finish_sequence(zanj::value::list_type(items));
+        CHECK(streamed == collected);
+        CHECK(streamed.dump() == collected.dump()); // same keys in the same order
+        REQUIRE(streamed_sink.members.size() == 1);
+        CHECK(streamed_sink.members == collected_sink.members);
+        CHECK(streamed_sink.members[0].length == items.size());
+        return std::pair(streamed, streamed_sink.members[0].lines);
+    };
+
+    SECTION("records whose keys change order, go missing and change type") {
+        std::vector<zanj::value> rows;
+        for (int i = 0; i < 9; ++i) {
+            zanj::value::dict_type d;
+            if (i % 3 == 1) d.insert_or_assign("b", "x" + std::to_string(i));
+            d.insert_or_assign("a", i % 2 ? zanj::value(i) : zanj::value(i * 0.5));
+            if (i % 3 != 1) d.insert_or_assign("b", i);
+            if (i == 4) d.insert_or_assign("c", zanj::value());
+            rows.emplace_back(std::move(d));
+        }
+        const auto [stub, lines] = both_ways(rows);
+        CHECK(stub["len(data)"] == zanj::value(9));
+        CHECK(stub["data[0]"].dump() == R"({"a": 0.0, "b": 0})");
+        CHECK(stub["columns"].dump() == R"({"a": {"types": ["float", "int"], "len": 9}, )"
+                                        R"("b": {"types": ["int", "str"], "len": 9}, )"
+                                        R"("c": {"types": ["NoneType"], "len": 1}})");
+        CHECK(std::count(lines.begin(), lines.end(), '\n') == 9);
+        CHECK(lines.starts_with("{\"a\": 0.0, \"b\": 0}\n{\"b\": \"x1\", \"a\": 1}\n"));
+    }
+    SECTION("items that are not all dicts get no summary") {
+        std::vector<zanj::value> mixed{zanj::value(1), zanj::value("two"), zanj::value(zanj::value::dict_type{}),
+                                       zanj::value(4.5), zanj::value()};
+        const auto [stub, lines] = both_ways(mixed);
+        CHECK(stub.size() == 2); // the format and the member
+        CHECK(lines == "1\n\"two\"\n{}\n4.5\nnull\n");
+    }
+    SECTION("a bad item is named by its index, before anything is written") {
+        std::vector<std::string> strings(6, "fine");
+        strings[5] = "\xff";
+        jsonl_capture sink;
+        zanj::serializer s(cfg, &sink);
+        try {
+            s.serialize_sequence(strings);
+            FAIL("an invalid string was written");
+        } catch (const zanj::type_error& e) {
+            CHECK(e.object_path() == "/5");
+        }
+        CHECK(sink.members.empty());
+    }
+}
+
 // ---- untyped reads ---------------------------------------------------------------------------------------
 
 TEST_CASE("untyped reads rebuild arrays, sets and registered types", "[types][untyped]") {

@@ -5,6 +5,7 @@
 
 #include <zanj/chunked_array.hpp>
 #include <zanj/config.hpp>
+#include <zanj/detail/jsonl_lines.hpp>
 #include <zanj/dtype.hpp>
 #include <zanj/handler.hpp>
 #include <zanj/marshaler.hpp>
@@ -101,6 +102,15 @@ public:
     /// has at least `external_list_threshold` items (or a storage hint says so).
     template <class Range>
     value serialize_sequence(const Range& range, std::string_view kind = "list") {
+        if constexpr (requires { range.size(); }) {
+            // A long list goes to its member line by line: its items are never all held at once.
+            if (const auto size = static_cast<std::size_t>(range.size()); goes_external(size)) {
+                detail::jsonl_lines lines(size);
+                std::size_t i = 0;
+                for (const auto& item : range) lines.add(serialize_element(i++, item));
+                return finish_external(lines, kind);
+            }
+        }
         value::list_type items;
         if constexpr (requires { range.size(); }) items.reserve(range.size());
         std::size_t i = 0;
@@ -172,6 +182,10 @@ private:
     value marshal(const detail::marshaler_entry& m, const void* obj);
     // Fails: a runtime_marshaled type without a marshaler that saves this object.
     [[noreturn]] void no_marshaler(std::type_index type) const;
+    // Whether a list of `size` items at the current path is a .jsonl member.
+    bool goes_external(std::size_t size) const;
+    // The stub of a .jsonl member holding `lines`, which goes to the sink.
+    value finish_external(detail::jsonl_lines& lines, std::string_view kind);
     // The member name for an external at the current path; throws on clashes (Python's rules).
     std::string claim_member(std::string_view extension);
     // A ref item when the object was written already; otherwise records it as being written.
