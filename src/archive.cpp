@@ -51,8 +51,17 @@ std::string_view member_text(const std::shared_ptr<std::byte>& data, const zip_e
     return {reinterpret_cast<const char*>(data.get()), static_cast<std::size_t>(e.uncompressed_size)};
 }
 
+// A JSON member, read with room for the parser to read ahead so that it needs no copy of it.
+std::shared_ptr<std::byte> read_json_member(const zip_reader& zip, const zip_entry& e) {
+    return zip.read(e, detail::json_padding);
+}
+detail::padded_json json_member_text(const std::shared_ptr<std::byte>& data, const zip_entry& e) {
+    return {member_text(data, e)};
+}
+
 value parse_member(const zip_reader& zip, const zip_entry& e) {
-    return detail::parse_json(member_text(zip.read(e), e), e.name, false, zip.limits().max_json_depth);
+    return detail::parse_json(json_member_text(read_json_member(zip, e), e), e.name, false,
+                              zip.limits().max_json_depth);
 }
 
 // One of the two JSON members every zanj archive has.
@@ -131,11 +140,11 @@ struct archive::impl {
     config settings;
     std::shared_ptr<const loader_registry> registry;
     value tree;
-    // The text of __zanj_meta__.json, read at the open (an update in place may overwrite the
-    // member later). The whole of it is parsed when meta() is first asked for; each
-    // externals_info entry's item_type, path and len(data) (meta_pruned) by the first read that
-    // needs them.
-    std::shared_ptr<std::byte> meta_text;
+    // __zanj_meta__.json as stored, read at the open (an update in place may overwrite the
+    // member later) and decompressed when needed: listing items never needs it. The whole of it
+    // is parsed when meta() is first asked for; each externals_info entry's item_type, path and
+    // len(data) (meta_pruned) by the first read that needs them.
+    detail::zip_reader::packed_member meta_packed;
     mutable std::once_flag meta_once;
     mutable value meta;
     // externals_info, read and checked against the tree on the first read that needs it: listing
@@ -295,9 +304,9 @@ void archive::impl::read_externals_info() const {
     externals_.reset();
     external_count_ = 0;
     nested_in.clear();
-    const zip_entry& meta_entry = *zip.find(meta_member);
+    const zip_entry& meta_entry = meta_packed.entry;
     meta_pruned = detail::parse_json_pruned(
-        member_text(meta_text, meta_entry), meta_entry.name,
+        json_member_text(zip.unpack(meta_packed, detail::json_padding), meta_entry), meta_entry.name,
         [](std::size_t depth, std::string_view key) {
             return depth == 0   ? key == "externals_info"
                    : depth == 2 ? key == "item_type" || key == "path" || key == "len(data)"
@@ -684,7 +693,7 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
     const zip_entry& meta_entry = require_member(a->zip, meta_member);
     a->index_stubs(a->tree);
     // Read now (an update in place may rewrite it later), parsed when first needed.
-    a->meta_text = a->zip.read(meta_entry);
+    a->meta_packed = a->zip.read_packed(meta_entry);
     return a;
 }
 
@@ -733,9 +742,9 @@ const std::filesystem::path& archive::path() const noexcept { return impl_->zip.
 const value& archive::meta() const {
     impl& a = *impl_;
     std::call_once(a.meta_once, [&a] {
-        const zip_entry& e = *a.zip.find(meta_member);
-        // The text stays: externals_info may not have been read from it yet.
-        a.meta = detail::parse_json(member_text(a.meta_text, e), e.name, false, a.zip.limits().max_json_depth);
+        const zip_entry& e = a.meta_packed.entry;
+        a.meta = detail::parse_json(json_member_text(a.zip.unpack(a.meta_packed, detail::json_padding), e), e.name,
+                                    false, a.zip.limits().max_json_depth);
     });
     return a.meta;
 }

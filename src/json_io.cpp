@@ -485,8 +485,12 @@ private:
 // their own, so that a thread does not keep a large document's buffers for its lifetime.
 constexpr std::size_t reused_parser_limit = std::size_t{1} << 20;
 
-std::optional<value> parse_json_fast(std::string_view text, std::string_view marker, bool reject_duplicate_keys,
-                                     std::uint64_t max_depth, const json_member_filter* keep = nullptr) {
+static_assert(json_padding >= simdjson::SIMDJSON_PADDING);
+
+// `padded`: the text is followed by json_padding readable bytes.
+std::optional<value> parse_json_fast(std::string_view text, bool padded, std::string_view marker,
+                                     bool reject_duplicate_keys, std::uint64_t max_depth,
+                                     const json_member_filter* keep = nullptr) {
     thread_local simdjson::dom::parser reused;
     std::optional<simdjson::dom::parser> own;
     simdjson::dom::parser* parser = &reused;
@@ -495,19 +499,18 @@ std::optional<value> parse_json_fast(std::string_view text, std::string_view mar
     std::size_t depth = static_cast<std::size_t>(std::min<std::uint64_t>(max_depth, simdjson::DEFAULT_MAX_DEPTH));
     if (parser->max_depth() != depth && parser->allocate(std::max(text.size(), parser->capacity()), depth)) return {};
     simdjson::dom::element root;
-    if (parser->parse(text.data(), text.size(), true).get(root)) return {};
+    if (parser->parse(text.data(), text.size(), !padded).get(root)) return {};
     value out;
     if (!simd_builder(marker, reject_duplicate_keys, max_depth, keep).build(root, out)) return {};
     return out;
 }
 
-} // namespace
-
-value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys, std::uint64_t max_depth) {
-    if (auto fast = parse_json_fast(text, {}, reject_duplicate_keys, max_depth)) return std::move(*fast);
+// The documents the fast parser refused, or holding Python's non-finite tokens.
+value parse_json_slow(std::string_view text, std::string_view source, bool reject_duplicate_keys,
+                      std::uint64_t max_depth) {
     nonfinite_rewrite rewritten = rewrite_nonfinite(text);
     if (!rewritten.marker.empty())
-        if (auto fast = parse_json_fast(rewritten.text, rewritten.marker, reject_duplicate_keys, max_depth))
+        if (auto fast = parse_json_fast(rewritten.text, false, rewritten.marker, reject_duplicate_keys, max_depth))
             return std::move(*fast);
     std::string_view input = rewritten.marker.empty() ? text : std::string_view(rewritten.text);
     value_builder builder(rewritten.marker, reject_duplicate_keys, max_depth);
@@ -527,10 +530,22 @@ value parse_json(std::string_view text, std::string_view source, bool reject_dup
     return std::move(builder.root);
 }
 
-value parse_json_pruned(std::string_view text, std::string_view source, const json_member_filter& keep,
+} // namespace
+
+value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys, std::uint64_t max_depth) {
+    if (auto fast = parse_json_fast(text, false, {}, reject_duplicate_keys, max_depth)) return std::move(*fast);
+    return parse_json_slow(text, source, reject_duplicate_keys, max_depth);
+}
+
+value parse_json(padded_json text, std::string_view source, bool reject_duplicate_keys, std::uint64_t max_depth) {
+    if (auto fast = parse_json_fast(text.text, true, {}, reject_duplicate_keys, max_depth)) return std::move(*fast);
+    return parse_json_slow(text.text, source, reject_duplicate_keys, max_depth);
+}
+
+value parse_json_pruned(padded_json text, std::string_view source, const json_member_filter& keep,
                         std::uint64_t max_depth) {
-    if (auto fast = parse_json_fast(text, {}, false, max_depth, &keep)) return std::move(*fast);
-    return parse_json(text, source, false, max_depth);
+    if (auto fast = parse_json_fast(text.text, true, {}, false, max_depth, &keep)) return std::move(*fast);
+    return parse_json_slow(text.text, source, false, max_depth);
 }
 
 } // namespace zanj::detail

@@ -216,18 +216,56 @@ TEST_CASE("value_dict from a vector of items drops repeated keys as Python's dic
     }
 }
 
+namespace {
+// Text followed by the room padded_json promises, as zip_reader::read(entry, json_padding) gives it.
+class padded_copy {
+public:
+    explicit padded_copy(std::string_view text)
+        : storage_(std::string(text) + std::string(zanj::detail::json_padding, '\0')), size_(text.size()) {}
+    operator zanj::detail::padded_json() const { return {std::string_view(storage_).substr(0, size_)}; }
+
+private:
+    std::string storage_;
+    std::size_t size_;
+};
+} // namespace
+
+TEST_CASE("padded text parses as any other text does, without a copy", "[json]") {
+    const char* documents[] = {
+        R"({"a": [1, 2.5, "x\u00e9"], "b": {"c": null, "d": true}})",
+        "[18446744073709551615, 123456789012345678901234567890]", // past 64 bits
+        R"({"x": NaN, "y": [-Infinity]})",                        // Python's tokens
+        R"({"k": 1, "k": 2})",                                    // a repeated key
+        "  42  ",
+    };
+    for (const char* text : documents) {
+        INFO(text);
+        const value expected = parse_json(text, "t");
+        const value padded = parse_json(padded_copy(text), "t");
+        CHECK(padded.dump() == expected.dump());
+    }
+    // The bytes past the text are not part of it.
+    CHECK(parse_json(padded_copy("[1]"), "t").size() == 1);
+    for (const char* bad : {"[1, ", "{\"a\" 1}", "", "[1] x"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(parse_json(padded_copy(bad), "member.json"), Catch::Contains("member.json"));
+    }
+    CHECK_THROWS_AS(parse_json(padded_copy(R"({"k": 1, "k": 2})"), "t", true), zanj::format_error);
+    CHECK_THROWS_AS(parse_json(padded_copy("[[[[1]]]]"), "t", false, 3), zanj::limit_error);
+}
+
 TEST_CASE("a pruned parse builds only the members asked for, and checks the whole text", "[json]") {
     const std::string text =
         R"({"keep": {"a": [1, {"x": 2, "y": 3}], "b": "text"}, "skip": {"deep": [1, 2, 3]}, "n": 4})";
     const zanj::detail::json_member_filter keep = [](std::size_t depth, std::string_view key) {
         return depth == 0 ? key == "keep" : depth == 1 ? key == "a" : key == "x";
     };
-    value v = zanj::detail::parse_json_pruned(text, "t", keep);
+    value v = zanj::detail::parse_json_pruned(padded_copy(text), "t", keep);
     CHECK(v == parse_json(R"({"keep": {"a": [1, {"x": 2}]}})", "t"));
     // Invalid text is refused even where nothing would be built.
-    CHECK_THROWS_WITH(zanj::detail::parse_json_pruned(R"({"keep": 1, "skip": [1, })", "meta.json", keep),
+    CHECK_THROWS_WITH(zanj::detail::parse_json_pruned(padded_copy(R"({"keep": 1, "skip": [1, })"), "meta.json", keep),
                       Catch::Contains("meta.json"));
     // Outside the fast path (a NaN token) the whole document is built; what was asked for is there.
-    value whole = zanj::detail::parse_json_pruned(R"({"keep": {"a": NaN}, "skip": Infinity})", "t", keep);
+    value whole = zanj::detail::parse_json_pruned(padded_copy(R"({"keep": {"a": NaN}, "skip": Infinity})"), "t", keep);
     CHECK(std::isnan(whole["keep"]["a"].as_double()));
 }

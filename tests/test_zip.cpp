@@ -13,6 +13,7 @@
 #include <zip.h>
 
 #include <algorithm>
+#include <fstream>
 #include <cstring>
 #include <random>
 #include <string>
@@ -125,6 +126,17 @@ void check_with_our_reader(const fs::path& path, const std::vector<member>& memb
         CHECK(e.uncompressed_size == members[i].data.size());
         CHECK(reader.find(members[i].name) == &e);
         CHECK(read_member(reader, e) == members[i].data);
+        // With room for a parser to read ahead: zeros past the member.
+        const auto padded = reader.read(e, 64);
+        const auto size = static_cast<std::size_t>(e.uncompressed_size);
+        CHECK(std::string(reinterpret_cast<const char*>(padded.get()), size) == members[i].data);
+        CHECK(
+            std::all_of(padded.get() + size, padded.get() + size + 64, [](std::byte b) { return b == std::byte{0}; }));
+        // Packed as stored, unpacked later.
+        const zip_reader::packed_member packed = reader.read_packed(e);
+        CHECK(packed.bytes.size() == e.compressed_size);
+        const auto unpacked = reader.unpack(packed);
+        CHECK(std::string(reinterpret_cast<const char*>(unpacked.get()), size) == members[i].data);
         if (e.uncompressed_size <= zip_reader::small_member_size) {
             const std::span<const std::byte> small = reader.read_small(e);
             CHECK(std::string(reinterpret_cast<const char*>(small.data()), small.size()) == members[i].data);
@@ -819,6 +831,33 @@ TEST_CASE("zip reader refuses damaged or foreign input with clear errors", "[zip
         REQUIRE_THROWS_AS(reader.read(huge), zanj::format_error);
         REQUIRE_THROWS_WITH(reader.read(huge), Contains("'c.txt'") && Contains("extends past the end of the file"));
     }
+}
+
+TEST_CASE("zip members packed at the open unpack later, whatever happened to the file", "[zip]") {
+    auto method = GENERATE(compression_method::store, compression_method::deflate, compression_method::zstd);
+    fs::path dir = scratch_dir("zip_packed_" + std::string(zanj::to_string(method)));
+    fs::path path = dir / "archive.zanj";
+    const std::string text = compressible_bytes(100000);
+    write_archive(path, {{"meta.json", text, using_method(method)}, {"other.bin", "x", using_method(method)}});
+
+    zip_reader reader(path);
+    const zip_entry& e = *reader.find("meta.json");
+    const zip_reader::packed_member packed = reader.read_packed(e);
+    // An update in place may overwrite the member once it is packed.
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(reader.data_offset(e)));
+        f << std::string(static_cast<std::size_t>(e.compressed_size), '#');
+    }
+    const auto bytes = reader.unpack(packed, 16);
+    CHECK(std::string(reinterpret_cast<const char*>(bytes.get()), text.size()) == text);
+    CHECK_THROWS_AS(reader.read(e), zanj::format_error); // the file's copy is gone
+
+    // Damage in the packed bytes is found by the CRC (or the decompressor), naming the member.
+    zip_reader::packed_member damaged = packed;
+    damaged.bytes[damaged.bytes.size() / 2] ^= std::byte{0x5A};
+    CHECK_THROWS_WITH(reader.unpack(damaged), Catch::Contains("meta.json"));
+    CHECK_THROWS_AS(reader.unpack(damaged), zanj::format_error);
 }
 
 TEST_CASE("zip writer replaces the destination atomically", "[zip]") {

@@ -79,6 +79,18 @@ bool is_valid_utf8(std::string_view s) noexcept;
 value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys = false,
                  std::uint64_t max_depth = read_limits{}.max_json_depth);
 
+/// What a buffer holds past the end of the JSON text it gives the parser as `padded_json`: the
+/// fast parser reads up to that far ahead, and copies any other text into a buffer of its own
+/// first (for a 2 MB member, 500 page faults and a copy of the whole text).
+inline constexpr std::size_t json_padding = 64;
+/// JSON text followed by at least json_padding readable bytes.
+struct padded_json {
+    std::string_view text;
+};
+/// parse_json of text that needs no copy.
+value parse_json(padded_json text, std::string_view source, bool reject_duplicate_keys = false,
+                 std::uint64_t max_depth = read_limits{}.max_json_depth);
+
 /// Which members of JSON objects parse_json_pruned builds: asked with the object's depth (0 for
 /// the root object's keys) and the key.
 using json_member_filter = std::function<bool(std::size_t depth, std::string_view key)>;
@@ -86,7 +98,7 @@ using json_member_filter = std::function<bool(std::size_t depth, std::string_vie
 /// Parses and checks the whole document as parse_json does, but builds only the members of
 /// objects that `keep` accepts, for reading a few keys of a large document cheaply. (A document
 /// outside the fast parser's reach is built whole.)
-value parse_json_pruned(std::string_view text, std::string_view source, const json_member_filter& keep,
+value parse_json_pruned(padded_json text, std::string_view source, const json_member_filter& keep,
                         std::uint64_t max_depth = read_limits{}.max_json_depth);
 
 } // namespace zanj::detail

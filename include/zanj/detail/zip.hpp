@@ -160,9 +160,20 @@ public:
     /// Checks every member's local header.
     void check_local_headers() const;
 
-    /// The member's uncompressed bytes in a 64-byte-aligned buffer, CRC checked.
-    /// Throws format_error naming the member on corrupt data.
-    std::shared_ptr<std::byte> read(const zip_entry& entry) const;
+    /// The member's uncompressed bytes in a 64-byte-aligned buffer, CRC checked, followed by
+    /// `padding` zero bytes (room a parser may read ahead into). Throws format_error naming
+    /// the member on corrupt data.
+    std::shared_ptr<std::byte> read(const zip_entry& entry, std::size_t padding = 0) const;
+    /// A member's bytes as they sit in the file (compressed or not), copied now for `unpack` to
+    /// decompress and check later: for a member an update in place may overwrite, kept at its
+    /// compressed size until it is needed.
+    struct packed_member {
+        zip_entry entry;
+        std::vector<std::byte> bytes;
+    };
+    packed_member read_packed(const zip_entry& entry) const;
+    /// What read() would have given for the member when it was packed, `padding` included.
+    std::shared_ptr<std::byte> unpack(const packed_member& member, std::size_t padding = 0) const;
     /// The member's uncompressed bytes laid into `head` and then `body` (whose sizes add up to
     /// the member's), CRC checked. Large stored members are read and checked in chunks on up to
     /// `threads` threads.
