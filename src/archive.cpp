@@ -6,6 +6,7 @@
 #include <zanj/detail/json_io.hpp>
 #include <zanj/detail/key_index.hpp>
 #include <zanj/detail/npy.hpp>
+#include <zanj/detail/parallel.hpp>
 #include <zanj/detail/zip.hpp>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <istream>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -179,9 +181,15 @@ struct archive::impl {
     mutable std::once_flag items_once;
     mutable std::vector<item_info> item_list;
 
+    // An open for a whole read (ZANJ::read) parses externals_info on this worker while the
+    // caller parses the tree: they are two documents of about the same size. Last, so that it
+    // is waited for before anything its job uses is destroyed.
+    mutable std::optional<value> meta_pruned_ahead;
+    mutable std::unique_ptr<detail::background_worker> meta_worker;
+
     explicit impl(zip_reader opened) : zip(std::move(opened)) {}
     static std::unique_ptr<impl> open_members(zip_reader zip, config settings,
-                                              std::shared_ptr<const loader_registry> registry);
+                                              std::shared_ptr<const loader_registry> registry, bool whole_read);
 
     // externals_info's entries, read and checked the first time.
     std::span<const external_entry> externals() const {
@@ -201,6 +209,8 @@ struct archive::impl {
                            std::string(member));
     }
     void read_externals_info() const;
+    // externals_info's item types, paths and lengths from the meta (meta_pruned).
+    value parse_meta_pruned() const;
     void index_stubs(const value& node);
     bool is_item_external(std::string_view member, external_type type) const;
     // Whether externals_info lists `member` with that item_type.
@@ -298,14 +308,9 @@ bool archive::impl::is_item_external(std::string_view member, external_type type
     return listed_as(member, type);
 }
 
-void archive::impl::read_externals_info() const {
-    // A failed attempt leaves nothing behind: the next read tries again and fails the same way.
-    externals_info_ = nullptr;
-    externals_.reset();
-    external_count_ = 0;
-    nested_in.clear();
+value archive::impl::parse_meta_pruned() const {
     const zip_entry& meta_entry = meta_packed.entry;
-    meta_pruned = detail::parse_json_pruned(
+    return detail::parse_json_pruned(
         json_member_text(zip.unpack(meta_packed, detail::json_padding), meta_entry), meta_entry.name,
         [](std::size_t depth, std::string_view key) {
             return depth == 0   ? key == "externals_info"
@@ -313,6 +318,23 @@ void archive::impl::read_externals_info() const {
                                 : true;
         },
         zip.limits().max_json_depth);
+}
+
+void archive::impl::read_externals_info() const {
+    // A failed attempt leaves nothing behind: the next read tries again and fails the same way.
+    externals_info_ = nullptr;
+    externals_.reset();
+    external_count_ = 0;
+    nested_in.clear();
+    if (meta_worker) {
+        // One try: a read after a failure parses again here, and fails the same way.
+        const std::unique_ptr<detail::background_worker> worker = std::move(meta_worker);
+        worker->wait();
+        meta_pruned = std::move(*meta_pruned_ahead);
+        meta_pruned_ahead.reset();
+    } else {
+        meta_pruned = parse_meta_pruned();
+    }
     if (!meta_pruned.is_dict())
         throw format_error("__zanj_meta__.json is not a JSON object", {}, std::string(meta_member));
     const value* info = meta_pruned.find("externals_info");
@@ -685,15 +707,24 @@ constexpr std::string_view in_memory_name = "<archive in memory>";
 
 // Reads what every archive needs before its first read: the tree, and the text of the meta.
 std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, config settings,
-                                                           std::shared_ptr<const loader_registry> registry) {
+                                                           std::shared_ptr<const loader_registry> registry,
+                                                           bool whole_read) {
     auto a = std::make_unique<impl>(std::move(zip));
     a->settings = std::move(settings);
     a->registry = registry ? std::move(registry) : std::make_shared<const loader_registry>();
-    a->tree = parse_member(a->zip, require_member(a->zip, tree_member));
+    const zip_entry& tree_entry = require_member(a->zip, tree_member);
     const zip_entry& meta_entry = require_member(a->zip, meta_member);
-    a->index_stubs(a->tree);
     // Read now (an update in place may rewrite it later), parsed when first needed.
     a->meta_packed = a->zip.read_packed(meta_entry);
+    // Below this a thread costs about what it saves.
+    constexpr std::uint64_t parse_ahead_size = std::uint64_t{256} << 10;
+    if (whole_read && meta_entry.uncompressed_size >= parse_ahead_size &&
+        detail::resolve_threads(a->settings.threads) > 1) {
+        a->meta_worker = std::make_unique<detail::background_worker>();
+        a->meta_worker->run([&ahead = a->meta_pruned_ahead, &opened = *a] { ahead = opened.parse_meta_pruned(); });
+    }
+    a->tree = parse_member(a->zip, tree_entry);
+    a->index_stubs(a->tree);
     return a;
 }
 
@@ -703,20 +734,26 @@ archive::archive(const std::filesystem::path& file, config settings, std::shared
     : impl_([&] {
           // Never read an archive half-way through an update in place (zanj::editor).
           detail::read_guard guard(file);
-          return impl::open_members(zip_reader(file, settings.limits), settings, std::move(registry));
+          return impl::open_members(zip_reader(file, settings.limits), settings, std::move(registry), false);
       }()) {}
+
+archive archive::open_for_whole_read(const std::filesystem::path& file, config settings,
+                                     std::shared_ptr<const loader_registry> registry) {
+    detail::read_guard guard(file);
+    return archive(impl::open_members(zip_reader(file, settings.limits), settings, std::move(registry), true));
+}
 
 archive archive::from_bytes(std::span<const std::byte> bytes, config settings,
                             std::shared_ptr<const loader_registry> registry) {
     zip_reader zip(bytes, nullptr, std::string(in_memory_name), settings.limits);
-    return archive(impl::open_members(std::move(zip), settings, std::move(registry)));
+    return archive(impl::open_members(std::move(zip), settings, std::move(registry), false));
 }
 
 archive archive::from_bytes(std::vector<std::byte>&& bytes, config settings,
                             std::shared_ptr<const loader_registry> registry) {
     auto owned = std::make_shared<const std::vector<std::byte>>(std::move(bytes));
     zip_reader zip(std::span<const std::byte>(*owned), owned, std::string(in_memory_name), settings.limits);
-    return archive(impl::open_members(std::move(zip), settings, std::move(registry)));
+    return archive(impl::open_members(std::move(zip), settings, std::move(registry), false));
 }
 
 archive archive::from_stream(std::istream& in, config settings, std::shared_ptr<const loader_registry> registry) {

@@ -1120,11 +1120,18 @@ TEST_CASE("boundary: CRC-32 fields that disagree with the data", "[boundary]") {
             std::string bytes = good;
             patch_le(bytes, m.central + 16, le(bytes, m.central + 16, 4) ^ flip, 4);
             const std::string message = "CRC-32 mismatch in member '" + m.name + "'";
-            if (m.name.find("__zanj") == 0) { // read when the archive opens
+            if (m.name == "__zanj__.json") { // read when the archive opens
                 expect(outcome::format_error, message, [&] { open_bytes(bytes); });
                 continue;
             }
             const zanj::archive a = open_bytes(bytes);
+            if (m.name == "__zanj_meta__.json") { // copied as stored at the open, checked when first needed
+                CHECK(a.items().size() > 1);
+                expect(outcome::format_error, message, [&] { a.meta(); });
+                expect(outcome::format_error, message, [&] { a.read<boundary_test::record>(); });
+                expect(outcome::format_error, message, [&] { a.verify(); });
+                continue;
+            }
             const std::string path = "/" + m.name.substr(0, m.name.find('.'));
             expect(outcome::format_error, message, [&] { a.read<boundary_test::record>(); });
             expect(outcome::format_error, message, [&] { a.verify(); });

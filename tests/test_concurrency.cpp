@@ -5,6 +5,7 @@
 // scripts/run-sanitizers.sh tsan runs these under ThreadSanitizer.
 
 #include <zanj/zanj.hpp>
+#include <zanj/detail/zip.hpp>
 
 #include "support.hpp"
 
@@ -247,4 +248,54 @@ TEST_CASE("saves from several threads: to one file the last complete one wins, n
     conc_tree expected = tree;
     expected.name = last.name;
     CHECK(last == expected);
+}
+
+TEST_CASE("a whole read parses externals_info on a second thread while the tree is parsed", "[concurrency]") {
+    // Enough arrays that the meta passes the size at which ZANJ::read parses it aside.
+    using arrays = std::map<std::string, xt::xarray<float>>;
+    arrays m;
+    for (int i = 0; i < 1500; ++i) {
+        xt::xarray<float> a = xt::xarray<float>::from_shape({256});
+        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>(i) + static_cast<float>(k);
+        m.emplace("array_" + std::to_string(i), std::move(a));
+    }
+    const fs::path p = zanj::ZANJ().save(m, zanj_test::fresh_dir("conc_meta_ahead") / "many");
+    zanj::detail::zip_reader reader(p);
+    const zanj::detail::zip_entry& meta = *reader.find("__zanj_meta__.json");
+    REQUIRE(meta.uncompressed_size >= (std::uint64_t{256} << 10));
+
+    for (unsigned threads : {1u, 2u}) {
+        INFO("threads " << threads);
+        zanj::config cfg;
+        cfg.threads = threads;
+        CHECK(zanj::ZANJ(cfg).read<arrays>(p) == m);
+        CHECK(zanj::ZANJ(cfg).read(p)["array_7"].as_array().values<float>()[1] == 8.0f);
+    }
+
+    // Damage found on the second thread is thrown by the read, as the one-thread read throws it.
+    const std::vector<char> bytes = zanj_test::read_file(p);
+    const std::string good(bytes.begin(), bytes.end());
+    std::string bad = good;
+    bad[static_cast<std::size_t>(reader.data_offset(meta) + meta.compressed_size / 2)] ^= 0x21;
+    zanj_test::write_file(p, bad);
+    std::string messages[2];
+    for (unsigned threads : {1u, 2u}) {
+        zanj::config cfg;
+        cfg.threads = threads;
+        try {
+            (void)zanj::ZANJ(cfg).read<arrays>(p);
+            FAIL("a damaged meta was read, threads " << threads);
+        } catch (const zanj::format_error& e) {
+            messages[threads - 1] = e.what();
+        }
+    }
+    CHECK_THAT(messages[1], Catch::Contains("__zanj_meta__.json"));
+    CHECK(messages[0] == messages[1]);
+    // A tree that fails to parse drops the archive while the meta may still be parsed aside:
+    // the failure is the tree's, and the worker is waited for.
+    const zanj::detail::zip_entry& tree = *reader.find("__zanj__.json");
+    bad = good;
+    bad[static_cast<std::size_t>(reader.data_offset(tree) + tree.compressed_size / 2)] ^= 0x21;
+    zanj_test::write_file(p, bad);
+    for (int i = 0; i < 4; ++i) CHECK_THROWS_WITH(zanj::ZANJ().read<arrays>(p), Catch::Contains("__zanj__.json"));
 }

@@ -123,8 +123,8 @@ bool is_not_loaded(const value& v) noexcept;
 /// \endcode
 class archive {
 public:
-    /// Opens `file`: reads the zip directory, parses `__zanj__.json` and reads the text of
-    /// `__zanj_meta__.json`. Listing (`items`, `find`, `tree`) needs nothing more; the first read
+    /// Opens `file`: reads the zip directory, parses `__zanj__.json` and copies
+    /// `__zanj_meta__.json` as stored (decompressed when first needed). Listing (`items`, `find`, `tree`) needs nothing more; the first read
     /// of data (and `verify`) parses `externals_info` and checks it against the tree, throwing
     /// format_error there when they disagree or the meta is not valid JSON. `registry` rebuilds
     /// typed items in untyped reads (zanj's built-in loaders when null).
@@ -196,6 +196,11 @@ private:
     struct impl;
     struct source;
     explicit archive(std::unique_ptr<impl> opened);
+    friend class ZANJ;
+    // An open that a read of the whole archive follows (ZANJ::read): externals_info, which such
+    // a read needs, is parsed on a second thread while the tree is.
+    static archive open_for_whole_read(const std::filesystem::path& file, config settings,
+                                       std::shared_ptr<const loader_registry> registry);
     const value& node_at(std::string_view path, object_path& where) const;
     // `whole_tree`: the read covers the root, and goes by externals_info (see archive::source).
     std::unique_ptr<detail::external_source> make_source(read_options options, bool whole_tree) const;

@@ -124,12 +124,14 @@ public:
     /// Reads `file` as a T; every array is copied and checked.
     template <class T>
     T read(const std::filesystem::path& file) const {
-        return open(file).read<T>();
+        return archive::open_for_whole_read(file, settings_, registry_).read<T>();
     }
 
     /// Reads `file` untyped: the tree with arrays as ndarray, sets as sets, externals filled in,
     /// and registered types rebuilt.
-    value read(const std::filesystem::path& file) const { return open(file).read(); }
+    value read(const std::filesystem::path& file) const {
+        return archive::open_for_whole_read(file, settings_, registry_).read();
+    }
 
     /// Reads the archive held in `bytes` (from `save_to_bytes`, say) as a T.
     template <class T>
