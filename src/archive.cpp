@@ -577,7 +577,8 @@ item_info archive::impl::describe(const value& node, object_path path) const {
     // From the stub and the zip directory alone (externals_info is read by the first load): a
     // stub's member exists, and a non-array one holds a list.
     const std::string_view member = stub_member(node);
-    if (!member.empty() && zip.find(member)) info.member = member;
+    const zip_entry* entry = member.empty() ? nullptr : zip.find(member);
+    if (entry) info.member = member;
     if (info.format.empty()) {
         info.kind = item_kind::dict;
     } else if (auto header = detail::inline_array_header(node); header && detail::is_array_format(info.format)) {
@@ -586,12 +587,11 @@ item_info archive::impl::describe(const value& node, object_path path) const {
         a.dtype = header->type;
         a.shape = std::move(header->shape);
         a.mode = info.format.substr(info.format.find(':') + 1);
-        if (!info.member.empty()) {
-            const zip_entry& e = entry_of(member);
+        if (entry) {
             a.member = member;
-            a.method = e.method;
-            a.compressed_size = e.compressed_size;
-            a.uncompressed_size = e.uncompressed_size;
+            a.method = entry->method;
+            a.compressed_size = entry->compressed_size;
+            a.uncompressed_size = entry->uncompressed_size;
         }
         info.array = std::move(a);
     } else if (info.member.ends_with(".jsonl")) {
