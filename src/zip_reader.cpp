@@ -608,7 +608,7 @@ std::shared_ptr<std::byte> zip_reader::read(const zip_entry& e, std::size_t padd
     impl_->check_readable(e);
     const auto size = static_cast<std::size_t>(e.uncompressed_size);
     std::shared_ptr<std::byte> out = allocate_aligned(size + padding);
-    std::memset(out.get() + size, 0, padding);
+    if (padding) std::memset(out.get() + size, 0, padding);
     read_into(e, {}, {out.get(), size});
     return out;
 }
@@ -627,11 +627,13 @@ std::shared_ptr<std::byte> zip_reader::unpack(const packed_member& packed, std::
     r.check_readable(e);
     const auto size = static_cast<std::size_t>(e.uncompressed_size);
     std::shared_ptr<std::byte> out = allocate_aligned(size + padding);
-    std::memset(out.get() + size, 0, padding);
-    if (e.method == compression_method::store)
-        std::memcpy(out.get(), packed.bytes.data(), size); // check_readable saw the sizes agree
-    else if (!packed.bytes.empty() || size > 0)
+    if (padding) std::memset(out.get() + size, 0, padding);
+    if (e.method == compression_method::store) {
+        // check_readable saw the sizes agree; an empty member has no bytes to copy (nor a buffer).
+        if (size) std::memcpy(out.get(), packed.bytes.data(), size);
+    } else if (!packed.bytes.empty() || size > 0) {
         decompress(e.method, packed.bytes, {out.get(), size}, e.name, r.path_text);
+    }
     r.check_crc(e, crc32(0, {out.get(), size}));
     return out;
 }
