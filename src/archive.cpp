@@ -53,16 +53,14 @@ std::string_view member_text(const std::shared_ptr<std::byte>& data, const zip_e
     return {reinterpret_cast<const char*>(data.get()), static_cast<std::size_t>(e.uncompressed_size)};
 }
 
-// A JSON member, read with room for the parser to read ahead so that it needs no copy of it.
-std::shared_ptr<std::byte> read_json_member(const zip_reader& zip, const zip_entry& e) {
-    return zip.read(e, detail::json_padding);
-}
+// The text of a JSON member read (or unpacked) with detail::json_padding bytes after it.
 detail::padded_json json_member_text(const std::shared_ptr<std::byte>& data, const zip_entry& e) {
     return {member_text(data, e)};
 }
 
+// Read with room for the parser to read ahead, so that it needs no copy of the text.
 value parse_member(const zip_reader& zip, const zip_entry& e) {
-    return detail::parse_json(json_member_text(read_json_member(zip, e), e), e.name, false,
+    return detail::parse_json(json_member_text(zip.read(e, detail::json_padding), e), e.name, false,
                               zip.limits().max_json_depth);
 }
 
@@ -190,6 +188,8 @@ struct archive::impl {
     explicit impl(zip_reader opened) : zip(std::move(opened)) {}
     static std::unique_ptr<impl> open_members(zip_reader zip, config settings,
                                               std::shared_ptr<const loader_registry> registry, bool whole_read);
+    static std::unique_ptr<impl> open_file(const std::filesystem::path& file, config settings,
+                                           std::shared_ptr<const loader_registry> registry, bool whole_read);
 
     // externals_info's entries, read and checked the first time.
     std::span<const external_entry> externals() const {
@@ -705,7 +705,7 @@ namespace {
 constexpr std::string_view in_memory_name = "<archive in memory>";
 } // namespace
 
-// Reads what every archive needs before its first read: the tree, and the text of the meta.
+// Reads what every archive needs before its first read: the tree, and the meta as stored.
 std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, config settings,
                                                            std::shared_ptr<const loader_registry> registry,
                                                            bool whole_read) {
@@ -730,17 +730,20 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
 
 archive::archive(std::unique_ptr<impl> opened) : impl_(std::move(opened)) {}
 
+std::unique_ptr<archive::impl> archive::impl::open_file(const std::filesystem::path& file, config settings,
+                                                        std::shared_ptr<const loader_registry> registry,
+                                                        bool whole_read) {
+    // Never read an archive half-way through an update in place (zanj::editor).
+    detail::read_guard guard(file);
+    return open_members(zip_reader(file, settings.limits), settings, std::move(registry), whole_read);
+}
+
 archive::archive(const std::filesystem::path& file, config settings, std::shared_ptr<const loader_registry> registry)
-    : impl_([&] {
-          // Never read an archive half-way through an update in place (zanj::editor).
-          detail::read_guard guard(file);
-          return impl::open_members(zip_reader(file, settings.limits), settings, std::move(registry), false);
-      }()) {}
+    : impl_(impl::open_file(file, std::move(settings), std::move(registry), false)) {}
 
 archive archive::open_for_whole_read(const std::filesystem::path& file, config settings,
                                      std::shared_ptr<const loader_registry> registry) {
-    detail::read_guard guard(file);
-    return archive(impl::open_members(zip_reader(file, settings.limits), settings, std::move(registry), true));
+    return archive(impl::open_file(file, std::move(settings), std::move(registry), true));
 }
 
 archive archive::from_bytes(std::span<const std::byte> bytes, config settings,

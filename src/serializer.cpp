@@ -5,7 +5,6 @@
 #include <zanj/detail/object_ref.hpp>
 #include <zanj/types/value.hpp>
 
-#include <algorithm>
 #include <iostream>
 #include <set>
 #include <unordered_map>

@@ -144,6 +144,8 @@ struct zip_reader::impl {
     [[noreturn]] void fail_no_local_header(const zip_entry& e) const;
     std::uint64_t local_header_size(const zip_entry& e, std::span<const std::byte> read) const;
     void check_readable(const zip_entry& e) const;
+    // Decompresses a compressed member's `stored` bytes into `out` and checks the CRC.
+    void inflate_checked(const zip_entry& e, std::span<const std::byte> stored, std::span<std::byte> out) const;
     using chunk_placer = std::function<std::span<std::byte>(std::uint64_t offset, std::size_t length)>;
     std::uint32_t read_chunks(std::uint64_t offset, std::uint64_t length, unsigned threads,
                               const chunk_placer& place) const;
@@ -559,17 +561,21 @@ void zip_reader::read_into(const zip_entry& e, std::span<std::byte> head, std::s
         joined = allocate_aligned(size);
         out = {joined.get(), size};
     }
-    if (e.compressed_size > 0 || size > 0) { // some writers give empty members no stream at all
-        const auto compressed_size = static_cast<std::size_t>(e.compressed_size);
-        auto compressed = std::make_unique_for_overwrite<std::byte[]>(compressed_size);
-        r.read_at({compressed.get(), compressed_size}, offset);
-        decompress(e.method, {compressed.get(), compressed_size}, out, e.name, r.path_text);
-    }
-    r.check_crc(e, crc32(0, out));
+    const auto compressed_size = static_cast<std::size_t>(e.compressed_size);
+    auto compressed = std::make_unique_for_overwrite<std::byte[]>(compressed_size);
+    r.read_at({compressed.get(), compressed_size}, offset);
+    r.inflate_checked(e, {compressed.get(), compressed_size}, out);
     if (joined) {
         std::memcpy(head.data(), out.data(), head.size());
         if (!body.empty()) std::memcpy(body.data(), out.data() + head.size(), body.size());
     }
+}
+
+void zip_reader::impl::inflate_checked(const zip_entry& e, std::span<const std::byte> stored,
+                                       std::span<std::byte> out) const {
+    // Some writers give empty members no stream at all.
+    if (!stored.empty() || !out.empty()) decompress(e.method, stored, out, e.name, path_text);
+    check_crc(e, crc32(0, out));
 }
 
 std::span<const std::byte> zip_reader::read_small(const zip_entry& e) const {
@@ -604,11 +610,19 @@ std::span<const std::byte> zip_reader::read_small(const zip_entry& e) const {
     return data;
 }
 
+namespace {
+// Room for `size` bytes followed by `padding` zeros.
+std::shared_ptr<std::byte> padded_buffer(std::size_t size, std::size_t padding) {
+    std::shared_ptr<std::byte> out = allocate_aligned(size + padding);
+    if (padding) std::memset(out.get() + size, 0, padding);
+    return out;
+}
+} // namespace
+
 std::shared_ptr<std::byte> zip_reader::read(const zip_entry& e, std::size_t padding) const {
     impl_->check_readable(e);
     const auto size = static_cast<std::size_t>(e.uncompressed_size);
-    std::shared_ptr<std::byte> out = allocate_aligned(size + padding);
-    if (padding) std::memset(out.get() + size, 0, padding);
+    std::shared_ptr<std::byte> out = padded_buffer(size, padding);
     read_into(e, {}, {out.get(), size});
     return out;
 }
@@ -626,14 +640,13 @@ std::shared_ptr<std::byte> zip_reader::unpack(const packed_member& packed, std::
     const zip_entry& e = packed.entry;
     r.check_readable(e);
     const auto size = static_cast<std::size_t>(e.uncompressed_size);
-    std::shared_ptr<std::byte> out = allocate_aligned(size + padding);
-    if (padding) std::memset(out.get() + size, 0, padding);
-    if (e.method == compression_method::store) {
-        // check_readable saw the sizes agree; an empty member has no bytes to copy (nor a buffer).
-        if (size) std::memcpy(out.get(), packed.bytes.data(), size);
-    } else if (!packed.bytes.empty() || size > 0) {
-        decompress(e.method, packed.bytes, {out.get(), size}, e.name, r.path_text);
+    std::shared_ptr<std::byte> out = padded_buffer(size, padding);
+    if (e.method != compression_method::store) {
+        r.inflate_checked(e, packed.bytes, {out.get(), size});
+        return out;
     }
+    // check_readable saw the sizes agree; an empty member has no bytes to copy (nor a buffer).
+    if (size) std::memcpy(out.get(), packed.bytes.data(), size);
     r.check_crc(e, crc32(0, {out.get(), size}));
     return out;
 }
