@@ -130,7 +130,13 @@ bool is_valid_utf8(std::string_view s) noexcept {
 }
 
 json_text::json_text(std::string& out, const json_write_options& options, int depth)
-    : out_(out), options_(options), depth_(depth) {}
+    : out_(out), options_(options), depth_(depth), first_depth_(depth) {}
+
+void json_text::reset() noexcept {
+    depth_ = first_depth_;
+    open_.clear();
+    after_key_ = false;
+}
 
 void json_text::newline() {
     if (options_.indent < 0) return;

@@ -20,8 +20,7 @@ std::string_view python_type_name(const value& v) {
 }
 } // namespace
 
-// Python's json.dumps defaults: one line, ", " and ": " separators.
-jsonl_lines::jsonl_lines(std::size_t expected) : writer_(text_, {.indent = -1}), expected_(expected) {}
+jsonl_lines::jsonl_lines(std::size_t expected) : writer_(text_, line_options), expected_(expected) {}
 
 void jsonl_lines::add(value item) {
     writer_.tree(item);
@@ -34,6 +33,12 @@ void jsonl_lines::add(value item) {
         if (expected_ > 1) text_.reserve(text_.size() * expected_ + text_.size() * expected_ / 10);
         first_ = std::move(item);
     }
+}
+
+void jsonl_lines::add_alike(std::string_view lines, std::size_t count) {
+    text_ += lines;
+    count_ += count;
+    alike_ += count;
 }
 
 void jsonl_lines::count_columns(const value_dict& item) {
@@ -66,7 +71,7 @@ void jsonl_lines::summarize(value::dict_type& stub) const {
     for (const column& c : columns_) {
         value::dict_type col;
         col.insert_or_assign("types", value(value::list_type(c.types.begin(), c.types.end())));
-        col.insert_or_assign("len", c.count);
+        col.insert_or_assign("len", c.count + alike_);
         summary.insert_or_assign(c.name, value(std::move(col)));
     }
     stub.insert_or_assign("data[0]", first_);

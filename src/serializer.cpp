@@ -213,6 +213,12 @@ bool serializer::goes_external(std::size_t size) const {
     return hint && hint->external ? *hint->external : size >= settings_.external_list_threshold;
 }
 
+std::size_t serializer::line_parts(std::size_t size) const {
+    // A part of fewer lines costs about as much to start as it saves.
+    constexpr std::size_t min_lines_per_part = 8192;
+    return std::clamp<std::size_t>(size / min_lines_per_part, 1, detail::resolve_threads(settings_.threads));
+}
+
 value serializer::finish_sequence(value::list_type items, std::string_view kind) {
     if (!goes_external(items.size())) return value(std::move(items));
     detail::jsonl_lines lines(items.size());

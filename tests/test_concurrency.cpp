@@ -299,3 +299,44 @@ TEST_CASE("a whole read parses externals_info on a second thread while the tree 
     zanj_test::write_file(p, bad);
     for (int i = 0; i < 4; ++i) CHECK_THROWS_WITH(zanj::ZANJ().read<arrays>(p), Catch::Contains("__zanj__.json"));
 }
+
+namespace {
+struct conc_row {
+    std::int64_t id = 0;
+    std::string name;
+    double score = 0;
+    bool operator==(const conc_row&) const = default;
+};
+ZANJ_DATACLASS(conc_row, id, name, score);
+} // namespace
+
+TEST_CASE("a long list of plain records is written in parts on several threads, as on one", "[concurrency]") {
+    std::vector<conc_row> rows;
+    for (int i = 0; i < 40000; ++i) rows.push_back({i, "row " + std::to_string(i), i * 0.125});
+    rows[30000].name = "not \xff UTF-8"; // a part stops there; the item goes through its value
+    const fs::path dir = zanj_test::fresh_dir("conc_rows");
+    std::string members[2];
+    std::vector<std::string> warnings[2];
+    for (unsigned threads : {1u, 4u}) {
+        INFO("threads " << threads);
+        zanj::config cfg;
+        cfg.threads = threads;
+        cfg.error_mode = zanj::error_mode::warn;
+        cfg.warning_sink = [&, threads](std::string_view w) { warnings[threads > 1].emplace_back(w); };
+        const fs::path p = zanj::ZANJ(cfg).save(rows, dir / ("rows" + std::to_string(threads)));
+        zanj::detail::zip_reader reader(p);
+        const auto jsonl = std::find_if(reader.entries().begin(), reader.entries().end(),
+                                        [](const auto& e) { return e.name.ends_with(".jsonl"); });
+        REQUIRE(jsonl != reader.entries().end());
+        const zanj::detail::zip_entry& lines = *jsonl;
+        const auto text = reader.read(lines);
+        members[threads > 1].assign(reinterpret_cast<const char*>(text.get()), lines.uncompressed_size);
+        const auto back = zanj::ZANJ(cfg).read<std::vector<conc_row>>(p);
+        REQUIRE(back.size() == rows.size());
+        CHECK(back[30000].name.find("not serialized") != std::string::npos);
+        CHECK(back[39999] == rows[39999]);
+    }
+    CHECK(members[0] == members[1]);
+    CHECK(warnings[0].size() == 1);
+    CHECK(warnings[0] == warnings[1]);
+}

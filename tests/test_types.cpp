@@ -1184,6 +1184,221 @@ TEST_CASE("a long list is written line by line, with the member and stub of a li
     }
 }
 
+namespace types_test {
+struct plain_point {
+    double x = 0;
+    std::int32_t y = 0;
+    bool operator==(const plain_point&) const = default;
+};
+ZANJ_DATACLASS(plain_point, x, y);
+// Every kind of field the direct text path writes: all of them have a write_json.
+struct plain_row {
+    std::int64_t id = 0;
+    std::uint64_t big = 0;
+    std::string name;
+    double score = 0;
+    float ratio = 0;
+    bool flag = false;
+    char letter = 'a';
+    plain_point at;
+    bool operator==(const plain_row&) const = default;
+};
+ZANJ_DATACLASS(plain_row, id, big, name, score, ratio, flag, letter, at);
+struct versioned_row {
+    int a = 0;
+    std::string b;
+};
+ZANJ_DATACLASS(versioned_row, a, b);
+ZANJ_SCHEMA(versioned_row, zanj::schema_version(2));
+// A field without write_json: its rows go through values.
+struct row_with_list {
+    int a = 0;
+    std::vector<int> b;
+};
+ZANJ_DATACLASS(row_with_list, a, b);
+
+plain_row make_plain_row(std::size_t i) {
+    static const std::string names[] = {
+        "plain", "quote \" and back\\slash", "new\nline\ttab\x01\x1f", "h\xc3\xa9llo \xe2\x9c\x93",
+        "",      "/slash/ \xf0\x9f\x98\x80"};
+    static const double scores[] = {0.5,
+                                    1.0,
+                                    -0.0,
+                                    1e300,
+                                    5e-324,
+                                    std::numeric_limits<double>::quiet_NaN(),
+                                    std::numeric_limits<double>::infinity(),
+                                    -std::numeric_limits<double>::infinity(),
+                                    0.1 + 0.2};
+    const auto n = static_cast<std::int64_t>(i);
+    return {i % 5 == 0 ? std::numeric_limits<std::int64_t>::min() + n : -n,
+            std::numeric_limits<std::uint64_t>::max() - i,
+            names[i % 6] + std::to_string(i),
+            scores[i % 9] * static_cast<double>(i % 3 + 1),
+            static_cast<float>(i) / 7.0f,
+            i % 2 == 0,
+            static_cast<char>('a' + i % 26),
+            {static_cast<double>(i) * 0.25, static_cast<std::int32_t>(i % 1000) - 500}};
+}
+
+// A registry whose one marshaler is for a type no row has: the serializer then makes a value
+// of every item, as it did before items wrote their own text.
+const zanj::marshaler_registry& unrelated_marshaler() {
+    static const zanj::loader_registry registry = [] {
+        zanj::loader_registry r;
+        r.add_marshaler<std::complex<float>>(
+            {.format = "test.unused",
+             .serialize = [](const std::complex<float>&, zanj::serializer&) { return zanj::value(0); },
+             .load = [](const zanj::value&, zanj::loader&) { return std::complex<float>(); }});
+        return r;
+    }();
+    return registry.marshalers();
+}
+
+// The stub and member of `items` as a list, written once straight from the objects and once
+// through values, which must agree byte for byte.
+template <class Range>
+std::pair<zanj::value, std::string> lines_both_ways(const Range& items, const zanj::config& cfg) {
+    jsonl_capture direct_sink, value_sink;
+    zanj::serializer direct(cfg, &direct_sink), through_values(cfg, &value_sink, &unrelated_marshaler());
+    const zanj::value direct_stub = direct.serialize_sequence(items);
+    const zanj::value value_stub = through_values.serialize_sequence(items);
+    CHECK(direct_stub.dump() == value_stub.dump());
+    REQUIRE(direct_sink.members.size() == 1);
+    REQUIRE(value_sink.members.size() == 1);
+    CHECK(direct_sink.members[0].length == items.size());
+    const bool same_lines = direct_sink.members[0].lines == value_sink.members[0].lines;
+    CHECK(same_lines);
+    return {direct_stub, direct_sink.members[0].lines};
+}
+} // namespace types_test
+
+TEST_CASE("long lists of plain records are written straight from the objects, as their values would be",
+          "[types][externals]") {
+    using namespace types_test;
+    zanj::config cfg;
+    cfg.external_list_threshold = 4;
+    // Over two parts of 8,192 lines: written on several threads when the setting allows.
+    const std::size_t count = GENERATE(as<std::size_t>{}, 5, 20000);
+    cfg.threads = GENERATE(1u, 4u);
+    CAPTURE(count, cfg.threads);
+    std::vector<plain_row> rows;
+    for (std::size_t i = 0; i < count; ++i) rows.push_back(make_plain_row(i));
+
+    SECTION("a vector, split among threads") {
+        const auto [stub, lines] = lines_both_ways(rows, cfg);
+        CHECK(std::count(lines.begin(), lines.end(), '\n') == static_cast<std::ptrdiff_t>(count));
+        CHECK(stub["len(data)"] == zanj::value(count));
+        CHECK(stub["columns"]["name"].dump() == R"~({"types": ["str"], "len": )~" + std::to_string(count) + "}");
+        CHECK(stub["columns"]["at"].dump() == R"~({"types": ["dict"], "len": )~" + std::to_string(count) + "}");
+        CHECK(
+            lines.starts_with(R"~({"__muutils_format__": "plain_row(SerializableDataclass)", "id": )~"
+                              R"~(-9223372036854775808, "big": 18446744073709551615, "name": "plain0", )~"
+                              R"~("score": 0.5, "ratio": 0.0, "flag": true, "letter": 97, "at": )~"
+                              R"~({"__muutils_format__": "plain_point(SerializableDataclass)", "x": 0.0, "y": -500}})~"
+                              "\n"));
+        if (count > 8) {
+            CHECK(lines.find(R"~("name": "quote \" and back\\slash1")~") != std::string::npos);
+            CHECK(lines.find(R"~("name": "new\nline\ttab\u0001\u001f2")~") != std::string::npos);
+            CHECK(lines.find(R"~("score": NaN)~") != std::string::npos);
+            CHECK(lines.find(R"~("score": -Infinity)~") != std::string::npos);
+        }
+    }
+    SECTION("a list, one item after the other") {
+        const std::list<plain_row> listed(rows.begin(), rows.end());
+        lines_both_ways(listed, cfg);
+    }
+    SECTION("a versioned dataclass") {
+        std::vector<versioned_row> versioned;
+        for (std::size_t i = 0; i < count; ++i) versioned.push_back({static_cast<int>(i), "b" + std::to_string(i)});
+        const auto [stub, lines] = lines_both_ways(versioned, cfg);
+        CHECK(lines.starts_with(R"~({"__muutils_format__": "versioned_row(SerializableDataclass)", )~"
+                                R"~("__zanj_version__": 2, "a": 0, "b": "b0"})~"
+                                "\n"));
+    }
+    SECTION("rows with a field that has no write_json") {
+        std::vector<row_with_list> listy(count, row_with_list{1, {2, 3}});
+        const auto [stub, lines] = lines_both_ways(listy, cfg);
+        CHECK(
+            lines.starts_with(R"~({"__muutils_format__": "row_with_list(SerializableDataclass)", "a": 1, "b": [2, 3]})~"
+                              "\n"));
+    }
+    SECTION("the round trip") {
+        zanj::ZANJ z(cfg);
+        const fs::path p = z.save(rows, fresh_dir() / "rows");
+        const auto back = z.read<std::vector<plain_row>>(p);
+        REQUIRE(back.size() == rows.size());
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            // NaN is not equal to itself: compare its text instead.
+            if (std::isnan(rows[i].score)) {
+                CHECK(std::isnan(back[i].score));
+                plain_row a = rows[i], b = back[i];
+                a.score = b.score = 0;
+                CHECK(a == b);
+            } else {
+                CHECK(back[i] == rows[i]);
+            }
+        }
+    }
+}
+
+TEST_CASE("a plain record that cannot be written straight goes through its value, which names it",
+          "[types][externals]") {
+    using namespace types_test;
+    zanj::config cfg;
+    cfg.external_list_threshold = 4;
+    cfg.threads = GENERATE(1u, 4u);
+    // In the first part, in a later one, and the very first item (always written as a value).
+    const std::size_t bad = GENERATE(as<std::size_t>{}, 0, 3, 17000);
+    CAPTURE(cfg.threads, bad);
+    std::vector<plain_row> rows;
+    for (std::size_t i = 0; i < 20000; ++i) rows.push_back(make_plain_row(i));
+    rows[bad].name = "bad \xff byte";
+    rows[19999].at.x = 1.5; // a part after the bad item still gets written
+
+    SECTION("error_mode except: a type_error at the item's field") {
+        jsonl_capture sink;
+        zanj::serializer s(cfg, &sink);
+        try {
+            s.serialize_sequence(rows);
+            FAIL("an invalid string was written");
+        } catch (const zanj::type_error& e) {
+            CHECK(e.object_path() == "/" + std::to_string(bad) + "/name");
+        }
+        CHECK(sink.members.empty());
+    }
+    SECTION("error_mode warn: one warning, the item written as its value path writes it") {
+        cfg.error_mode = zanj::error_mode::warn;
+        std::vector<std::string> warnings;
+        cfg.warning_sink = [&](std::string_view w) { warnings.emplace_back(w); };
+        const auto [stub, lines] = lines_both_ways(rows, cfg);
+        REQUIRE(warnings.size() == 2); // once each way
+        CHECK(warnings[0] == warnings[1]);
+        CHECK(warnings[0].find("/" + std::to_string(bad) + "/name") != std::string::npos);
+        CHECK(lines.find("not serialized") != std::string::npos);
+        CHECK(std::count(lines.begin(), lines.end(), '\n') == 20000);
+    }
+}
+
+TEST_CASE("a run-time marshaler for a field's type applies to the rows of a long list", "[types][externals]") {
+    using namespace types_test;
+    zanj::config cfg;
+    cfg.external_list_threshold = 4;
+    zanj::loader_registry registry;
+    registry.add_marshaler<double>(
+        {.format = "test.double_as_text", .serialize = [](const double& d, zanj::serializer&) {
+             return zanj::value("d=" + std::to_string(static_cast<int>(d)));
+         }});
+    std::vector<plain_point> points(10, plain_point{2.0, 1});
+    jsonl_capture sink;
+    zanj::serializer s(cfg, &sink, &registry.marshalers());
+    s.serialize_sequence(points);
+    REQUIRE(sink.members.size() == 1);
+    CHECK(sink.members[0].lines.starts_with(
+        R"~({"__muutils_format__": "plain_point(SerializableDataclass)", "x": "d=2", "y": 1})~"
+        "\n"));
+}
+
 // ---- untyped reads ---------------------------------------------------------------------------------------
 
 TEST_CASE("untyped reads rebuild arrays, sets and registered types", "[types][untyped]") {

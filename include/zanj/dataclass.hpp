@@ -23,18 +23,21 @@
 #include <zanj/schema.hpp>
 #include <zanj/serializer.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace zanj {
 
 /// One field of a dataclass: its name on disk and its member pointer.
 template <class Class, class Member>
 struct field_info {
+    using member_type = Member;
     /// The field's key on disk.
     std::string_view name;
     /// The member it is read from and assigned to.
@@ -210,6 +213,38 @@ struct handler<T> {
         return value(value_dict(std::move(items)));
     }
 
+    /// Whether every field's handler writes its item as text (see write_json).
+    static constexpr bool fields_write_json() {
+        return []<class... F>(std::tuple<F...>*) {
+            return (detail::has_handler_write_json<typename F::member_type> && ...);
+        }(static_cast<decltype(description().fields)*>(nullptr));
+    }
+
+    /// Writes serialize()'s item as text straight from the object (the contract of
+    /// zanj/handler.hpp): for the lines of a long list of records, a value per record was most
+    /// of the save.
+    static void write_json(const T& obj, detail::json_text& out) requires(fields_write_json()) {
+        // serialize() keeps the last of repeated keys: leave such a type to it.
+        static const bool keys_distinct = distinct_keys();
+        if (!keys_distinct)
+            throw usage_error(std::string(description().name) + " has repeated keys: its items go through serialize()");
+        out.begin_object();
+        out.key(zanj::format_key);
+        out.string(format_key());
+        if constexpr (versioned) {
+            out.key(version_key);
+            out.unsigned_integer(std::get<version_at>(schema()).current);
+        }
+        std::apply(
+            [&](const auto&... f) {
+                ((out.key(f.name),
+                  handler<typename std::remove_cvref_t<decltype(f)>::member_type>::write_json(obj.*(f.pointer), out)),
+                 ...);
+            },
+            description().fields);
+        out.end_object();
+    }
+
     /// What ZANJ_SCHEMA declared (aliases, version), or an empty tuple.
     static auto schema() { return detail::schema_of<T>(); }
 
@@ -280,6 +315,13 @@ private:
                                       std::string(description().name) + ", ...) is the name of a field");
         });
         return true;
+    }
+
+    static bool distinct_keys() {
+        std::vector<std::string_view> keys{zanj::format_key, version_key};
+        std::apply([&](const auto&... f) { (keys.push_back(f.name), ...); }, description().fields);
+        std::sort(keys.begin(), keys.end());
+        return std::adjacent_find(keys.begin(), keys.end()) == keys.end();
     }
 
     static bool is_field_name(std::string_view name) {

@@ -26,6 +26,14 @@
 /// 3. `ZANJ_DATACLASS(T, field...)` (zanj/dataclass.hpp), which writes the second form for a
 ///    struct saved field by field, as Python's `SerializableDataclass`.
 ///
+/// A handler may also have `static void write_json(const T& obj, zanj::detail::json_text& out)`,
+/// which writes the text of serialize()'s item straight from the object, with no `value` in
+/// between. zanj uses it for the items of long lists of plain records (bool, numbers, strings
+/// and dataclasses of them), where building a value per item was most of a save's time; ours
+/// have it for those types. It must write exactly what serialize() would and may throw instead
+/// (serialize() then writes the item, or reports its error with the object path); it is used
+/// only when no run-time marshaler is registered.
+///
 /// Handlers for the standard library and xtensor live in zanj/types/. A specialisation of yours
 /// for a standard type (say `handler<std::vector<MyPoint>>`) takes priority over ours.
 
@@ -48,6 +56,11 @@ concept has_handler_serialize = requires(const T& obj, serializer& s) {
 template <class T>
 concept has_handler_load = requires(const value& v, loader& l) {
     { handler<T>::load(v, l) } -> std::convertible_to<T>;
+};
+class json_text;
+template <class T>
+concept has_handler_write_json = requires(const T& obj, json_text& out) {
+    handler<T>::write_json(obj, out);
 };
 template <class T>
 concept has_adl_serialize = requires(const T& obj, serializer& s) {

@@ -6,19 +6,24 @@
 #include <zanj/chunked_array.hpp>
 #include <zanj/config.hpp>
 #include <zanj/detail/jsonl_lines.hpp>
+#include <zanj/detail/parallel.hpp>
 #include <zanj/dtype.hpp>
 #include <zanj/handler.hpp>
 #include <zanj/marshaler.hpp>
 #include <zanj/object_path.hpp>
 #include <zanj/value.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
 #include <typeindex>
+#include <utility>
+#include <vector>
 
 namespace zanj {
 
@@ -105,6 +110,9 @@ public:
         if constexpr (requires { range.size(); }) {
             // A long list goes to its member line by line: its items are never all held at once.
             if (const auto size = static_cast<std::size_t>(range.size()); goes_external(size)) {
+                using item_type = std::remove_cvref_t<decltype(*std::ranges::begin(range))>;
+                if constexpr (detail::has_handler_write_json<item_type>)
+                    if (!marshalers_ && size > 0) return write_lines_directly(range, size, kind);
                 detail::jsonl_lines lines(size);
                 std::size_t i = 0;
                 for (const auto& item : range) lines.add(serialize_element(i++, item));
@@ -184,6 +192,76 @@ private:
     [[noreturn]] void no_marshaler(std::type_index type) const;
     // Whether a list of `size` items at the current path is a .jsonl member.
     bool goes_external(std::size_t size) const;
+
+    // A long list whose items' handler writes their text (plain records): each line is written
+    // straight from its item, with no value between, and on several threads for a large
+    // random-access range. An item that cannot be written so goes through the value path,
+    // which writes it or reports why not with its object path.
+    template <class Range>
+    value write_lines_directly(const Range& range, std::size_t size, std::string_view kind) {
+        using item_type = std::remove_cvref_t<decltype(*std::ranges::begin(range))>;
+        detail::jsonl_lines lines(size);
+        auto item = std::ranges::begin(range);
+        lines.add(serialize_element(0, *item)); // a value: the stub's data[0], and the columns of all
+        std::size_t done = 1;
+        if constexpr (std::ranges::random_access_range<const Range>) {
+            const std::size_t parts = line_parts(size);
+            if (parts > 1) done = write_lines_in_parts(range, size, parts, lines);
+        }
+        for (std::ranges::advance(item, static_cast<std::ptrdiff_t>(done)); done < size; ++done, ++item)
+            if (!lines.add_alike([&](detail::json_text& out) { handler<item_type>::write_json(*item, out); }))
+                lines.add(serialize_element(done, *item));
+        return finish_external(lines, kind);
+    }
+
+    // Writes items 1 on of `range` in `parts` parts on as many threads (the first straight into
+    // `lines`, the others into texts of their own, appended after). Returns how many items
+    // `lines` holds in order: all of them unless a part stopped at an item it could not write.
+    template <class Range>
+    std::size_t write_lines_in_parts(const Range& range, std::size_t size, std::size_t parts,
+                                     detail::jsonl_lines& lines) {
+        using item_type = std::remove_cvref_t<decltype(*std::ranges::begin(range))>;
+        const std::size_t per_part = (size - 1 + parts - 1) / parts;
+        std::vector<std::string> texts(parts);
+        std::vector<std::size_t> written(parts, 0);
+        const std::size_t line_size = lines.text_size() / lines.size(); // the first line's
+        auto bounds = [&](std::size_t part) {
+            const std::size_t begin = std::min(size, 1 + part * per_part);
+            return std::pair{begin, std::min(size, begin + per_part)};
+        };
+        detail::parallel_for(parts, static_cast<unsigned>(parts), [&](std::size_t part) {
+            const auto [begin, end] = bounds(part);
+            auto item = std::ranges::begin(range) + static_cast<std::ptrdiff_t>(begin);
+            std::size_t& n = written[part];
+            if (part == 0) {
+                while (begin + n < end &&
+                       lines.add_alike([&](detail::json_text& out) { handler<item_type>::write_json(*item, out); }))
+                    ++n, ++item;
+                return;
+            }
+            std::string& text = texts[part];
+            text.reserve(line_size * (end - begin) * 11 / 10);
+            detail::json_text out(text, detail::jsonl_lines::line_options);
+            for (; begin + n < end; ++n, ++item) {
+                const std::size_t start = text.size();
+                try {
+                    handler<item_type>::write_json(*item, out);
+                } catch (...) {
+                    text.resize(start); // the caller writes this item, through its value
+                    return;
+                }
+                text += '\n';
+            }
+        });
+        std::size_t done = 1 + written[0];
+        for (std::size_t part = 1; part < parts && done == bounds(part).first; ++part) {
+            lines.add_alike(texts[part], written[part]);
+            done += written[part];
+        }
+        return done;
+    }
+    // How many threads write the lines of a list of `size` plain items.
+    std::size_t line_parts(std::size_t size) const;
     // The stub of a .jsonl member holding `lines`, which goes to the sink.
     value finish_external(detail::jsonl_lines& lines, std::string_view kind);
     // The member name for an external at the current path; throws on clashes (Python's rules).

@@ -55,6 +55,9 @@ public:
     void tree(const value& v);
     /// One JSON value already written (by a json_text at this depth), copied as it is.
     void raw(std::string_view text);
+    /// Forgets the containers left open by a write that threw: the next value is written as the
+    /// first one was (the caller takes the text written since back).
+    void reset() noexcept;
 
 private:
     void before_value();
@@ -65,6 +68,7 @@ private:
     std::string& out_;
     json_write_options options_;
     int depth_;
+    int first_depth_;
     std::vector<bool> open_; // per open container: no item written in it yet
     bool after_key_ = false;
 };

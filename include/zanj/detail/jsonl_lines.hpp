@@ -25,8 +25,35 @@ public:
 
     /// Writes `item` as the next line (Python's json.dumps layout).
     void add(value item);
+    /// Writes the next line with `write(json_text&)`, straight from an object with no value in
+    /// between. After a first item added as a value, each such line must be a dict with its keys
+    /// and value types (an item of a plain dataclass): the summary counts it as one. When
+    /// `write` throws, the line is taken back and false returned: the caller then adds the item
+    /// as a value, which writes it or reports why it cannot.
+    template <class Write>
+    bool add_alike(Write&& write) {
+        const std::size_t start = text_.size();
+        try {
+            write(writer_);
+        } catch (...) {
+            text_.resize(start);
+            writer_.reset();
+            return false;
+        }
+        text_ += '\n';
+        ++count_;
+        ++alike_;
+        return true;
+    }
+    /// `count` such lines written elsewhere (by a json_text with `line_options`), each ending in
+    /// a newline.
+    void add_alike(std::string_view lines, std::size_t count);
+    /// How the lines are written: Python's json.dumps defaults (one line, ", " and ": ").
+    static constexpr json_write_options line_options{.indent = -1};
     /// How many lines were written.
     std::size_t size() const noexcept { return count_; }
+    /// How long the text is so far.
+    std::size_t text_size() const noexcept { return text_.size(); }
     /// Adds the summary Python writes for a list of dicts ("data[0]", "len(data)", "columns":
     /// the types seen and the count of each key) to `stub`; nothing for other lists.
     void summarize(value::dict_type& stub) const;
@@ -45,6 +72,7 @@ private:
     json_text writer_;
     std::size_t expected_;
     std::size_t count_ = 0;
+    std::size_t alike_ = 0; // lines of add_alike, counted in every column of the first item
     value first_;
     bool all_dicts_ = true;
     std::vector<column> columns_;

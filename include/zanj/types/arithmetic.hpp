@@ -22,6 +22,8 @@ template <>
 struct handler<bool> {
     /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(bool b, serializer&) { return value(b); }
+    /// Writes serialize()'s item as text (the contract of zanj/handler.hpp).
+    static void write_json(bool b, detail::json_text& out) { out.boolean(b); }
     /// Reads the item back (the contract of zanj/handler.hpp).
     static bool load(const value& v, loader& l) {
         l.expect(v, value::kind::boolean, "a bool");
@@ -34,6 +36,13 @@ template <class I>
 requires(std::is_integral_v<I> && !std::is_same_v<I, bool>) struct handler<I> {
     /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(I i, serializer&) { return value(i); }
+    /// Writes serialize()'s item as text (the contract of zanj/handler.hpp).
+    static void write_json(I i, detail::json_text& out) {
+        if constexpr (std::is_signed_v<I>)
+            out.integer(i);
+        else
+            out.unsigned_integer(i);
+    }
     /// Reads the item back (the contract of zanj/handler.hpp).
     static I load(const value& v, loader& l) {
         if (!v.is_integer()) l.fail("expected an integer, found " + std::string(v.type_name()) + " " + v.dump());
@@ -64,6 +73,8 @@ requires std::is_floating_point_v<F>
 struct handler<F> {
     /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(F f, serializer&) { return value(static_cast<double>(f)); }
+    /// Writes serialize()'s item as text (the contract of zanj/handler.hpp).
+    static void write_json(F f, detail::json_text& out) { out.floating(static_cast<double>(f)); }
     /// Reads the item back (the contract of zanj/handler.hpp).
     static F load(const value& v, loader& l) {
         // JSON does not mark 1.0 apart from 1: an integer is a valid float.

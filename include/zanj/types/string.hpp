@@ -18,6 +18,9 @@ template <>
 struct handler<std::string> {
     /// Writes the item (the contract of zanj/handler.hpp).
     static value serialize(const std::string& s, serializer& ser) { return ser.write_string(s); }
+    /// Writes serialize()'s item as text (the contract of zanj/handler.hpp); throws type_error,
+    /// without the object path, on text that is not UTF-8.
+    static void write_json(const std::string& s, detail::json_text& out) { out.string(s); }
     /// Reads the item back (the contract of zanj/handler.hpp).
     static std::string load(const value& v, loader& l) {
         l.expect(v, value::kind::string, "a string");
