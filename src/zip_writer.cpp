@@ -33,6 +33,8 @@ constexpr std::size_t buffer_flush_threshold = std::size_t{1} << 20;
 constexpr std::uint64_t stream_chunk_size = std::uint64_t{8} << 20;
 // Checksumming beside the compression or the writing pays from this size on.
 constexpr std::uint64_t crc_thread_threshold = std::uint64_t{1} << 20;
+// How much of a known piece a streamed member compresses before checksumming it.
+constexpr std::size_t checksum_slice_size = std::size_t{1} << 20;
 // add_owned defers members from this size on: below it, deflating costs about as little as
 // handing the member to the worker (and a small save would start a thread for nothing).
 constexpr std::uint64_t deferred_compression_threshold = std::uint64_t{64} << 10;
@@ -574,11 +576,18 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
         auto emit = [&](std::span<const std::byte> bytes) { put_data(bytes); };
         std::uint32_t crc = 0;
         for (auto piece : known) {
-            crc = crc32(crc, piece);
-            if (compressor)
-                compressor->add(piece, emit);
-            else
+            if (!compressor) {
+                crc = crc32(crc, piece);
                 put_data(piece);
+                continue;
+            }
+            // In slices, each checksummed once handed over: with zstd's workers, the checksum
+            // of one slice runs while they compress it, not before they start.
+            for (std::size_t at = 0; at < piece.size(); at += checksum_slice_size) {
+                const auto slice = piece.subspan(at, std::min(checksum_slice_size, piece.size() - at));
+                compressor->add(slice, emit);
+                crc = crc32(crc, slice);
+            }
         }
         std::vector<std::byte> chunk(static_cast<std::size_t>(std::min<std::uint64_t>(size, stream_chunk_size)));
         for (std::uint64_t offset = 0; offset < size;) {
