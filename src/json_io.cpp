@@ -53,7 +53,9 @@ constexpr std::array<std::uint8_t, 256> byte_class = [] {
     return table;
 }();
 
-void write_string(std::string_view s, std::string& out) {
+// [[gnu::flatten]] on this and json_text's value writers inlines std::string's appends into them (GCC
+// otherwise calls them out of line, for every character): 7% of writing 100,000 records' lines.
+[[gnu::flatten]] void write_string(std::string_view s, std::string& out) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
     std::size_t run = 0; // plain bytes go in runs: appending them one by one was slow
@@ -144,7 +146,7 @@ void json_text::newline() {
     out_.append(static_cast<std::size_t>(depth_ * options_.indent), '\t');
 }
 
-void json_text::before_value() {
+[[gnu::flatten]] void json_text::before_value() {
     if (after_key_) {
         after_key_ = false;
         return;
@@ -180,34 +182,34 @@ void json_text::end_object() { close('}'); }
 void json_text::begin_list() { open('['); }
 void json_text::end_list() { close(']'); }
 
-void json_text::key(std::string_view k) {
+[[gnu::flatten]] void json_text::key(std::string_view k) {
     before_value();
     write_string(k, out_);
     out_ += ": ";
     after_key_ = true;
 }
 
-void json_text::string(std::string_view s) {
+[[gnu::flatten]] void json_text::string(std::string_view s) {
     before_value();
     write_string(s, out_);
 }
 
-void json_text::integer(std::int64_t i) {
+[[gnu::flatten]] void json_text::integer(std::int64_t i) {
     before_value();
     write_integer(i, out_);
 }
 
-void json_text::unsigned_integer(std::uint64_t u) {
+[[gnu::flatten]] void json_text::unsigned_integer(std::uint64_t u) {
     before_value();
     write_integer(u, out_);
 }
 
-void json_text::floating(double d) {
+[[gnu::flatten]] void json_text::floating(double d) {
     before_value();
     write_double(d, out_);
 }
 
-void json_text::boolean(bool b) {
+[[gnu::flatten]] void json_text::boolean(bool b) {
     before_value();
     out_ += b ? "true" : "false";
 }
