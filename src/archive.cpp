@@ -684,8 +684,12 @@ struct archive::source final : detail::external_source {
     // directory, so that it costs no more than the item.
     bool whole;
 
+    // A whole read takes its small members in the file's order: through windows of it.
+    std::optional<zip_reader::read_ahead> ahead;
+
     source(const impl& a, read_options o, bool whole_tree) : archive(a), options(o), whole(whole_tree) {
         if (whole) archive.externals();
+        if (whole) ahead.emplace(archive.zip);
     }
 
     bool has(std::string_view member, external_type type) const {

@@ -578,6 +578,33 @@ void zip_reader::impl::inflate_checked(const zip_entry& e, std::span<const std::
     check_crc(e, crc32(0, out));
 }
 
+namespace {
+// The calling thread's window of a file for zip_reader::read_ahead.
+struct read_window {
+    const void* reader = nullptr; // the reader's impl while a scope is open
+    int scopes = 0;
+    std::uint64_t offset = 0; // of bytes[0] in the file
+    std::size_t held = 0;     // bytes read from there
+    std::vector<std::byte> bytes;
+};
+thread_local read_window window;
+constexpr std::size_t read_window_size = std::size_t{256} << 10;
+} // namespace
+
+zip_reader::read_ahead::read_ahead(const zip_reader& reader) {
+    if (window.reader && window.reader != reader.impl_.get()) return;
+    window.reader = reader.impl_.get();
+    ++window.scopes;
+    active_ = true;
+}
+
+zip_reader::read_ahead::~read_ahead() {
+    if (!active_ || --window.scopes > 0) return;
+    window.reader = nullptr;
+    window.held = 0;
+    std::vector<std::byte>().swap(window.bytes);
+}
+
 std::span<const std::byte> zip_reader::read_small(const zip_entry& e) const {
     const impl& r = *impl_;
     r.check_readable(e);
@@ -596,16 +623,32 @@ std::span<const std::byte> zip_reader::read_small(const zip_entry& e) const {
     // ZIP64 record, an alignment pad) is guessed, and a longer one costs a second read.
     constexpr std::size_t extra_guess = 128;
     if (e.local_header_offset >= r.size) r.fail_no_local_header(e);
-    buffer.resize(static_cast<std::size_t>(std::min<std::uint64_t>(
-        zf::local_header_size + e.name.size() + extra_guess + size, r.size - e.local_header_offset)));
-    r.read_at(buffer, e.local_header_offset);
-    const auto header_size = static_cast<std::size_t>(r.local_header_size(e, buffer));
-    if (header_size + size > buffer.size()) {
+    const auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(
+        zf::local_header_size + e.name.size() + extra_guess + size, r.size - e.local_header_offset));
+    std::span<const std::byte> read;
+    if (window.reader == impl_.get()) {
+        const std::uint64_t at = e.local_header_offset;
+        if (at < window.offset || at + wanted > window.offset + window.held) {
+            window.held = 0; // until the read succeeds
+            window.offset = at;
+            window.bytes.resize(
+                static_cast<std::size_t>(std::min<std::uint64_t>(std::max(wanted, read_window_size), r.size - at)));
+            r.read_at(window.bytes, at);
+            window.held = window.bytes.size();
+        }
+        read = std::span<const std::byte>(window.bytes).subspan(static_cast<std::size_t>(at - window.offset), wanted);
+    } else {
+        buffer.resize(wanted);
+        r.read_at(buffer, e.local_header_offset);
+        read = buffer;
+    }
+    const auto header_size = static_cast<std::size_t>(r.local_header_size(e, read));
+    if (header_size + size > read.size()) {
         buffer.resize(size);
         read_into(e, {}, buffer);
         return {buffer.data(), size};
     }
-    const std::span<const std::byte> data(buffer.data() + header_size, size);
+    const std::span<const std::byte> data = read.subspan(header_size, size);
     r.check_crc(e, crc32(0, data));
     return data;
 }

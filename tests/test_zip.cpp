@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <numeric>
+#include <optional>
 #include <cstring>
 #include <random>
 #include <string>
@@ -588,11 +590,74 @@ TEST_CASE("zip reader reads small members whatever their local extra field holds
     const fs::path path = dir / "extra.zip";
     write_file(path, bytes);
     zip_reader reader(path);
-    for (const zip_entry& e : reader.entries()) {
-        INFO("member " << e.name);
-        const std::span<const std::byte> small = reader.read_small(e);
-        CHECK(std::string(reinterpret_cast<const char*>(small.data()), small.size()) == data);
-        CHECK(read_member(reader, e) == data);
+    for (const bool windowed : {false, true}) {
+        std::optional<zip_reader::read_ahead> ahead;
+        if (windowed) ahead.emplace(reader);
+        for (const zip_entry& e : reader.entries()) {
+            INFO("member " << e.name << (windowed ? ", through a read-ahead window" : ""));
+            const std::span<const std::byte> small = reader.read_small(e);
+            CHECK(std::string(reinterpret_cast<const char*>(small.data()), small.size()) == data);
+            CHECK(read_member(reader, e) == data);
+        }
+    }
+}
+
+TEST_CASE("zip reader's read-ahead windows give the bytes one read per member gives", "[zip]") {
+    fs::path dir = scratch_dir("zip_read_ahead");
+    // Over several 256 KiB windows, with compressed members (read as before) between stored
+    // ones, one member larger than a window, and small members aligned or not.
+    std::vector<member> members;
+    for (int i = 0; i < 300; ++i) {
+        const std::string name = "m" + std::to_string(i) + ".npy";
+        if (i == 150)
+            members.push_back({name, random_bytes(300000, 7), {}});
+        else if (i % 10 == 3)
+            members.push_back({name, compressible_bytes(5000), using_method(compression_method::deflate)});
+        else
+            members.push_back({name, random_bytes(3000 + 7 * i, i), i % 2 ? aligned_store(64) : member_options{}});
+    }
+    write_archive(dir / "a.zip", members);
+    write_archive(dir / "b.zip", {{"only.bin", random_bytes(100, 1), {}}});
+    zip_reader reader(dir / "a.zip"), other(dir / "b.zip");
+    auto small_of = [](const zip_reader& r, const zip_entry& e) {
+        const std::span<const std::byte> bytes = r.read_small(e);
+        return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    };
+    auto check_in = [&](const std::vector<std::size_t>& order) {
+        for (std::size_t i : order) {
+            INFO("member " << members[i].name);
+            CHECK(small_of(reader, *reader.find(members[i].name)) == members[i].data);
+        }
+    };
+    std::vector<std::size_t> order(members.size());
+    std::iota(order.begin(), order.end(), 0);
+    {
+        zip_reader::read_ahead ahead(reader);
+        check_in(order);
+        std::reverse(order.begin(), order.end());
+        check_in(order);
+        std::shuffle(order.begin(), order.end(), std::mt19937_64(5));
+        {
+            zip_reader::read_ahead nested(reader);
+            zip_reader::read_ahead for_another(other); // does nothing while the first is open
+            check_in(order);
+            CHECK(small_of(other, other.entries()[0]) == random_bytes(100, 1));
+        }
+        check_in(order); // the outer scope still holds
+    }
+    check_in(order); // and without a scope
+
+    SECTION("damage is found inside a window, and the members around it still read") {
+        std::string bytes = file_text(dir / "a.zip");
+        const zip_entry& hurt = *reader.find("m20.npy");
+        flip_byte(bytes, static_cast<std::size_t>(reader.data_offset(hurt) + 10));
+        write_file(dir / "damaged.zip", bytes);
+        zip_reader damaged(dir / "damaged.zip");
+        zip_reader::read_ahead ahead(damaged);
+        CHECK(small_of(damaged, *damaged.find("m19.npy")) == members[19].data);
+        REQUIRE_THROWS_WITH(damaged.read_small(*damaged.find("m20.npy")),
+                            Contains("CRC-32 mismatch in member 'm20.npy'"));
+        CHECK(small_of(damaged, *damaged.find("m21.npy")) == members[21].data);
     }
 }
 
