@@ -212,11 +212,12 @@ void archive_writer::add_npy_chunked(const std::string& member, const object_pat
     impl_->written(header.size() + array.nbytes());
 }
 
-void archive_writer::add_jsonl(const std::string& member, const object_path& path, std::string lines,
+void archive_writer::add_jsonl(const std::string& member, const object_path& path, std::vector<std::string> pieces,
                                std::size_t length, std::string_view kind, const compression& method) {
-    const std::size_t size = lines.size();
+    std::size_t size = 0;
+    for (const std::string& piece : pieces) size += piece.size();
     // Compressed on the zip writer's thread while the caller serializes what comes next.
-    impl_->zip.add_owned(member, std::move(lines), impl_->options_for(method));
+    impl_->zip.add_owned(member, std::move(pieces), impl_->options_for(method));
     impl_->written(size);
     json_text& t = impl_->externals;
     impl_->record(member, "jsonl", path, [&] {

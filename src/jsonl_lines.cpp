@@ -1,6 +1,7 @@
 #include <zanj/detail/jsonl_lines.hpp>
 
 #include <algorithm>
+#include <utility>
 
 namespace zanj::detail {
 
@@ -35,10 +36,20 @@ void jsonl_lines::add(value item) {
     }
 }
 
-void jsonl_lines::add_alike(std::string_view lines, std::size_t count) {
-    text_ += lines;
+void jsonl_lines::add_alike(std::string&& lines, std::size_t count) {
+    // Appending them copied megabytes into pages of text_ never touched before.
+    if (!text_.empty()) pieces_.push_back(std::exchange(text_, std::string()));
+    pieces_.push_back(std::move(lines));
     count_ += count;
     alike_ += count;
+}
+
+std::vector<std::string> jsonl_lines::take_pieces() {
+    std::vector<std::string> out = std::move(pieces_);
+    pieces_.clear();
+    if (!text_.empty() || out.empty()) out.push_back(std::move(text_));
+    text_.clear();
+    return out;
 }
 
 void jsonl_lines::count_columns(const value_dict& item) {

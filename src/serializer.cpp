@@ -233,7 +233,7 @@ value serializer::finish_external(detail::jsonl_lines& lines, std::string_view k
     stub.insert_or_assign(ref_key, member);
     lines.summarize(stub);
     const storage_hint* hint = settings_.hint_for(path_);
-    sink_->add_jsonl(member, path_, lines.take_text(), lines.size(), kind,
+    sink_->add_jsonl(member, path_, lines.take_pieces(), lines.size(), kind,
                      hint && hint->compression ? *hint->compression : settings_.compress.json);
     return stub;
 }

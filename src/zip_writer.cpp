@@ -165,7 +165,7 @@ struct zip_writer::impl {
     struct deferred_member {
         member_record record;
         member_options options;
-        std::string data;
+        std::vector<std::string> data; // its pieces, one after the other
         std::vector<std::byte> compressed;
     };
     std::unique_ptr<deferred_member> deferred;
@@ -507,13 +507,29 @@ void zip_writer::impl::write_member(member_record m, const member_options& optio
 }
 
 void zip_writer::add_owned(std::string_view name, std::string data, const member_options& options) {
+    std::vector<std::string> pieces;
+    pieces.push_back(std::move(data));
+    add_owned(name, std::move(pieces), options);
+}
+
+namespace {
+std::vector<std::span<const std::byte>> spans_of(const std::vector<std::string>& pieces) {
+    std::vector<std::span<const std::byte>> out;
+    out.reserve(pieces.size());
+    for (const std::string& p : pieces) out.emplace_back(reinterpret_cast<const std::byte*>(p.data()), p.size());
+    return out;
+}
+} // namespace
+
+void zip_writer::add_owned(std::string_view name, std::vector<std::string> data, const member_options& options) {
     impl& w = *impl_;
     w.settle();
-    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data.data()), data.size());
-    const std::span<const std::byte> pieces[] = {bytes};
-    if (options.threads <= 1 || data.size() < deferred_compression_threshold ||
+    const std::vector<std::span<const std::byte>> pieces = spans_of(data);
+    std::uint64_t size = 0;
+    for (const std::string& piece : data) size += piece.size();
+    if (options.threads <= 1 || size < deferred_compression_threshold ||
         choose_method(options.compression, pieces) != compression_method::deflate)
-        return add(name, bytes, options);
+        return add(name, pieces, options);
     w.check_new_member(name, options);
     // Checked here, where a mistake is reported at this member's add and not at the next call.
     {
@@ -525,17 +541,17 @@ void zip_writer::add_owned(std::string_view name, std::string data, const member
     d->record.name = std::string(name);
     d->record.stamp = w.stamp;
     d->record.method = static_cast<std::uint16_t>(compression_method::deflate);
-    d->record.uncompressed_size = data.size();
+    d->record.uncompressed_size = size;
     d->options = options;
     d->data = std::move(data);
     impl::deferred_member& job = *d;
     w.worker.run([&job] {
-        const std::span<const std::byte> in(reinterpret_cast<const std::byte*>(job.data.data()), job.data.size());
-        job.record.crc32 = crc32(0, in);
+        const std::vector<std::span<const std::byte>> in = spans_of(job.data);
+        job.record.crc32 = crc32_of(in);
         compression c = job.options.compression;
         c.method = compression_method::deflate;
-        compress(c, std::span(&in, 1), job.compressed, 1);
-        std::string().swap(job.data); // the uncompressed bytes are no longer needed
+        compress(c, in, job.compressed, 1);
+        std::vector<std::string>().swap(job.data); // the uncompressed bytes are no longer needed
     });
     w.deferred = std::move(d); // only once its job runs: settle() waits for it
 }

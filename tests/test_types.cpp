@@ -1116,8 +1116,10 @@ struct jsonl_capture final : zanj::detail::external_sink {
                          const zanj::compression&) override {
         FAIL("unexpected array member " << m);
     }
-    void add_jsonl(const std::string& m, const zanj::object_path&, std::string lines, std::size_t length,
+    void add_jsonl(const std::string& m, const zanj::object_path&, std::vector<std::string> pieces, std::size_t length,
                    std::string_view, const zanj::compression&) override {
+        std::string lines;
+        for (const std::string& piece : pieces) lines += piece;
         members.push_back({m, std::move(lines), length});
     }
 };

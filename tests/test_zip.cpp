@@ -349,9 +349,17 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
         {"b.npy", random_bytes(5000, 30), aligned_store(64)},
         {"c.jsonl", compressible_bytes(2000), deflate}, // below the size worth deferring
         {"d.jsonl", compressible_bytes(100000), deflate},
-        {"e.bin", random_bytes(3000, 31), zstd},         // not deferred: zstd streams as it goes
-        {"f.txt", "", deflate},                          // empty
-        {"g.jsonl", compressible_bytes(50000), deflate}, // the last, settled by commit()
+        {"e.bin", random_bytes(3000, 31), zstd},          // not deferred: zstd streams as it goes
+        {"f.txt", "", deflate},                           // empty
+        {"g.jsonl", compressible_bytes(50000), deflate},  // settled by the next call
+        {"h.jsonl", compressible_bytes(200000), zstd},    // owned, in pieces, not deferred
+        {"i.bin", random_bytes(70000, 32), {}},           // owned, in pieces, stored
+        {"j.jsonl", compressible_bytes(150000), deflate}, // the last, settled by commit()
+    };
+    // Most owned members come in three pieces, which must not change a byte.
+    auto in_pieces = [](const std::string& data) {
+        const std::size_t third = data.size() / 3;
+        return std::vector<std::string>{data.substr(0, third), data.substr(third, third), data.substr(2 * third)};
     };
     const fs::path path = dir / "owned.zanj";
     {
@@ -365,8 +373,10 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
                 writer.add(m.name, bytes_of(m.data), m.options);
             } else if (m.name == "e.bin") {
                 writer.add_streamed(m.name, bytes_of(m.data), 0, {}, m.options);
-            } else {
+            } else if (m.name == "d.jsonl" || m.name == "f.txt" || m.name == "j.jsonl") {
                 writer.add_owned(m.name, m.data, m.options);
+            } else {
+                writer.add_owned(m.name, in_pieces(m.data), m.options);
             }
         }
         writer.commit();

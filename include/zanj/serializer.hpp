@@ -48,9 +48,10 @@ public:
     /// An array whose data comes from a producer, as an `.npy` member written chunk by chunk.
     virtual void add_npy_chunked(const std::string& member, const object_path& path, const chunked_array& array,
                                  const compression& method) = 0;
-    /// A list or tuple as a `.jsonl` member holding `lines` (one JSON value per line).
-    virtual void add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
-                           std::string_view kind, const compression& method) = 0;
+    /// A list or tuple as a `.jsonl` member holding the lines (one JSON value per line) that
+    /// `pieces` hold one after the other: lines written on several threads come in several.
+    virtual void add_jsonl(const std::string& member, const object_path& path, std::vector<std::string> pieces,
+                           std::size_t length, std::string_view kind, const compression& method) = 0;
 };
 /// An object reached through a pointer: its most-derived address and its dynamic type.
 struct object_identity {
@@ -255,7 +256,7 @@ private:
         });
         std::size_t done = 1 + written[0];
         for (std::size_t part = 1; part < parts && done == bounds(part).first; ++part) {
-            lines.add_alike(texts[part], written[part]);
+            lines.add_alike(std::move(texts[part]), written[part]);
             done += written[part];
         }
         return done;

@@ -34,8 +34,8 @@ public:
                  const compression& method) override;
     void add_npy_chunked(const std::string& member, const object_path& path, const chunked_array& array,
                          const compression& method) override;
-    void add_jsonl(const std::string& member, const object_path& path, std::string lines, std::size_t length,
-                   std::string_view kind, const compression& method) override;
+    void add_jsonl(const std::string& member, const object_path& path, std::vector<std::string> pieces,
+                   std::size_t length, std::string_view kind, const compression& method) override;
 
     /// Writes the tree and the metadata and moves the archive into place.
     void finish(const value& tree);

@@ -46,8 +46,8 @@ public:
         return true;
     }
     /// `count` such lines written elsewhere (by a json_text with `line_options`), each ending in
-    /// a newline.
-    void add_alike(std::string_view lines, std::size_t count);
+    /// a newline: kept as a piece of their own, not copied.
+    void add_alike(std::string&& lines, std::size_t count);
     /// How the lines are written: Python's json.dumps defaults (one line, ", " and ": ").
     static constexpr json_write_options line_options{.indent = -1};
     /// How many lines were written.
@@ -57,8 +57,8 @@ public:
     /// Adds the summary Python writes for a list of dicts ("data[0]", "len(data)", "columns":
     /// the types seen and the count of each key) to `stub`; nothing for other lists.
     void summarize(value::dict_type& stub) const;
-    /// The text, one item per line; the lines are empty afterwards.
-    std::string take_text() noexcept { return std::move(text_); }
+    /// The text, one item per line, in pieces to be joined; the lines are empty afterwards.
+    std::vector<std::string> take_pieces();
 
 private:
     struct column {
@@ -68,7 +68,8 @@ private:
     };
     void count_columns(const value_dict& item);
 
-    std::string text_;
+    std::vector<std::string> pieces_; // the text before text_, when lines came written elsewhere
+    std::string text_;                // the lines written since
     json_text writer_;
     std::size_t expected_;
     std::size_t count_ = 0;

@@ -80,6 +80,9 @@ public:
     /// of the writer's while the caller goes on, and written (in order) at the writer's next
     /// call; a failure then surfaces there. Otherwise as add().
     void add_owned(std::string_view name, std::string data, const member_options& options);
+    /// add_owned of the concatenation of `pieces`, without joining them first (deflate joins
+    /// them, on the writer's thread when it defers the member).
+    void add_owned(std::string_view name, std::vector<std::string> pieces, const member_options& options);
     /// Where the data of a member of `size` bytes named `name` would start in the file if it
     /// were added next with `options` and stored (alignment padding included).
     std::uint64_t next_data_offset(std::string_view name, std::uint64_t size, const member_options& options) const;
