@@ -200,7 +200,6 @@ private:
     // which writes it or reports why not with its object path.
     template <class Range>
     value write_lines_directly(const Range& range, std::size_t size, std::string_view kind) {
-        using item_type = std::remove_cvref_t<decltype(*std::ranges::begin(range))>;
         detail::jsonl_lines lines(size);
         auto item = std::ranges::begin(range);
         lines.add(serialize_element(0, *item)); // a value: the stub's data[0], and the columns of all
@@ -210,8 +209,7 @@ private:
             if (parts > 1) done = write_lines_in_parts(range, size, parts, lines);
         }
         for (std::ranges::advance(item, static_cast<std::ptrdiff_t>(done)); done < size; ++done, ++item)
-            if (!lines.add_alike([&](detail::json_text& out) { handler<item_type>::write_json(*item, out); }))
-                lines.add(serialize_element(done, *item));
+            if (!lines.add_alike(json_of(*item))) lines.add(serialize_element(done, *item));
         return finish_external(lines, kind);
     }
 
@@ -221,7 +219,6 @@ private:
     template <class Range>
     std::size_t write_lines_in_parts(const Range& range, std::size_t size, std::size_t parts,
                                      detail::jsonl_lines& lines) {
-        using item_type = std::remove_cvref_t<decltype(*std::ranges::begin(range))>;
         const std::size_t per_part = (size - 1 + parts - 1) / parts;
         std::vector<std::string> texts(parts);
         std::vector<std::size_t> written(parts, 0);
@@ -234,25 +231,15 @@ private:
             const auto [begin, end] = bounds(part);
             auto item = std::ranges::begin(range) + static_cast<std::ptrdiff_t>(begin);
             std::size_t& n = written[part];
+            // A part stops at an item it cannot write: the caller writes it, through its value.
             if (part == 0) {
-                while (begin + n < end &&
-                       lines.add_alike([&](detail::json_text& out) { handler<item_type>::write_json(*item, out); }))
-                    ++n, ++item;
+                while (begin + n < end && lines.add_alike(json_of(*item))) ++n, ++item;
                 return;
             }
             std::string& text = texts[part];
             text.reserve(line_size * (end - begin) * 11 / 10);
             detail::json_text out(text, detail::jsonl_lines::line_options);
-            for (; begin + n < end; ++n, ++item) {
-                const std::size_t start = text.size();
-                try {
-                    handler<item_type>::write_json(*item, out);
-                } catch (...) {
-                    text.resize(start); // the caller writes this item, through its value
-                    return;
-                }
-                text += '\n';
-            }
+            while (begin + n < end && detail::jsonl_lines::write_line(text, out, json_of(*item))) ++n, ++item;
         });
         std::size_t done = 1 + written[0];
         for (std::size_t part = 1; part < parts && done == bounds(part).first; ++part) {
@@ -260,6 +247,11 @@ private:
             done += written[part];
         }
         return done;
+    }
+    // Writes `item`'s text to the json_text it is given, through its handler's write_json.
+    template <class T>
+    static auto json_of(const T& item) {
+        return [&item](detail::json_text& out) { handler<T>::write_json(item, out); };
     }
     // How many threads write the lines of a list of `size` plain items.
     std::size_t line_parts(std::size_t size) const;

@@ -32,17 +32,24 @@ public:
     /// as a value, which writes it or reports why it cannot.
     template <class Write>
     bool add_alike(Write&& write) {
-        const std::size_t start = text_.size();
-        try {
-            write(writer_);
-        } catch (...) {
-            text_.resize(start);
-            writer_.reset();
-            return false;
-        }
-        text_ += '\n';
+        if (!write_line(text_, writer_, write)) return false;
         ++count_;
         ++alike_;
+        return true;
+    }
+    /// Writes one line at the end of `text` with `write(out)` (`out` writing to `text`), and its
+    /// newline. When `write` throws, takes the line back, resets `out` and returns false.
+    template <class Write>
+    static bool write_line(std::string& text, json_text& out, Write&& write) {
+        const std::size_t start = text.size();
+        try {
+            write(out);
+        } catch (...) {
+            text.resize(start);
+            out.reset();
+            return false;
+        }
+        text += '\n';
         return true;
     }
     /// `count` such lines written elsewhere (by a json_text with `line_options`), each ending in
