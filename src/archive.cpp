@@ -9,11 +9,15 @@
 #include <zanj/detail/parallel.hpp>
 #include <zanj/detail/zip.hpp>
 
+#include "json_dom.hpp"
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cstring>
 #include <istream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -90,11 +94,114 @@ value parse_jsonl(const zip_reader& zip, const zip_entry& e) {
     return value(std::move(items));
 }
 
-// The member of an external stub whose data is not in the tree, or empty.
-std::string_view stub_member(const value& v) noexcept {
-    if (!v.is_dict() || v.contains("data")) return {};
-    const value* ref = v.find(ref_key);
-    return ref && ref->is_string() ? std::string_view(ref->as_string()) : std::string_view{};
+// A node of a zanj::value tree, with detail::dom_node's interface: listing and walking the tree
+// take either.
+class value_node {
+public:
+    explicit value_node(const value& v) noexcept : v_(&v) {}
+
+    value::kind type() const noexcept { return v_->type(); }
+    bool is_dict() const noexcept { return v_->is_dict(); }
+    bool is_list() const noexcept { return v_->is_list(); }
+    bool is_string() const noexcept { return v_->is_string(); }
+    bool is_integer() const noexcept { return v_->is_integer(); }
+    std::size_t size() const noexcept { return v_->size(); }
+    std::optional<value_node> find(std::string_view key) const noexcept {
+        const value* child = v_->find(key);
+        return child ? std::optional(value_node(*child)) : std::nullopt;
+    }
+    bool contains(std::string_view key) const noexcept { return v_->contains(key); }
+    std::optional<value_node> at(std::size_t i) const noexcept {
+        return v_->is_list() && i < v_->size() ? std::optional(value_node(v_->as_list()[i])) : std::nullopt;
+    }
+    std::string_view as_string() const noexcept {
+        return v_->is_string() ? std::string_view(v_->as_string()) : std::string_view{};
+    }
+    std::string_view format() const noexcept { return v_->format(); }
+    std::uint64_t as_uint() const { return v_->as_uint(); }
+    template <class F>
+    void for_each_key(F&& f) const {
+        for (const auto& [key, child] : v_->as_dict()) f(std::string_view(key), value_node(child));
+    }
+    template <class F>
+    void for_each_item(F&& f) const {
+        for (const value& child : v_->as_list()) f(value_node(child));
+    }
+
+    const value& get() const noexcept { return *v_; }
+
+private:
+    const value* v_;
+};
+
+// The keys of a dict that listing and indexing read, found in one pass over its items.
+template <class Node>
+struct item_keys {
+    std::optional<Node> format, data, ref, dtype, shape, length;
+
+    item_keys() = default;
+    explicit item_keys(const Node& node) {
+        if (node.is_dict()) node.for_each_key([this](std::string_view key, const Node& child) { take(key, child); });
+    }
+    // Notes one item of the dict.
+    void take(std::string_view key, const Node& child) {
+        // By length first: most keys are none of these.
+        switch (key.size()) {
+        case format_key.size():
+            if (key == format_key) format = child;
+            break;
+        case 4:
+            if (key == "data")
+                data = child;
+            else if (key == ref_key)
+                ref = child;
+            break;
+        case 5:
+            if (key == "dtype")
+                dtype = child;
+            else if (key == "shape")
+                shape = child;
+            break;
+        case 9:
+            if (key == "len(data)") length = child;
+            break;
+        }
+    }
+    std::string_view format_text() const noexcept { return format ? format->as_string() : std::string_view{}; }
+    // The member of an external stub whose data is not in the tree, or empty.
+    std::string_view member() const noexcept { return data || !ref ? std::string_view{} : ref->as_string(); }
+};
+
+template <class Node>
+std::string_view stub_member(const Node& v) {
+    return item_keys<Node>(v).member();
+}
+std::string_view stub_member(const value& v) { return stub_member(value_node(v)); }
+
+// The dtype and shape an array item declares, or nothing when it is no array item or they are
+// missing or unreadable (detail::inline_array_header, for either kind of node).
+template <class Node>
+std::optional<detail::array_header> array_header_of(const item_keys<Node>& item) {
+    const std::string_view format = item.format_text();
+    if (!detail::is_array_format(format)) return std::nullopt;
+    const std::optional<dtype> type = item.dtype ? dtype_from_name(item.dtype->as_string()) : std::nullopt;
+    if (!type) return std::nullopt;
+    detail::array_header h{*type, {}};
+    if (format.substr(format.find(':') + 1) == "zero_dim") return h;
+    if (!item.shape || !item.shape->is_list()) return std::nullopt;
+    bool valid = true;
+    item.shape->for_each_item([&](const Node& extent) {
+        if (!valid || !extent.is_integer()) {
+            valid = false;
+            return;
+        }
+        try {
+            h.shape.push_back(static_cast<std::size_t>(extent.as_uint()));
+        } catch (const error&) { // negative
+            valid = false;
+        }
+    });
+    return valid ? std::optional(std::move(h)) : std::nullopt;
 }
 
 std::optional<std::size_t> parse_index(std::string_view step) {
@@ -102,6 +209,28 @@ std::optional<std::size_t> parse_index(std::string_view step) {
     auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), index);
     if (ec != std::errc{} || end != step.data() + step.size()) return std::nullopt;
     return index;
+}
+
+// The child an item path's `step` names: a dict's key or a list's index. An array's keys are its
+// metadata, not items (as in items()).
+template <class Node>
+std::optional<Node> item_child(const Node& cur, std::string_view step) {
+    if (cur.is_dict()) return detail::is_array_format(cur.format()) ? std::nullopt : cur.find(step);
+    if (const auto index = parse_index(step); index && cur.is_list()) return cur.at(*index);
+    return std::nullopt;
+}
+
+// The walk to `path` found nothing at `step` below `where`, whose node is `cur`.
+template <class Node>
+[[noreturn]] void throw_no_item(const Node& cur, std::string_view step, std::string_view path,
+                                const object_path& where) {
+    const bool array = cur.is_dict() && detail::is_array_format(cur.format());
+    throw usage_error("the archive has no item at " + std::string(path) + " (" +
+                          (array ? where.str() + " is an array"
+                                 : std::string(cur.is_list() ? "no index '" : "no key '") + std::string(step) +
+                                       "' in " + where.str()) +
+                          ")",
+                      where.str());
 }
 
 std::string step_text(const path_segment& s) {
@@ -139,7 +268,33 @@ struct archive::impl {
     zip_reader zip;
     config settings;
     std::shared_ptr<const loader_registry> registry;
-    value tree;
+    // __zanj__.json as simdjson's DOM, which listing and reads of single items walk; the value
+    // tree is built from it when something needs all of it (a read of the root, read_filter,
+    // externals_info's checks). Null when the open built the tree at once: for a whole read
+    // (ZANJ::read), and for text simdjson does not take, with repeated keys or nested too deep.
+    std::unique_ptr<detail::json_dom> dom;
+    mutable std::once_flag tree_once;
+    mutable std::atomic<bool> tree_built{false};
+    mutable value tree_;
+    const value& tree() const {
+        if (dom && !tree_built.load(std::memory_order_acquire))
+            std::call_once(tree_once, [this] {
+                tree_ = detail::dom_node(dom->root()).to_value();
+                tree_built.store(true, std::memory_order_release);
+            });
+        return tree_;
+    }
+    // The DOM's dicts and lists of more than `scanned_children` items, by path, indexed at the
+    // open: simdjson finds a key or an index by scanning, which for a root of 10,000 arrays made
+    // reading each of them in turn quadratic.
+    static constexpr std::size_t scanned_children = 32;
+    struct dom_children {
+        std::vector<std::pair<std::string_view, detail::dom_node>> items; // keys empty for lists
+        detail::key_index keys;                                           // for dicts
+        bool array = false; // a dict with an array's format key: its keys are no items
+        bool stub = false;  // a dict naming a member that holds its data
+    };
+    std::map<std::vector<path_segment>, dom_children> large_containers;
     // __zanj_meta__.json as stored, read at the open (an update in place may overwrite the
     // member later) and decompressed when needed: listing items never needs it. The whole of it
     // is parsed when meta() is first asked for; each externals_info entry's item_type, path and
@@ -152,18 +307,39 @@ struct archive::impl {
     // is as large as the tree, doubling the cost of opening.
     mutable std::once_flag externals_once;
     // The stubs of the tree (outside external lists) by member: what reads of single items go
-    // by, with no need of externals_info.
+    // by, with no need of externals_info. Views into the tree's (or the DOM's) strings, which
+    // never change.
     struct stub_entry {
         std::string_view member;
-        const value* stub;
+        std::string_view format;
+        std::string_view dtype; // empty when the stub records none
     };
     std::vector<stub_entry> tree_stubs;
     detail::key_index tree_stub_index; // finds tree_stubs by member
     // The stub of `member` in the tree, or null.
-    const value* tree_stub(std::string_view member) const {
-        const std::ptrdiff_t at = tree_stub_index.find(member, detail::key_index::hash(member),
-                                                       [&](std::size_t i) { return tree_stubs[i].member; });
-        return at < 0 ? nullptr : tree_stubs[static_cast<std::size_t>(at)].stub;
+    const stub_entry* tree_stub(std::string_view member) const {
+        return tree_stub(member, detail::key_index::hash(member));
+    }
+    const stub_entry* tree_stub(std::string_view member, std::uint32_t hash) const {
+        const std::ptrdiff_t at =
+            tree_stub_index.find(member, hash, [&](std::size_t i) { return tree_stubs[i].member; });
+        return at < 0 ? nullptr : &tree_stubs[static_cast<std::size_t>(at)];
+    }
+    // Room for a stub of every member: most trees name each once, and growing the index and the
+    // list was a tenth of opening 10,000 of them.
+    void reserve_stubs() {
+        tree_stubs.reserve(zip.entries().size());
+        tree_stub_index.reset(zip.entries().size());
+    }
+    // A member named twice keeps its first stub, as Python's walk does.
+    template <class Node>
+    void add_stub(const item_keys<Node>& stub) {
+        const std::string_view member = stub.member();
+        const std::uint32_t hash = detail::key_index::hash(member);
+        if (tree_stub(member, hash)) return;
+        tree_stub_index.add_growing(tree_stubs.size(), hash, tree_stubs.size() + 1,
+                                    [&](std::size_t i) { return tree_stubs[i].member; });
+        tree_stubs.push_back({member, stub.format_text(), stub.dtype ? stub.dtype->as_string() : std::string_view{}});
     }
     mutable value meta_pruned;
     // The entries of meta_pruned's externals_info, in its order: its dict's index finds them.
@@ -211,7 +387,14 @@ struct archive::impl {
     void read_externals_info() const;
     // externals_info's item types, paths and lengths from the meta (meta_pruned).
     value parse_meta_pruned() const;
+    void open_tree(const zip_entry& e);
     void index_stubs(const value& node);
+    // One walk over the DOM at the open: indexes its stubs and large containers, and tells
+    // whether the DOM can stand for the tree (no repeated keys, nesting within the limit).
+    struct dom_walk_step; // where the walk is, without building paths it does not need
+    bool index_dom(const detail::dom_node& node, std::uint64_t depth, bool in_stub, const dom_walk_step* at);
+    std::optional<detail::dom_node> dom_node_at(const std::vector<std::string_view>& steps, std::string_view path,
+                                                object_path& where) const;
     bool is_item_external(std::string_view member, external_type type) const;
     // Whether externals_info lists `member` with that item_type.
     bool listed_as(std::string_view member, external_type type) const {
@@ -229,10 +412,15 @@ struct archive::impl {
     detail::npy_header_info npy_header(const zip_entry& e) const;
     ndarray npy(std::string_view member, const read_options& options) const;
     void npy_into(std::string_view member, const array_placer& place) const;
-    item_info describe(const value& node, object_path path) const;
-    const value& node_at(const std::vector<std::string_view>& steps, std::string_view path, object_path& where) const;
+    template <class Node>
+    item_info describe(const Node& node, object_path path) const;
+    const value& node_at(const std::vector<std::string_view>& steps, std::string_view path, object_path& where,
+                         std::optional<value>& built) const;
+    const value& value_node_at(const std::vector<std::string_view>& steps, std::string_view path,
+                               object_path& where) const;
     std::optional<item_info> find(const std::vector<std::string_view>& steps, std::string_view path) const;
-    void list_items(const value& node, object_path& path, std::vector<item_info>& out) const;
+    template <class Node>
+    void list_items(const Node& node, object_path& path, std::vector<item_info>& out) const;
     value filtered(const value& node, object_path& path, const std::function<bool(const item_info&)>& keep) const;
 };
 
@@ -272,37 +460,101 @@ void archive::impl::check_stub_at(const value& stub, const external_entry& entry
 }
 
 dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const {
-    const value* stub = nullptr;
-    if (const value* in_tree = tree_stub(member)) {
-        stub = in_tree;
-    } else if (const external_entry* entry = external(member)) { // nested in a list
-        stub = entry->stub.load(std::memory_order_acquire);
-    }
-    return stub ? detail::recorded_dtype(*stub, stored) : stored;
+    if (const stub_entry* in_tree = tree_stub(member)) return detail::recorded_dtype(in_tree->dtype, stored);
+    if (const external_entry* entry = external(member)) // nested in a list
+        if (const value* stub = entry->stub.load(std::memory_order_acquire))
+            return detail::recorded_dtype(*stub, stored);
+    return stored;
 }
 
 void archive::impl::index_stubs(const value& node) {
     if (node.is_list()) {
         for (const value& child : node.as_list()) index_stubs(child);
     } else if (node.is_dict()) {
-        if (std::string_view member = stub_member(node); !member.empty()) {
-            // A member named twice: its first stub, as Python's walk.
-            if (tree_stub(member)) return;
-            tree_stub_index.add_growing(tree_stubs.size(), detail::key_index::hash(member), tree_stubs.size() + 1,
-                                        [&](std::size_t i) { return tree_stubs[i].member; });
-            tree_stubs.push_back({member, &node});
-            return;
-        }
+        if (const item_keys<value_node> keys{value_node(node)}; !keys.member().empty()) return add_stub(keys);
         for (const auto& item : node.as_dict()) index_stubs(item.second);
     }
+}
+
+struct archive::impl::dom_walk_step {
+    const dom_walk_step* parent;
+    std::string_view key; // for a dict's item
+    std::size_t index;    // for a list's
+    bool is_key;
+};
+
+bool archive::impl::index_dom(const detail::dom_node& node, std::uint64_t depth, bool in_stub,
+                              const dom_walk_step* at) {
+    // As parse_json counts: the root container is depth 1.
+    if (++depth > zip.limits().max_json_depth) return false;
+    const std::size_t size = node.size();
+    dom_children* children = nullptr;
+    if (size > scanned_children) {
+        std::vector<path_segment> path;
+        for (const dom_walk_step* s = at; s; s = s->parent)
+            path.push_back(s->is_key ? path_segment(std::string(s->key)) : path_segment(s->index));
+        std::reverse(path.begin(), path.end());
+        children = &large_containers[std::move(path)];
+        children->items.reserve(size);
+        if (node.is_dict()) children->keys.reset(size);
+    }
+    bool fine = true;
+    if (node.is_list()) {
+        std::size_t i = 0;
+        node.for_each_item([&](const detail::dom_node& child) {
+            if (children) children->items.emplace_back(std::string_view{}, child);
+            if (fine && (child.is_dict() || child.is_list())) {
+                const dom_walk_step step{at, {}, i, false};
+                fine = index_dom(child, depth, in_stub, &step);
+            }
+            ++i;
+        });
+        return fine;
+    }
+    // One pass over the keys: repeats (Python keeps a repeated key's last value at its first
+    // place, and the value tree is built for such a DOM), what a stub needs, the index of a
+    // large dict. A second over the dicts and lists below.
+    item_keys<detail::dom_node> keys;
+    // Left uninitialized (string_views would be zeroed on every call).
+    std::array<const char*, scanned_children> seen_data;
+    std::array<std::size_t, scanned_children> seen_size;
+    std::size_t count = 0;
+    bool repeated = false;
+    node.for_each_key([&](std::string_view key, const detail::dom_node& child) {
+        keys.take(key, child);
+        if (children) {
+            const std::uint32_t h = detail::key_index::hash(key);
+            if (children->keys.find(key, h, [&](std::size_t k) { return children->items[k].first; }) >= 0)
+                repeated = true;
+            children->keys.add(children->items.size(), h);
+            children->items.emplace_back(key, child);
+        } else {
+            for (std::size_t i = 0; i < count; ++i)
+                repeated = repeated || std::string_view(seen_data[i], seen_size[i]) == key;
+            seen_data[count] = key.data();
+            seen_size[count++] = key.size();
+        }
+    });
+    if (repeated) return false;
+    const bool stub = !keys.member().empty();
+    if (stub && !in_stub) add_stub(keys);
+    if (children) {
+        children->array = detail::is_array_format(keys.format_text());
+        children->stub = stub;
+    }
+    node.for_each_key([&](std::string_view key, const detail::dom_node& child) {
+        if (!fine || !(child.is_dict() || child.is_list())) return;
+        const dom_walk_step step{at, key, 0, true};
+        fine = index_dom(child, depth, in_stub || stub, &step);
+    });
+    return fine;
 }
 
 // Whether a read of one item loads `member` as an external of that type: an array by its stub
 // in the tree; a list, or a member nested in one, by externals_info (reading a list checks it).
 bool archive::impl::is_item_external(std::string_view member, external_type type) const {
-    if (const value* in_tree = tree_stub(member)) {
-        if (detail::is_array_format(in_tree->format()))
-            return type == external_type::npy && zip.find(member) != nullptr;
+    if (const stub_entry* in_tree = tree_stub(member)) {
+        if (detail::is_array_format(in_tree->format)) return type == external_type::npy && zip.find(member) != nullptr;
         if (type == external_type::npy) return false; // a list's stub
     }
     return listed_as(member, type);
@@ -360,7 +612,7 @@ void archive::impl::read_externals_info() const {
         entry.type = type->as_string() == "npy" ? external_type::npy : external_type::jsonl;
         entry.path = &path->as_list();
         std::string crossed;
-        if (const value* stub = walk(tree, path->as_list(), 0, member, &crossed))
+        if (const value* stub = walk(tree(), path->as_list(), 0, member, &crossed))
             check_stub_at(*stub, entry);
         else
             nested_in.emplace(crossed, member);
@@ -400,7 +652,7 @@ void archive::impl::check_row_count(const std::string& member, std::size_t rows)
     if (const value* info = meta_pruned.find("externals_info"); info && info->find(member))
         recorded[0] = info->find(member)->find("len(data)");
     std::string crossed;
-    if (const value* stub = walk(tree, *listed(member).path, 0, member, &crossed))
+    if (const value* stub = walk(tree(), *listed(member).path, 0, member, &crossed))
         recorded[1] = stub->find("len(data)");
     for (const value* length : recorded) {
         if (!length || length->type() != value::kind::integer || length->as_int() < 0) continue;
@@ -415,7 +667,7 @@ void archive::impl::check_row_count(const std::string& member, std::size_t rows)
 // The stub of an external, inside the external lists its path goes through (their members are read).
 const value& archive::impl::stub_of(const std::string& member) const {
     const value::list_type& path = *listed(member).path;
-    const value* root = &tree;
+    const value* root = &tree();
     std::size_t first = 0;
     while (true) {
         std::string crossed;
@@ -546,7 +798,8 @@ void archive::impl::npy_into(std::string_view member, const array_placer& place)
     fill(a.type(), a.shape(), a.byte_span());
 }
 
-item_info archive::impl::describe(const value& node, object_path path) const {
+template <class Node>
+item_info archive::impl::describe(const Node& node, object_path path) const {
     item_info info;
     info.path = std::move(path);
     switch (node.type()) {
@@ -562,26 +815,28 @@ item_info archive::impl::describe(const value& node, object_path path) const {
         return info;
     case value::kind::set:
         info.kind = item_kind::object;
-        info.length = node.as_set().items.size();
+        info.length = node.size();
         return info;
-    case value::kind::array: {
-        info.kind = item_kind::array;
-        const ndarray& a = node.as_array();
-        info.array = array_info{a.type(), a.shape(), {}, "ndarray", compression_method::store, 0, 0};
+    case value::kind::array:
+        if constexpr (std::is_same_v<Node, value_node>) {
+            info.kind = item_kind::array;
+            const ndarray& a = node.get().as_array();
+            info.array = array_info{a.type(), a.shape(), {}, "ndarray", compression_method::store, 0, 0};
+        }
         return info;
-    }
     case value::kind::dict: break;
     }
-    info.format = std::string(node.format());
+    const item_keys<Node> keys(node);
+    info.format = std::string(keys.format_text());
     info.length = node.size();
     // From the stub and the zip directory alone (externals_info is read by the first load): a
     // stub's member exists, and a non-array one holds a list.
-    const std::string_view member = stub_member(node);
+    const std::string_view member = keys.member();
     const zip_entry* entry = member.empty() ? nullptr : zip.find(member);
     if (entry) info.member = member;
     if (info.format.empty()) {
         info.kind = item_kind::dict;
-    } else if (auto header = detail::inline_array_header(node); header && detail::is_array_format(info.format)) {
+    } else if (auto header = array_header_of(keys)) {
         info.kind = item_kind::array;
         array_info a;
         a.dtype = header->type;
@@ -596,38 +851,39 @@ item_info archive::impl::describe(const value& node, object_path path) const {
         info.array = std::move(a);
     } else if (info.member.ends_with(".jsonl")) {
         info.kind = item_kind::external_list;
-        const value* length = node.find("len(data)");
-        info.length = length && length->is_integer() ? static_cast<std::size_t>(length->as_uint()) : 0;
+        info.length = keys.length && keys.length->is_integer() ? static_cast<std::size_t>(keys.length->as_uint()) : 0;
     } else {
         info.kind = item_kind::object;
     }
     return info;
 }
 
-void archive::impl::list_items(const value& node, object_path& path, std::vector<item_info>& out) const {
+template <class Node>
+void archive::impl::list_items(const Node& node, object_path& path, std::vector<item_info>& out) const {
     out.push_back(describe(node, path));
     const item_kind kind = out.back().kind;
     // Arrays' and external lists' keys are their metadata, not items.
     if (kind == item_kind::array || kind == item_kind::external_list) return;
     if (node.is_list()) {
-        for (std::size_t i = 0; i < node.size(); ++i) {
-            path.push(i);
-            list_items(node.as_list()[i], path, out);
+        std::size_t i = 0;
+        node.for_each_item([&](const Node& child) {
+            path.push(i++);
+            list_items(child, path, out);
             path.pop();
-        }
+        });
     } else if (node.is_dict()) {
-        for (const auto& [key, child] : node.as_dict()) {
-            if (key == format_key) continue;
+        node.for_each_key([&](std::string_view key, const Node& child) {
+            if (key == format_key) return;
             path.push(key);
             list_items(child, path, out);
             path.pop();
-        }
+        });
     }
 }
 
 value archive::impl::filtered(const value& node, object_path& path,
                               const std::function<bool(const item_info&)>& keep) const {
-    item_info info = describe(node, path);
+    item_info info = describe(value_node(node), path);
     if (!keep(info)) {
         value::dict_type placeholder;
         placeholder.insert_or_assign(format_key, std::string(not_loaded_format));
@@ -727,9 +983,31 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
         a->meta_worker = std::make_unique<detail::background_worker>();
         a->meta_worker->run([&ahead = a->meta_pruned_ahead, &opened = *a] { ahead = opened.parse_meta_pruned(); });
     }
-    a->tree = parse_member(a->zip, tree_entry);
-    a->index_stubs(a->tree);
+    if (whole_read) {
+        a->tree_ = parse_member(a->zip, tree_entry);
+        a->reserve_stubs();
+        a->index_stubs(a->tree_);
+    } else {
+        a->open_tree(tree_entry);
+    }
     return a;
+}
+
+void archive::impl::open_tree(const zip_entry& e) {
+    const std::shared_ptr<std::byte> text = zip.read(e, detail::json_padding);
+    const detail::padded_json json = json_member_text(text, e);
+    dom = detail::json_dom::parse(json);
+    reserve_stubs();
+    if (dom) {
+        const detail::dom_node root(dom->root());
+        if (!(root.is_dict() || root.is_list()) || index_dom(root, 0, false, nullptr)) return;
+    }
+    dom.reset();
+    large_containers.clear();
+    tree_stubs.clear();
+    reserve_stubs();
+    tree_ = detail::parse_json(json, e.name, false, zip.limits().max_json_depth);
+    index_stubs(tree_);
 }
 
 archive::archive(std::unique_ptr<impl> opened) : impl_(std::move(opened)) {}
@@ -792,7 +1070,7 @@ const value& archive::meta() const {
     });
     return a.meta;
 }
-const value& archive::tree() const noexcept { return impl_->tree; }
+const value& archive::tree() const { return impl_->tree(); }
 const config& archive::settings() const noexcept { return impl_->settings; }
 const loader_registry* archive::registry() const noexcept { return impl_->registry.get(); }
 
@@ -804,54 +1082,91 @@ const std::vector<item_info>& archive::items() const {
     std::call_once(impl_->items_once, [&] {
         object_path root;
         impl_->item_list.reserve(impl_->tree_stubs.size() + 1); // every stub is an item
-        impl_->list_items(impl_->tree, root, impl_->item_list);
+        if (impl_->dom)
+            impl_->list_items(detail::dom_node(impl_->dom->root()), root, impl_->item_list);
+        else
+            impl_->list_items(value_node(impl_->tree_), root, impl_->item_list);
     });
     return impl_->item_list;
 }
 
-const value& archive::impl::node_at(const std::vector<std::string_view>& steps, std::string_view path,
-                                    object_path& where) const {
-    const value* cur = &tree;
+// The node at `steps` in the DOM, or nothing when the walk would step into a stub (an external
+// list's items or an array's keys): the value tree, and the list's member, go on from there.
+std::optional<detail::dom_node> archive::impl::dom_node_at(const std::vector<std::string_view>& steps,
+                                                           std::string_view path, object_path& where) const {
+    detail::dom_node cur(dom->root());
+    for (std::string_view step : steps) {
+        std::optional<detail::dom_node> next;
+        if (cur.size() <= scanned_children) {
+            if (!stub_member(cur).empty()) return std::nullopt;
+            next = item_child(cur, step);
+        } else if (const dom_children& children = large_containers.at(where.segments()); children.stub) {
+            return std::nullopt;
+        } else if (!children.array) {
+            std::ptrdiff_t at = -1;
+            if (cur.is_dict()) {
+                at = children.keys.find(step, detail::key_index::hash(step),
+                                        [&](std::size_t i) { return children.items[i].first; });
+            } else if (const auto index = parse_index(step); index && *index < children.items.size()) {
+                at = static_cast<std::ptrdiff_t>(*index);
+            }
+            if (at >= 0) next = children.items[static_cast<std::size_t>(at)].second;
+        }
+        if (!next) throw_no_item(cur, step, path, where);
+        if (cur.is_dict())
+            where.push(step);
+        else
+            where.push(*parse_index(step));
+        cur = *next;
+    }
+    return cur;
+}
+
+const value& archive::impl::value_node_at(const std::vector<std::string_view>& steps, std::string_view path,
+                                          object_path& where) const {
+    const value* cur = &tree();
     for (std::string_view step : steps) {
         if (std::string_view list = stub_member(*cur); !list.empty() && listed_as(list, external_type::jsonl))
             cur = &jsonl(list);
-        const value* next = nullptr;
-        // An array's keys are its metadata, not items (as in items()).
-        const bool array = cur->is_dict() && detail::is_array_format(cur->format());
-        if (cur->is_dict() && !array) {
-            next = cur->find(step);
-        } else if (cur->is_list()) {
-            if (auto index = parse_index(step); index && *index < cur->size()) next = &cur->as_list()[*index];
-        }
-        if (!next)
-            throw usage_error("the archive has no item at " + std::string(path) + " (" +
-                                  (array ? where.str() + " is an array"
-                                         : std::string(cur->is_list() ? "no index '" : "no key '") + std::string(step) +
-                                               "' in " + where.str()) +
-                                  ")",
-                              where.str());
+        const std::optional<value_node> next = item_child(value_node(*cur), step);
+        if (!next) throw_no_item(value_node(*cur), step, path, where);
         if (cur->is_dict())
             where.push(step);
         else
             where.push(*parse_index(step));
-        cur = next;
+        cur = &next->get();
     }
     return *cur;
 }
 
-const value& archive::node_at(std::string_view path, object_path& where) const {
-    return impl_->node_at(path_steps(path), path, where);
+// A read of an item below the root builds the values of that item alone, in `built`, while
+// the tree is not built.
+const value& archive::impl::node_at(const std::vector<std::string_view>& steps, std::string_view path,
+                                    object_path& where, std::optional<value>& built) const {
+    if (dom && !steps.empty() && !tree_built.load(std::memory_order_acquire)) {
+        if (const std::optional<detail::dom_node> node = dom_node_at(steps, path, where))
+            return built.emplace(node->to_value());
+        where = object_path();
+    }
+    return value_node_at(steps, path, where);
+}
+
+const value& archive::node_at(std::string_view path, object_path& where, std::optional<value>& built) const {
+    return impl_->node_at(path_steps(path), path, where, built);
 }
 
 std::optional<item_info> archive::impl::find(const std::vector<std::string_view>& steps, std::string_view path) const {
     object_path where;
-    const value* node = nullptr;
     try {
-        node = &node_at(steps, path, where);
+        if (dom) {
+            if (const std::optional<detail::dom_node> node = dom_node_at(steps, path, where))
+                return describe(*node, std::move(where));
+            where = object_path();
+        }
+        return describe(value_node(value_node_at(steps, path, where)), where);
     } catch (const usage_error&) {
         return std::nullopt;
     }
-    return describe(*node, where);
 }
 
 std::optional<item_info> archive::find(std::string_view path) const { return impl_->find(path_steps(path), path); }
@@ -866,7 +1181,8 @@ std::optional<item_info> archive::find(const object_path& path) const {
 
 value archive::read(std::string_view path, read_options options) const {
     object_path where;
-    const value& node = node_at(path, where);
+    std::optional<value> built;
+    const value& node = node_at(path, where, built);
     auto externals = make_source(options, where.empty());
     loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
     return impl_->registry->rebuild(node, l);
@@ -875,14 +1191,15 @@ value archive::read(std::string_view path, read_options options) const {
 value archive::read_filter(const std::function<bool(const item_info&)>& keep, read_options options) const {
     auto externals = make_source(options, true);
     object_path root;
-    value tree = impl_->filtered(impl_->tree, root, keep);
+    value tree = impl_->filtered(impl_->tree(), root, keep);
     loader l(impl_->settings, impl_->registry.get(), externals.get());
     return impl_->registry->rebuild(std::move(tree), l);
 }
 
 ndarray archive::array(std::string_view path, read_options options) const {
     object_path where;
-    const value& node = node_at(path, where);
+    std::optional<value> built;
+    const value& node = node_at(path, where, built);
     auto externals = make_source(options, false);
     loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
     return l.array(node);
@@ -890,7 +1207,8 @@ ndarray archive::array(std::string_view path, read_options options) const {
 
 ndarray archive::rows(std::string_view path, std::size_t begin, std::size_t end, read_options options) const {
     object_path where;
-    const value& node = node_at(path, where);
+    std::optional<value> built;
+    const value& node = node_at(path, where, built);
     const std::string member(stub_member(node));
     const bool npy_member = !member.empty() && impl_->is_item_external(member, external_type::npy);
     if (npy_member && impl_->entry_of(member).method == compression_method::store) {

@@ -394,8 +394,11 @@ value array_to_item(const array_view& array, array_mode mode) {
 
 dtype recorded_dtype(const value& item, dtype stored) noexcept {
     const value* d = item.find("dtype");
-    if (!d || !d->is_string()) return stored;
-    std::optional<dtype> recorded = dtype_from_name(d->as_string());
+    return d && d->is_string() ? recorded_dtype(std::string_view(d->as_string()), stored) : stored;
+}
+
+dtype recorded_dtype(std::string_view name, dtype stored) noexcept {
+    std::optional<dtype> recorded = dtype_from_name(name);
     return recorded && *recorded != stored && storage_dtype(*recorded) == stored ? *recorded : stored;
 }
 

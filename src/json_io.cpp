@@ -1,5 +1,7 @@
 #include <zanj/detail/json_io.hpp>
 
+#include "json_dom.hpp"
+
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
@@ -539,6 +541,31 @@ value parse_json_slow(std::string_view text, std::string_view source, bool rejec
 }
 
 } // namespace
+
+std::unique_ptr<json_dom> json_dom::parse(padded_json text) {
+    auto dom = std::make_unique<json_dom>();
+    // A parser of its own, dropped here with its buffers: the document alone stays.
+    simdjson::dom::parser parser;
+    if (parser.parse_into_document(dom->doc_, text.text.data(), text.text.size(), false).get(dom->root_))
+        return nullptr;
+    return dom;
+}
+
+std::uint64_t dom_node::as_uint() const {
+    if (e_.is_int64()) {
+        const std::int64_t i(e_);
+        if (i < 0) throw type_error("negative integer " + std::to_string(i) + " where an unsigned one is expected");
+        return static_cast<std::uint64_t>(i);
+    }
+    if (e_.is_uint64()) return std::uint64_t(e_);
+    throw type_error("expected an int, found JSON " + std::string(e_.is_object() ? "object" : "value"));
+}
+
+value dom_node::to_value() const {
+    value out;
+    simd_builder({}, false, std::numeric_limits<std::uint64_t>::max(), nullptr).build(e_, out);
+    return out;
+}
 
 value parse_json(std::string_view text, std::string_view source, bool reject_duplicate_keys, std::uint64_t max_depth) {
     if (auto fast = parse_json_fast(text, false, {}, reject_duplicate_keys, max_depth)) return std::move(*fast);

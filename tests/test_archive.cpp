@@ -10,6 +10,7 @@
 #include <zanj/detail/crc32.hpp>
 #include <zanj/detail/zip.hpp>
 
+#include "raw_zip.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -124,6 +125,29 @@ struct Big {
     xt::xarray<float> big;
 };
 ZANJ_DATACLASS(Big, big);
+
+// More than 32 items at the root, in a dict and in a list: what the archive indexes at the open.
+struct Wide {
+    std::map<std::string, xt::xarray<float>> arrays;
+    std::vector<Record> records;
+    std::map<std::string, int> counts;
+    friend bool operator==(const Wide& a, const Wide& b) {
+        return a.arrays == b.arrays && a.records == b.records && a.counts == b.counts;
+    }
+};
+ZANJ_DATACLASS(Wide, arrays, records, counts);
+
+Wide make_wide() {
+    Wide w;
+    for (int i = 0; i < 100; ++i) {
+        // Every third array goes to a member, the others inline; one key holds a slash.
+        const std::string key = i == 50 ? "k/50" : "k" + std::to_string(i);
+        w.arrays[key] = xt::arange<float>(0, i % 3 == 0 ? 300 : 3) + float(i);
+        w.counts["c" + std::to_string(i)] = i;
+    }
+    for (int i = 0; i < 40; ++i) w.records.push_back({i, xt::arange<float>(0, i % 2 ? 400 : 4) * float(i)});
+    return w;
+}
 
 } // namespace archive_test
 
@@ -643,6 +667,155 @@ TEST_CASE("archive errors name the path and say what is wrong", "[archive][error
     CHECK_THAT(typed.what(), Contains("dtype mismatch"));
     CHECK(typed.object_path() == "/layer/w");
     CHECK(typed.member() == "layer/w.npy");
+}
+
+namespace {
+// The node of `tree` at `path`, stepping as items() does (dict keys, list indices), or null.
+const zanj::value* node_of(const zanj::value& tree, const zanj::object_path& path) {
+    const zanj::value* cur = &tree;
+    for (const zanj::path_segment& s : path.segments()) {
+        if (const auto* key = std::get_if<std::string>(&s))
+            cur = cur->find(*key);
+        else
+            cur = cur->is_list() && std::get<std::size_t>(s) < cur->size() ? &cur->as_list()[std::get<std::size_t>(s)]
+                                                                           : nullptr;
+        if (!cur) return nullptr;
+    }
+    return cur;
+}
+
+zanj::item_kind kind_of(const zanj::value& v) {
+    switch (v.type()) {
+    case zanj::value::kind::null: return zanj::item_kind::null;
+    case zanj::value::kind::boolean: return zanj::item_kind::boolean;
+    case zanj::value::kind::integer:
+    case zanj::value::kind::unsigned_integer: return zanj::item_kind::integer;
+    case zanj::value::kind::floating: return zanj::item_kind::floating;
+    case zanj::value::kind::string: return zanj::item_kind::string;
+    case zanj::value::kind::list: return zanj::item_kind::list;
+    default: break;
+    }
+    if (v.format().empty()) return zanj::item_kind::dict;
+    return v.format().find("ndarray") != std::string_view::npos ? zanj::item_kind::array : zanj::item_kind::object;
+}
+
+// items(), find() and single reads of an open archive against the whole tree: every listed item
+// is the tree's node at its path, of that kind and length, and reads back as that node does.
+void check_against_tree(const zanj::archive& a) {
+    const zanj::value& tree = a.tree();
+    const zanj::value whole = zanj::ZANJ().read(a.path());
+    std::size_t arrays = 0;
+    for (const zanj::item_info& item : a.items()) {
+        INFO(item.path.str());
+        const zanj::value* node = node_of(tree, item.path);
+        REQUIRE(node);
+        CHECK(item.kind == kind_of(*node));
+        CHECK(item.format == node->format());
+        if (item.kind == zanj::item_kind::list || item.kind == zanj::item_kind::dict)
+            CHECK(item.length == node->size());
+        const std::optional<zanj::item_info> found = a.find(item.path);
+        REQUIRE(found);
+        CHECK(found->kind == item.kind);
+        CHECK(found->member == item.member);
+        // Reads by text cannot name a key holding a slash.
+        const auto& steps = item.path.segments();
+        if (std::any_of(steps.begin(), steps.end(), [](const zanj::path_segment& step) {
+                return std::holds_alternative<std::string>(step) &&
+                       std::get<std::string>(step).find('/') != std::string::npos;
+            }))
+            continue;
+        if (item.kind == zanj::item_kind::array) {
+            ++arrays;
+            CHECK(a.array(item.path.str()) == node_of(whole, item.path)->as_array());
+        } else if (item.kind != zanj::item_kind::dict && item.kind != zanj::item_kind::list &&
+                   item.kind != zanj::item_kind::object) {
+            CHECK(a.read(item.path.str()) == *node);
+        }
+    }
+    CHECK(arrays > 0);
+}
+} // namespace
+
+TEST_CASE("archive walks dicts and lists of more than 32 items by index, as the whole tree holds them",
+          "[archive][items]") {
+    const Wide wide = make_wide();
+    const fs::path p = saved(wide);
+    zanj::archive a(p);
+    REQUIRE(a.items().size() == 1 + 1 + 100 + 1 + 40 * 3 + 1 + 100);
+    for (int i : {0, 1, 31, 32, 33, 99}) {
+        const std::string key = "k" + std::to_string(i);
+        INFO(key);
+        CHECK((a.read<xt::xarray<float>>("/arrays/" + key) == wide.arrays.at(key)));
+        CHECK((a.read<xt::xarray<float>>("/arrays/" + key, {zanj::access::view}) == wide.arrays.at(key)));
+        CHECK(a.view("/arrays/" + key) == a.array("/arrays/" + key));
+        CHECK(a.read<int>("/counts/c" + std::to_string(i)) == i);
+    }
+    for (std::size_t i : {0u, 1u, 32u, 33u, 39u}) {
+        CHECK(a.read<Record>("/records/" + std::to_string(i)) == wide.records[i]);
+        const std::string w = "/records/" + std::to_string(i) + "/w";
+        CHECK(a.rows(w, 1, 3) == a.array(w).rows(1, 3));
+        CHECK(a.array(w).values<float>()[1] == wide.records[i].w(1));
+        CHECK(a.find("/records/" + std::to_string(i) + "/i")->kind == zanj::item_kind::integer);
+    }
+    // A key holding a slash, step by step.
+    zanj::object_path slash;
+    slash.push("arrays");
+    slash.push("k/50");
+    REQUIRE(a.find(slash));
+    CHECK(a.find(slash)->kind == zanj::item_kind::array);
+    CHECK_FALSE(a.find("/arrays/k/50"));
+    // Absent keys and indices, and an array's keys, in the large containers.
+    CHECK_FALSE(a.find("/arrays/k100"));
+    CHECK_FALSE(a.find("/records/40"));
+    CHECK_FALSE(a.find("/arrays/k0/shape"));
+    CHECK_THROWS_WITH(a.array("/records/40"), Contains("no index '40' in /records"));
+    CHECK_THROWS_WITH(a.array("/counts/c100"), Contains("no key 'c100' in /counts"));
+    CHECK_THROWS_WITH(a.array("/arrays/k3/dtype"), Contains("/arrays/k3 is an array"));
+    CHECK(a.read<Wide>() == wide);
+
+    check_against_tree(a);
+    // Once the tree is built, reads go by it, and agree.
+    CHECK(a.read<Record>("/records/33") == wide.records[33]);
+    CHECK((a.read<xt::xarray<float>>("/arrays/k99") == wide.arrays.at("k99")));
+    CHECK_FALSE(a.find("/records/40"));
+    check_against_tree(zanj::archive(p));
+}
+
+TEST_CASE("archive lists a repeated key once, at its first place with its last value, as Python", "[archive][items]") {
+    namespace rz = zanj_test::raw_zip;
+    auto stored = [](std::string name, std::string data) {
+        rz::entry e;
+        e.name = std::move(name);
+        e.data = std::move(data);
+        return e;
+    };
+    std::string wide = R"({"k0": 0)";
+    for (int i = 1; i < 40; ++i) wide += R"(, "k)" + std::to_string(i) + R"(": )" + std::to_string(i);
+    wide += R"(, "k7": 70})";
+    const std::string small = R"({"x": 1, "y": [1, 2], "x": {"z": 2}})";
+    const fs::path dir = fresh_dir();
+    for (const std::string& tree : {R"({"a": 1, "b": )" + small + R"(, "a": 3})", R"({"w": )" + wide + "}",
+                                    R"({"l": [)" + small + "]}", R"({"n": NaN, "b": )" + small + "}"}) {
+        INFO(tree);
+        const fs::path p = dir / "repeated.zanj";
+        zanj_test::write_file(p, rz::build({stored("__zanj_meta__.json", "{}"), stored("__zanj__.json", tree)}));
+        zanj::archive a(p);
+        const zanj::value whole = zanj::ZANJ().read(p);
+        std::vector<std::string> listed;
+        for (const zanj::item_info& item : a.items()) {
+            listed.push_back(item.path.str());
+            const zanj::value* node = node_of(whole, item.path);
+            REQUIRE(node);
+            CHECK(item.kind == kind_of(*node));
+            if (item.kind == zanj::item_kind::integer) CHECK(a.read(item.path.str()) == *node);
+        }
+        std::set<std::string> distinct(listed.begin(), listed.end());
+        CHECK(distinct.size() == listed.size());
+        CHECK(a.tree().dump() == whole.dump()); // NaN is not equal to itself
+    }
+    zanj::archive a(dir / "repeated.zanj"); // the last: NaN, which the parser's fast path refuses
+    CHECK(std::isnan(a.read("/n").as_double()));
+    CHECK(a.find("/b/x")->kind == zanj::item_kind::dict);
 }
 
 // ---- 2. opening reads no array bytes --------------------------------------------------------------

@@ -123,11 +123,12 @@ bool is_not_loaded(const value& v) noexcept;
 /// \endcode
 class archive {
 public:
-    /// Opens `file`: reads the zip directory, parses `__zanj__.json` and copies
-    /// `__zanj_meta__.json` as stored (decompressed when first needed). Listing (`items`, `find`, `tree`) needs nothing more; the first read
-    /// of data (and `verify`) parses `externals_info` and checks it against the tree, throwing
-    /// format_error there when they disagree or the meta is not valid JSON. `registry` rebuilds
-    /// typed items in untyped reads (zanj's built-in loaders when null).
+    /// Opens `file`: reads the zip directory, parses `__zanj__.json` into a document that
+    /// listing and reads of single items walk (see tree()), and copies `__zanj_meta__.json` as
+    /// stored (decompressed when first needed). Listing (`items`, `find`, `tree`) needs nothing
+    /// more; the first read of data (and `verify`) parses `externals_info` and checks it against
+    /// the tree, throwing format_error there when they disagree or the meta is not valid JSON.
+    /// `registry` rebuilds typed items in untyped reads (zanj's built-in loaders when null).
     explicit archive(const std::filesystem::path& file, config settings = {},
                      std::shared_ptr<const loader_registry> registry = nullptr);
     /// Opens an archive held in memory, which must stay unchanged while the archive (not what
@@ -151,8 +152,9 @@ public:
     /// `__zanj_meta__.json`, parsed when first asked for (reads of data parse only
     /// externals_info's item types, paths and lengths from it).
     const value& meta() const;
-    /// `__zanj__.json` as it is: external items are stubs (`$ref`) without their data.
-    const value& tree() const noexcept;
+    /// `__zanj__.json` as it is: external items are stubs (`$ref`) without their data. Built
+    /// on first call (listing and reads of single items walk the parsed document instead).
+    const value& tree() const;
 
     /// Every item, parents first, in the tree's order; the items inside external lists are not
     /// listed (they live in their `.jsonl` member). Built on first call.
@@ -201,7 +203,8 @@ private:
     // a read needs, is parsed on a second thread while the tree is.
     static archive open_for_whole_read(const std::filesystem::path& file, config settings,
                                        std::shared_ptr<const loader_registry> registry);
-    const value& node_at(std::string_view path, object_path& where) const;
+    // The item at `path`: a node of tree(), or its values built in `built` when the tree is not.
+    const value& node_at(std::string_view path, object_path& where, std::optional<value>& built) const;
     // `whole_tree`: the read covers the root, and goes by externals_info (see archive::source).
     std::unique_ptr<detail::external_source> make_source(read_options options, bool whole_tree) const;
     const config& settings() const noexcept;
@@ -220,7 +223,8 @@ template <class Load>
 auto archive::load_with(std::string_view path, Load&& load, read_options options) const
     -> std::invoke_result_t<Load&, const value&, loader&> {
     object_path where;
-    const value& node = node_at(path, where);
+    std::optional<value> built;
+    const value& node = node_at(path, where, built);
     auto externals = make_source(options, where.empty());
     loader l(settings(), registry(), externals.get(), std::move(where));
     return load(node, l);

@@ -37,6 +37,8 @@ void check_stub(const value& stub, dtype type, const shape_type& shape, std::str
 /// stub) records when that dtype has no numpy equivalent and `stored` is its storage dtype
 /// (`"bfloat16"` over uint16 bits), otherwise `stored`.
 dtype recorded_dtype(const value& item, dtype stored) noexcept;
+/// The same, from the "dtype" text the item records ("" when it records none).
+dtype recorded_dtype(std::string_view name, dtype stored) noexcept;
 
 /// An array's dtype and shape.
 struct array_header {
