@@ -172,11 +172,14 @@ struct item_keys {
     std::string_view member() const noexcept { return data || !ref ? std::string_view{} : ref->as_string(); }
 };
 
-template <class Node>
-std::string_view stub_member(const Node& v) {
-    return item_keys<Node>(v).member();
+// The member of an external stub whose data is not in the tree, or empty. A value's dict finds
+// keys by hash, a DOM's by scanning all of them.
+std::string_view stub_member(const value& v) noexcept {
+    if (!v.is_dict() || v.contains("data")) return {};
+    const value* ref = v.find(ref_key);
+    return ref && ref->is_string() ? std::string_view(ref->as_string()) : std::string_view{};
 }
-std::string_view stub_member(const value& v) { return stub_member(value_node(v)); }
+std::string_view stub_member(const detail::dom_node& v) { return item_keys<detail::dom_node>(v).member(); }
 
 // The dtype and shape an array item declares, or nothing when it is no array item or they are
 // missing or unreadable (detail::inline_array_header, for either kind of node).
