@@ -854,7 +854,14 @@ item_info archive::impl::describe(const Node& node, object_path path) const {
         info.array = std::move(a);
     } else if (info.member.ends_with(".jsonl")) {
         info.kind = item_kind::external_list;
-        info.length = keys.length && keys.length->is_integer() ? static_cast<std::size_t>(keys.length->as_uint()) : 0;
+        // A length that is no count is left out of the listing; a read checks the rows anyway.
+        info.length = 0;
+        if (keys.length && keys.length->is_integer()) {
+            try {
+                info.length = static_cast<std::size_t>(keys.length->as_uint());
+            } catch (const type_error&) { // negative
+            }
+        }
     } else {
         info.kind = item_kind::object;
     }

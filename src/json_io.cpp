@@ -558,11 +558,13 @@ std::uint64_t dom_node::as_uint() const {
         return static_cast<std::uint64_t>(i);
     }
     if (e_.is_uint64()) return std::uint64_t(e_);
-    throw type_error("expected an int, found JSON " + std::string(e_.is_object() ? "object" : "value"));
+    throw type_error("expected int, found a JSON value that is not an integer");
 }
 
 value dom_node::to_value() const {
     value out;
+    // Cannot fail: no depth limit (the open checked it), and repeated keys are kept as
+    // parse_json keeps them.
     simd_builder({}, false, std::numeric_limits<std::uint64_t>::max(), nullptr).build(e_, out);
     return out;
 }

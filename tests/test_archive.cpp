@@ -816,6 +816,20 @@ TEST_CASE("archive lists a repeated key once, at its first place with its last v
     zanj::archive a(dir / "repeated.zanj"); // the last: NaN, which the parser's fast path refuses
     CHECK(std::isnan(a.read("/n").as_double()));
     CHECK(a.find("/b/x")->kind == zanj::item_kind::dict);
+
+    // A list's stub whose length is no count: listed without one, in either kind of tree.
+    for (const std::string extra : {"", R"(, "nan": NaN)"}) {
+        const fs::path p = dir / "negative_length.zanj";
+        const std::string tree =
+            R"j({"l": {"__muutils_format__": "list:external", "$ref": "l.jsonl", "len(data)": -1})j" + extra + "}";
+        zanj_test::write_file(p, rz::build({stored("__zanj_meta__.json", "{}"), stored("__zanj__.json", tree),
+                                            stored("l.jsonl", "1\n2\n")}));
+        const zanj::archive listed(p);
+        REQUIRE(listed.find("/l"));
+        CHECK(listed.find("/l")->kind == zanj::item_kind::external_list);
+        CHECK(listed.find("/l")->length == 0);
+        CHECK(listed.items().size() == (extra.empty() ? 2u : 3u));
+    }
 }
 
 // ---- 2. opening reads no array bytes --------------------------------------------------------------
