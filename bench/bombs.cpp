@@ -139,7 +139,7 @@ std::vector<bomb> build_bombs(const fs::path& dir) {
     // 3, 4. Fifield's overlapping bombs over one kernel of 32 MiB of zeros.
     {
         const std::string zeros(32 * MiB, '\0');
-        std::vector<std::byte> kernel_bytes;
+        zanj::detail::byte_buffer kernel_bytes;
         const std::span<const std::byte> pieces[] = {std::as_bytes(std::span(zeros.data(), zeros.size()))};
         zanj::detail::compress({zanj::compression_method::deflate, 12}, pieces, kernel_bytes);
         const std::string kernel(reinterpret_cast<const char*>(kernel_bytes.data()), kernel_bytes.size());

@@ -96,7 +96,7 @@ std::size_t total_size(std::span<const std::span<const std::byte>> pieces) {
     return n;
 }
 
-void deflate_compress(int level, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out) {
+void deflate_compress(int level, std::span<const std::span<const std::byte>> pieces, byte_buffer& out) {
     deflate_compressor compressor(level, make_deflate_compressor);
 
     // libdeflate compresses whole buffers only, so several pieces are joined first.
@@ -137,8 +137,7 @@ void use_zstd_workers(ZSTD_CCtx* cctx, unsigned threads, std::uint64_t size) {
     zstd_check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_overlapLog, 1), "overlap setting");
 }
 
-void zstd_compress(int level, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
-                   unsigned threads) {
+void zstd_compress(int level, std::span<const std::span<const std::byte>> pieces, byte_buffer& out, unsigned threads) {
     zstd_compressor cctx(0, make_zstd_cctx);
     reset(cctx.get());
     std::size_t total = total_size(pieces);
@@ -207,7 +206,7 @@ int checked_level(const compression& c) {
                       " is not a compression method zanj writes");
 }
 
-void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
+void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, byte_buffer& out,
               unsigned threads) {
     const int level = checked_level(c);
     if (c.method == compression_method::deflate)

@@ -156,7 +156,7 @@ struct zip_writer::impl {
         names.reset(2 * members.size());
         for (std::size_t i = 0; i < members.size(); ++i) names.add(i, key_index::hash(members[i].name));
     }
-    std::vector<std::byte> compressed;    // reused from member to member
+    byte_buffer compressed;               // reused from member to member
     std::optional<writeback_pacer> pacer; // for a file that will be fsynced: not one in memory
 
     writeback_pacer* pacing() noexcept { return pacer ? &*pacer : nullptr; }
@@ -166,7 +166,7 @@ struct zip_writer::impl {
         member_record record;
         member_options options;
         std::vector<std::string> data; // its pieces, one after the other
-        std::vector<std::byte> compressed;
+        byte_buffer compressed;
     };
     std::unique_ptr<deferred_member> deferred;
     background_worker worker; // declared after `deferred`: its job ends before the data goes

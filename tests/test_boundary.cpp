@@ -112,13 +112,16 @@ std::vector<std::byte> to_vector(const std::string& s) {
     return {b.begin(), b.end()};
 }
 
-std::string to_text(const std::vector<std::byte>& v) { return {reinterpret_cast<const char*>(v.data()), v.size()}; }
+template <class Bytes>
+std::string to_text(const Bytes& v) {
+    return {reinterpret_cast<const char*>(v.data()), v.size()};
+}
 
 using zanj_test::raw_zip::le;
 using zanj_test::raw_zip::patch_le;
 
 std::string compressed(zanj::compression_method method, const std::string& data) {
-    std::vector<std::byte> out;
+    zanj::detail::byte_buffer out;
     const std::span<const std::byte> pieces[] = {bytes_of(data)};
     zanj::detail::compress({method}, pieces, out);
     return to_text(out);

@@ -35,7 +35,7 @@ constexpr std::uint64_t GiB = std::uint64_t{1} << 30;
 std::span<const std::byte> bytes_of(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 std::string compressed(zanj::compression_method method, const std::string& data) {
-    std::vector<std::byte> out;
+    zanj::detail::byte_buffer out;
     const std::span<const std::byte> pieces[] = {bytes_of(data)};
     zanj::detail::compress({method}, pieces, out);
     return {reinterpret_cast<const char*>(out.data()), out.size()};

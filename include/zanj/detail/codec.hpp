@@ -4,6 +4,7 @@
 /// libraries stay private to the compiled code; this header names none of their types.
 
 #include <zanj/config.hpp>
+#include <zanj/detail/byte_buffer.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +27,7 @@ int checked_level(const compression& c);
 /// resized to the compressed size. Zstd writes one frame, with its content size and a checksum,
 /// on up to `threads` threads when the input is large (deflate uses one).
 /// Throws usage_error for `store`, an unknown method or a level out of the method's range.
-void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, std::vector<std::byte>& out,
+void compress(const compression& c, std::span<const std::span<const std::byte>> pieces, byte_buffer& out,
               unsigned threads = 1);
 
 /// Compresses a stream of `size` bytes with zstd, piece by piece, into one frame (with its
