@@ -1,8 +1,8 @@
 #pragma once
 // Private to src/: a JSON member kept as simdjson's DOM, for an archive that lists and walks its
 // tree without a zanj::value for every node. For 10,000 array stubs those values take twice the
-// DOM's memory, and building and freeing them was most of the time an open and a listing took
-// (page faults and allocations); a read of one item builds the values of that item alone.
+// DOM's memory, and building and freeing them was about half the time an open and a listing
+// took (page faults and allocations); a read of one item builds the values of that item alone.
 
 #include <zanj/detail/json_io.hpp>
 #include <zanj/value.hpp>
