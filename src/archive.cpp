@@ -103,14 +103,12 @@ public:
     value::kind type() const noexcept { return v_->type(); }
     bool is_dict() const noexcept { return v_->is_dict(); }
     bool is_list() const noexcept { return v_->is_list(); }
-    bool is_string() const noexcept { return v_->is_string(); }
     bool is_integer() const noexcept { return v_->is_integer(); }
     std::size_t size() const noexcept { return v_->size(); }
     std::optional<value_node> find(std::string_view key) const noexcept {
         const value* child = v_->find(key);
         return child ? std::optional(value_node(*child)) : std::nullopt;
     }
-    bool contains(std::string_view key) const noexcept { return v_->contains(key); }
     std::optional<value_node> at(std::size_t i) const noexcept {
         return v_->is_list() && i < v_->size() ? std::optional(value_node(v_->as_list()[i])) : std::nullopt;
     }

@@ -54,7 +54,6 @@ public:
     }
     bool is_dict() const noexcept { return e_.is_object(); }
     bool is_list() const noexcept { return e_.is_array(); }
-    bool is_string() const noexcept { return e_.is_string(); }
     bool is_integer() const noexcept { return e_.is_int64() || e_.is_uint64(); }
     /// Items of a list or a dict.
     std::size_t size() const noexcept {
@@ -69,7 +68,6 @@ public:
             if (k == key) return dom_node(child);
         return std::nullopt;
     }
-    bool contains(std::string_view key) const noexcept { return find(key).has_value(); }
     /// A list's item `i`, by scan.
     std::optional<dom_node> at(std::size_t i) const noexcept {
         simdjson::dom::element child;
