@@ -10,6 +10,7 @@
 #include <zanj/detail/zip.hpp>
 
 #include "json_dom.hpp"
+#include "tree_nodes.hpp"
 
 #include <algorithm>
 #include <array>
@@ -28,6 +29,7 @@ namespace zanj {
 
 namespace {
 
+using detail::value_node;
 using detail::zip_entry;
 using detail::zip_reader;
 
@@ -94,82 +96,6 @@ value parse_jsonl(const zip_reader& zip, const zip_entry& e) {
     return value(std::move(items));
 }
 
-// A node of a zanj::value tree, with detail::dom_node's interface: listing and walking the tree
-// take either.
-class value_node {
-public:
-    explicit value_node(const value& v) noexcept : v_(&v) {}
-
-    value::kind type() const noexcept { return v_->type(); }
-    bool is_dict() const noexcept { return v_->is_dict(); }
-    bool is_list() const noexcept { return v_->is_list(); }
-    bool is_integer() const noexcept { return v_->is_integer(); }
-    std::size_t size() const noexcept { return v_->size(); }
-    std::optional<value_node> find(std::string_view key) const noexcept {
-        const value* child = v_->find(key);
-        return child ? std::optional(value_node(*child)) : std::nullopt;
-    }
-    std::optional<value_node> at(std::size_t i) const noexcept {
-        return v_->is_list() && i < v_->size() ? std::optional(value_node(v_->as_list()[i])) : std::nullopt;
-    }
-    std::string_view as_string() const noexcept {
-        return v_->is_string() ? std::string_view(v_->as_string()) : std::string_view{};
-    }
-    std::string_view format() const noexcept { return v_->format(); }
-    std::uint64_t as_uint() const { return v_->as_uint(); }
-    template <class F>
-    void for_each_key(F&& f) const {
-        for (const auto& [key, child] : v_->as_dict()) f(std::string_view(key), value_node(child));
-    }
-    template <class F>
-    void for_each_item(F&& f) const {
-        for (const value& child : v_->as_list()) f(value_node(child));
-    }
-
-    const value& get() const noexcept { return *v_; }
-
-private:
-    const value* v_;
-};
-
-// The keys of a dict that listing and indexing read, found in one pass over its items.
-template <class Node>
-struct item_keys {
-    std::optional<Node> format, data, ref, dtype, shape, length;
-
-    item_keys() = default;
-    explicit item_keys(const Node& node) {
-        if (node.is_dict()) node.for_each_key([this](std::string_view key, const Node& child) { take(key, child); });
-    }
-    // Notes one item of the dict.
-    void take(std::string_view key, const Node& child) {
-        // By length first: most keys are none of these.
-        switch (key.size()) {
-        case format_key.size():
-            if (key == format_key) format = child;
-            break;
-        case 4:
-            if (key == "data")
-                data = child;
-            else if (key == ref_key)
-                ref = child;
-            break;
-        case 5:
-            if (key == "dtype")
-                dtype = child;
-            else if (key == "shape")
-                shape = child;
-            break;
-        case 9:
-            if (key == "len(data)") length = child;
-            break;
-        }
-    }
-    std::string_view format_text() const noexcept { return format ? format->as_string() : std::string_view{}; }
-    // The member of an external stub whose data is not in the tree, or empty.
-    std::string_view member() const noexcept { return data || !ref ? std::string_view{} : ref->as_string(); }
-};
-
 // The member of an external stub whose data is not in the tree, or empty. A value's dict finds
 // keys by hash, a DOM's by scanning all of them.
 std::string_view stub_member(const value& v) noexcept {
@@ -177,33 +103,7 @@ std::string_view stub_member(const value& v) noexcept {
     const value* ref = v.find(ref_key);
     return ref && ref->is_string() ? std::string_view(ref->as_string()) : std::string_view{};
 }
-std::string_view stub_member(const detail::dom_node& v) { return item_keys<detail::dom_node>(v).member(); }
-
-// The dtype and shape an array item declares, or nothing when it is no array item or they are
-// missing or unreadable (detail::inline_array_header, for either kind of node).
-template <class Node>
-std::optional<detail::array_header> array_header_of(const item_keys<Node>& item) {
-    const std::string_view format = item.format_text();
-    if (!detail::is_array_format(format)) return std::nullopt;
-    const std::optional<dtype> type = item.dtype ? dtype_from_name(item.dtype->as_string()) : std::nullopt;
-    if (!type) return std::nullopt;
-    detail::array_header h{*type, {}};
-    if (format.substr(format.find(':') + 1) == "zero_dim") return h;
-    if (!item.shape || !item.shape->is_list()) return std::nullopt;
-    bool valid = true;
-    item.shape->for_each_item([&](const Node& extent) {
-        if (!valid || !extent.is_integer()) {
-            valid = false;
-            return;
-        }
-        try {
-            h.shape.push_back(static_cast<std::size_t>(extent.as_uint()));
-        } catch (const error&) { // negative
-            valid = false;
-        }
-    });
-    return valid ? std::optional(std::move(h)) : std::nullopt;
-}
+std::string_view stub_member(const detail::dom_node& v) { return detail::item_keys<detail::dom_node>(v).member(); }
 
 std::optional<std::size_t> parse_index(std::string_view step) {
     std::size_t index = 0;
@@ -334,7 +234,7 @@ struct archive::impl {
     }
     // A member named twice keeps its first stub, as Python's walk does.
     template <class Node>
-    void add_stub(const item_keys<Node>& stub) {
+    void add_stub(const detail::item_keys<Node>& stub) {
         const std::string_view member = stub.member();
         const std::uint32_t hash = detail::key_index::hash(member);
         if (tree_stub(member, hash)) return;
@@ -472,7 +372,7 @@ void archive::impl::index_stubs(const value& node) {
     if (node.is_list()) {
         for (const value& child : node.as_list()) index_stubs(child);
     } else if (node.is_dict()) {
-        if (const item_keys<value_node> keys{value_node(node)}; !keys.member().empty()) return add_stub(keys);
+        if (const detail::item_keys<value_node> keys{value_node(node)}; !keys.member().empty()) return add_stub(keys);
         for (const auto& item : node.as_dict()) index_stubs(item.second);
     }
 }
@@ -515,7 +415,7 @@ bool archive::impl::index_dom(const detail::dom_node& node, std::uint64_t depth,
     // One pass over the keys: repeats (Python keeps a repeated key's last value at its first
     // place, and the value tree is built for such a DOM), what a stub needs, the index of a
     // large dict. A second over the dicts and lists below.
-    item_keys<detail::dom_node> keys;
+    detail::item_keys<detail::dom_node> keys;
     // Left uninitialized (string_views would be zeroed on every call).
     std::array<const char*, scanned_children> seen_data;
     std::array<std::size_t, scanned_children> seen_size;
@@ -827,7 +727,7 @@ item_info archive::impl::describe(const Node& node, object_path path) const {
         return info;
     case value::kind::dict: break;
     }
-    const item_keys<Node> keys(node);
+    const detail::item_keys<Node> keys(node);
     info.format = std::string(keys.format_text());
     info.length = node.size();
     // From the stub and the zip directory alone (externals_info is read by the first load): a
@@ -837,7 +737,7 @@ item_info archive::impl::describe(const Node& node, object_path path) const {
     if (entry) info.member = member;
     if (info.format.empty()) {
         info.kind = item_kind::dict;
-    } else if (auto header = array_header_of(keys)) {
+    } else if (auto header = detail::array_header_of(keys)) {
         info.kind = item_kind::array;
         array_info a;
         a.dtype = header->type;

@@ -1,5 +1,7 @@
 #include <zanj/detail/array_codec.hpp>
 
+#include "tree_nodes.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -413,16 +415,7 @@ void check_stub(const value& stub, dtype type, const shape_type& shape, std::str
 }
 
 std::optional<array_header> inline_array_header(const value& item) {
-    std::string_view format = item.format();
-    if (!item.is_dict() || !is_array_format(format)) return std::nullopt;
-    try {
-        array_header h;
-        h.type = dtype_of_item(item);
-        if (suffix_of(format) != "zero_dim") h.shape = shape_of_item(item);
-        return h;
-    } catch (const error&) {
-        return std::nullopt;
-    }
+    return array_header_of(item_keys<value_node>(value_node(item)));
 }
 
 ndarray array_from_item(const value& v) {
