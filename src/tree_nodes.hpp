@@ -16,8 +16,8 @@
 
 namespace zanj::detail {
 
-// A node of a zanj::value tree, with dom_node's interface (json_dom.hpp): listing and walking the tree
-// take either.
+// A node of a zanj::value tree, with dom_node's interface (json_dom.hpp): listing and walking
+// the tree take either.
 class value_node {
 public:
     explicit value_node(const value& v) noexcept : v_(&v) {}
