@@ -68,10 +68,13 @@ std::span<const std::byte> as_bytes(std::string_view s) {
 
 struct archive_writer::impl {
     impl(std::unique_ptr<zip_writer> z, const config& s, const loader_registry& r)
-        : owned(std::move(z)), zip(*owned), settings(s), registry(r) {
+        : owned(std::move(z)), zip(*owned), settings(s), registry(r), keep_recent(false) {
+        // Pages of a reservation cost nothing until they are written.
+        externals_text.reserve(externals_piece_size);
         externals.begin_object();
     }
-    impl(zip_writer& z, const config& s, const loader_registry& r) : zip(z), settings(s), registry(r) {
+    impl(zip_writer& z, const config& s, const loader_registry& r)
+        : zip(z), settings(s), registry(r), keep_recent(true) {
         externals.begin_object();
     }
 
@@ -81,9 +84,15 @@ struct archive_writer::impl {
     const loader_registry& registry;
     // externals_info as JSON text, one entry per member as the members are written: the object
     // sits one level deep in the meta. With 10,000 arrays, building it as a tree, writing and
-    // freeing it was a fifth of the save.
+    // freeing it was a fifth of the save. A save's meta takes the text as pieces: full ones
+    // move to `externals_pieces`, so that it never grows by doubling (a copy and fresh pages
+    // at each step).
+    static constexpr std::size_t externals_piece_size = std::size_t{1} << 20;
     std::string externals_text;
+    std::vector<std::string> externals_pieces;
     json_text externals{externals_text, {.indent = 1}, 1};
+    // Only an editor takes the members written back (take_written), and it gives its own meta.
+    const bool keep_recent;
     struct recent_entry {
         std::string member;
         std::size_t begin, end; // its entry in externals_text
@@ -110,7 +119,13 @@ struct archive_writer::impl {
         write_path(externals, path);
         fields();
         externals.end_object();
-        recent.push_back({member, begin, externals_text.size()});
+        if (keep_recent) {
+            recent.push_back({member, begin, externals_text.size()});
+        } else if (externals_text.size() >= externals_piece_size) {
+            externals_pieces.push_back(std::move(externals_text));
+            externals_text.clear();
+            externals_text.reserve(externals_piece_size);
+        }
     }
 
     void record_npy(const std::string& member, const object_path& path, const array_view& array) {
@@ -131,14 +146,15 @@ struct archive_writer::impl {
     }
 
     // The tree first: it is compressed on the zip writer's thread while the meta is written.
-    void add_tree(const value& tree) { add_json(tree_member, write_json(tree, {.indent = 1})); }
-    void add_meta_and_commit(std::string meta_text) {
-        add_json(meta_member, std::move(meta_text));
+    void add_tree(const value& tree) { add_json(tree_member, {write_json(tree, {.indent = 1})}); }
+    void add_meta_and_commit(std::vector<std::string> meta_pieces) {
+        add_json(meta_member, std::move(meta_pieces));
         zip.commit();
     }
-    void add_json(std::string_view name, std::string text) {
-        const std::size_t size = text.size();
-        zip.add_owned(name, std::move(text),
+    void add_json(std::string_view name, std::vector<std::string> pieces) {
+        std::size_t size = 0;
+        for (const std::string& piece : pieces) size += piece.size();
+        zip.add_owned(name, std::move(pieces),
                       {.compression = settings.compress.json, .threads = resolve_threads(settings.threads)});
         written(size);
     }
@@ -162,6 +178,7 @@ archive_writer::archive_writer(zip_writer& zip, const config& settings, const lo
 const zip_writer& archive_writer::zip() const noexcept { return impl_->zip; }
 
 std::vector<archive_writer::written_external> archive_writer::take_written() {
+    if (!impl_->keep_recent) throw usage_error("archive_writer::take_written is for writers into a caller's zip");
     std::vector<written_external> out;
     for (auto& entry : std::exchange(impl_->recent, {})) {
         value info = parse_json(std::string_view(impl_->externals_text).substr(entry.begin, entry.end - entry.begin),
@@ -273,10 +290,9 @@ void archive_writer::finish(const value& tree) {
     cfg.insert_or_assign("load_handlers", value(std::move(loaders)));
 
     impl_->externals.end_object();
+    // externals_info is most of the meta (2.4 MB for 10,000 arrays): it goes in as the pieces
+    // it was written in, between the text before it and the text after it.
     std::string meta;
-    // externals_info is most of the meta (2.4 MB for 10,000 arrays): room for it up front
-    // spares growing the string by doubling, a copy and fresh pages at each step.
-    meta.reserve(impl_->externals_text.size() + (std::size_t{64} << 10));
     json_text t(meta, {.indent = 1});
     t.begin_object();
     t.key("zanj_cfg");
@@ -284,16 +300,23 @@ void archive_writer::finish(const value& tree) {
     t.key("sysinfo");
     t.tree(system_description());
     t.key("externals_info");
-    t.raw(impl_->externals_text);
+    t.raw("");
+    const std::size_t externals_at = meta.size();
     t.key("timestamp");
     t.floating(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
     t.end_object();
-    impl_->add_meta_and_commit(std::move(meta));
+    std::vector<std::string> pieces;
+    pieces.reserve(impl_->externals_pieces.size() + 3);
+    pieces.push_back(meta.substr(0, externals_at));
+    for (std::string& piece : impl_->externals_pieces) pieces.push_back(std::move(piece));
+    pieces.push_back(std::move(impl_->externals_text));
+    pieces.push_back(meta.substr(externals_at));
+    impl_->add_meta_and_commit(std::move(pieces));
 }
 
 void archive_writer::finish(const value& tree, const value& meta) {
     impl_->add_tree(tree);
-    impl_->add_meta_and_commit(write_json(meta, {.indent = 1}));
+    impl_->add_meta_and_commit({write_json(meta, {.indent = 1})});
 }
 
 std::filesystem::path prepare_save_path(const std::filesystem::path& file) {

@@ -172,20 +172,26 @@ void fortran_to_c(const std::byte* src, std::byte* dst, const shape_type& shape,
 
 } // namespace
 
-std::string npy_header(dtype type, std::span<const std::size_t> shape) {
-    std::string dict = "{'descr': '" + std::string(npy_descr(type)) +
-                       "', 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
-    // numpy >= 1.17 pads so the data starts at a multiple of 64, and ends the header with '\n'.
-    auto padded = [&](std::size_t prefix) {
-        std::size_t total = prefix + dict.size() + 1;
-        std::size_t pad = (64 - total % 64) % 64;
-        return dict.size() + pad + 1;
-    };
-    std::size_t len = padded(10);
-    bool v2 = len > 0xFFFF;
-    if (v2) len = padded(12);
+namespace {
+
+// The header's dict, as numpy writes it.
+std::string header_dict(dtype type, std::span<const std::size_t> shape) {
+    std::string dict;
+    dict.reserve(96);
+    dict += "{'descr': '";
+    dict += npy_descr(type);
+    dict += "', 'fortran_order': False, 'shape': ";
+    dict += shape_string(shape);
+    dict += ", }";
+    return dict;
+}
+
+// The header of a version 1.0 `dict` whose length field says `len`, or version 2.0 when it
+// does not fit in 16 bits; padded with spaces and ended with '\n'.
+std::string header_of(std::string_view dict, std::size_t len) {
+    const bool v2 = len > 0xFFFF;
     std::string out;
-    out.reserve(12 + len);
+    out.reserve((v2 ? 12 : 10) + len);
     out += magic;
     out += static_cast<char>(v2 ? 2 : 1);
     out += '\0';
@@ -196,28 +202,40 @@ std::string npy_header(dtype type, std::span<const std::size_t> shape) {
     return out;
 }
 
+// numpy >= 1.17 pads so the data starts at a multiple of 64: the length field for `dict`
+// after a prefix of 10 bytes (version 1.0) or 12 (2.0).
+std::size_t natural_length(std::string_view dict) {
+    auto padded = [&](std::size_t prefix) {
+        std::size_t total = prefix + dict.size() + 1;
+        return dict.size() + (64 - total % 64) % 64 + 1;
+    };
+    const std::size_t len = padded(10);
+    return len > 0xFFFF ? padded(12) : len;
+}
+
+} // namespace
+
+std::string npy_header(dtype type, std::span<const std::size_t> shape) {
+    const std::string dict = header_dict(type, shape);
+    return header_of(dict, natural_length(dict));
+}
+
 std::string npy_header_of_length(dtype type, std::span<const std::size_t> shape, std::size_t length) {
-    const std::string natural = npy_header(type, shape);
-    if (natural[6] != 1) return {};
-    const std::size_t dict_end = natural.find('}') + 1;
-    const std::size_t dict_size = dict_end - 10;
-    if (length < 10 + dict_size + 1 || length - 10 > 0xFFFF) return {};
-    std::string out = natural.substr(0, dict_end);
-    out[8] = static_cast<char>((length - 10) & 0xFF);
-    out[9] = static_cast<char>(((length - 10) >> 8) & 0xFF);
-    out.append(length - dict_end - 1, ' ');
-    out += '\n';
-    return out;
+    const std::string dict = header_dict(type, shape);
+    if (natural_length(dict) > 0xFFFF || length < 10 + dict.size() + 1 || length - 10 > 0xFFFF) return {};
+    return header_of(dict, length - 10);
 }
 
 std::string npy_header_aligned_at(dtype type, std::span<const std::size_t> shape, std::uint64_t offset,
                                   std::size_t align) {
-    std::string natural = npy_header(type, shape);
-    if (natural[6] != 1) return natural;
-    const std::size_t shortest = natural.find('}') + 2; // the dict and its '\n'
+    // One dict for both the natural header and the aligned one: each took several allocations.
+    const std::string dict = header_dict(type, shape);
+    const std::size_t natural = natural_length(dict);
+    if (natural > 0xFFFF) return header_of(dict, natural);
+    const std::size_t shortest = 10 + dict.size() + 1; // the prefix, the dict and its '\n'
     const std::size_t pad = static_cast<std::size_t>((align - (offset + shortest) % align) % align);
-    std::string out = npy_header_of_length(type, shape, shortest + pad);
-    return out.empty() ? natural : out;
+    if (shortest + pad - 10 > 0xFFFF) return header_of(dict, natural);
+    return header_of(dict, shortest + pad - 10);
 }
 
 npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member,

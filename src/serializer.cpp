@@ -178,11 +178,7 @@ value serializer::write_array(const array_view& array) {
         std::string member = claim_member("npy");
         sink_->add_npy(member, path_, array,
                        hint && hint->compression ? *hint->compression : settings_.compress.arrays);
-        value::dict_type stub;
-        stub.insert_or_assign(format_key, "numpy.ndarray:external");
-        stub.insert_or_assign(ref_key, member);
-        detail::add_array_metadata(stub, array);
-        return stub;
+        return detail::external_array_stub(std::move(member), array);
     }
     return detail::array_to_item(array, hint && hint->array_mode ? *hint->array_mode : settings_.internal_array_mode);
 }
@@ -200,11 +196,7 @@ value serializer::write_array(const chunked_array& array) {
     method.adaptive = false;
     std::string member = claim_member("npy");
     sink_->add_npy_chunked(member, path_, array, method);
-    value::dict_type stub;
-    stub.insert_or_assign(format_key, "numpy.ndarray:external");
-    stub.insert_or_assign(ref_key, member);
-    detail::add_array_metadata(stub, {array.type(), array.shape(), nullptr});
-    return stub;
+    return detail::external_array_stub(std::move(member), {array.type(), array.shape(), nullptr});
 }
 
 bool serializer::goes_external(std::size_t size) const {

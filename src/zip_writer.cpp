@@ -390,9 +390,9 @@ void zip_writer::impl::put_local_header(member_record& m, const member_options& 
     const std::size_t zip64_extra_size = zip64_local ? zf::zip64_local_extra_size : 0;
     const std::size_t align_extra_size = extras.align_size;
 
-    std::vector<std::byte> header;
-    header.reserve(zf::local_header_size + m.name.size() + zip64_extra_size + align_extra_size);
-    zf::field_writer f(header);
+    // Written straight into the buffer: a header of its own cost an allocation per member.
+    const std::size_t header_start = pending.size();
+    zf::field_writer f(pending);
     f.u32(zf::local_header_signature);
     f.u16(m.version_needed);
     f.u16(zf::flag_utf8_name);
@@ -417,7 +417,8 @@ void zip_writer::impl::put_local_header(member_record& m, const member_options& 
         f.u16(static_cast<std::uint16_t>(options.align));
         f.zeros(align_extra_size - zf::align_extra_min_size);
     }
-    put(header);
+    position += pending.size() - header_start;
+    if (pending.size() >= buffer_flush_threshold) flush();
 }
 
 void zip_writer::impl::patch_crc(const member_record& m) {

@@ -124,6 +124,8 @@ public:
     value& insert_or_assign(std::string_view key, value v);
     /// Removes `key`; false when it was absent.
     bool erase(std::string_view key);
+    /// Room for `n` items without reallocating.
+    void reserve(std::size_t n);
 
     /// The position of `key` in iteration order, or -1.
     std::ptrdiff_t index_of(std::string_view key) const noexcept;
@@ -333,6 +335,7 @@ private:
 
 inline std::size_t value_dict::size() const noexcept { return items_.size(); }
 inline bool value_dict::empty() const noexcept { return items_.empty(); }
+inline void value_dict::reserve(std::size_t n) { items_.reserve(n); }
 inline value_dict::iterator value_dict::begin() noexcept { return items_.begin(); }
 inline value_dict::iterator value_dict::end() noexcept { return items_.end(); }
 inline value_dict::const_iterator value_dict::begin() const noexcept { return items_.begin(); }

@@ -24,6 +24,9 @@ value array_to_item(const array_view& array, array_mode mode);
 /// Adds "shape", "dtype" and "n_elements" (Python's `arr_metadata`) to an item.
 void add_array_metadata(value::dict_type& item, const array_view& array);
 
+/// The tree's stub of an array written as the member `member`.
+value external_array_stub(std::string member, const array_view& array);
+
 /// An ndarray from an array item of any mode, a filled external stub, an ndarray value, or a
 /// bare nested list (its dtype inferred: bool, int64 or float64). Throws type_error or
 /// format_error with the reason only; callers add the location.

@@ -63,6 +63,7 @@ value serialize_map(const Map& m, serializer& s, bool sort_keys) {
     if (sort_keys)
         std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     value::dict_type out;
+    out.reserve(items.size());
     for (const auto& [k, v] : items) {
         if (k == format_key) s.fail("a dict key equal to the format key \"__muutils_format__\" cannot be saved");
         s.add_field(out, k, *v);
