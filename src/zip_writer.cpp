@@ -138,7 +138,14 @@ struct zip_writer::impl {
     state status = state::open;
     dos_stamp stamp = dos_now();
     std::uint64_t position = 0; // file offset of the next byte, buffered bytes included
-    std::vector<std::byte> pending;
+    // Reserved once, so that it never grows (a copy and fresh pages at each step): what is added
+    // to less than buffer_flush_threshold is a header (a name under 64 KiB, under 128 bytes of
+    // extras) or data under direct_write_threshold. Pages of a reservation cost nothing unused.
+    std::vector<std::byte> pending = [] {
+        std::vector<std::byte> v;
+        v.reserve(buffer_flush_threshold + (std::size_t{128} << 10));
+        return v;
+    }();
     std::vector<member_record> members;
     key_index names; // members by name: a hash set of strings cost 7% of saving 10,000 arrays
 
@@ -190,6 +197,14 @@ struct zip_writer::impl {
     void put(std::span<const std::byte> bytes) {
         pending.insert(pending.end(), bytes.begin(), bytes.end());
         position += bytes.size();
+        if (pending.size() >= buffer_flush_threshold) flush();
+    }
+
+    // Headers are written straight into the buffer, between these two calls, as put() takes bytes.
+    std::size_t fields_start = 0;
+    void fields_begin() noexcept { fields_start = pending.size(); }
+    void fields_end() {
+        position += pending.size() - fields_start;
         if (pending.size() >= buffer_flush_threshold) flush();
     }
 
@@ -391,7 +406,7 @@ void zip_writer::impl::put_local_header(member_record& m, const member_options& 
     const std::size_t align_extra_size = extras.align_size;
 
     // Written straight into the buffer: a header of its own cost an allocation per member.
-    const std::size_t header_start = pending.size();
+    fields_begin();
     zf::field_writer f(pending);
     f.u32(zf::local_header_signature);
     f.u16(m.version_needed);
@@ -417,8 +432,7 @@ void zip_writer::impl::put_local_header(member_record& m, const member_options& 
         f.u16(static_cast<std::uint16_t>(options.align));
         f.zeros(align_extra_size - zf::align_extra_min_size);
     }
-    position += pending.size() - header_start;
-    if (pending.size() >= buffer_flush_threshold) flush();
+    fields_end();
 }
 
 void zip_writer::impl::patch_crc(const member_record& m) {
@@ -638,15 +652,11 @@ void zip_writer::commit() {
     w.settle();
     try {
         const std::uint64_t directory_offset = w.position;
-        std::vector<std::byte> directory;
         for (const member_record& m : w.members) {
-            append_central_header(directory, m);
-            if (directory.size() >= buffer_flush_threshold) {
-                w.put(directory);
-                directory.clear();
-            }
+            w.fields_begin();
+            append_central_header(w.pending, m);
+            w.fields_end();
         }
-        w.put(directory);
         const std::uint64_t directory_size = w.position - directory_offset;
         const std::uint64_t count = w.members.size();
 
