@@ -1,6 +1,7 @@
 #include <zanj/detail/file_io.hpp>
 
 #include <zanj/error.hpp>
+#include <zanj/ndarray.hpp> // allocate_aligned
 
 #include <algorithm>
 #include <cctype>
@@ -12,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits>
+#include <new>
 #include <optional>
 #include <signal.h>
 #include <string>
@@ -286,6 +288,16 @@ void advise_huge_pages(std::span<std::byte> fresh) noexcept {
     const std::uintptr_t first = (begin + huge_page - 1) & ~(huge_page - 1);
     const std::uintptr_t last = (begin + fresh.size()) & ~(huge_page - 1);
     if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+}
+
+std::shared_ptr<std::byte> allocate_transient(std::size_t n) {
+    constexpr std::size_t huge_page = std::size_t{2} << 20;
+    constexpr std::size_t from = std::size_t{512} << 10; // below, 4 KiB pages fault in faster
+    if (n < from || n > std::numeric_limits<std::size_t>::max() - huge_page) return allocate_aligned(n);
+    const std::size_t rounded = (n + huge_page - 1) / huge_page * huge_page;
+    auto* p = static_cast<std::byte*>(::operator new (rounded, std::align_val_t{huge_page}));
+    ::madvise(p, rounded, MADV_HUGEPAGE);
+    return {p, [](std::byte* q) { ::operator delete (q, std::align_val_t{huge_page}); }};
 }
 
 void pread_all(const file_handle& file, std::span<std::byte> out, std::uint64_t offset) {

@@ -658,9 +658,10 @@ std::span<const std::byte> zip_reader::read_small(const zip_entry& e) const {
 }
 
 namespace {
-// Room for `size` bytes followed by `padding` zeros.
+// Room for `size` bytes followed by `padding` zeros. Padding is for a parser, which drops the
+// text once parsed: large texts take whole huge pages (allocate_transient).
 std::shared_ptr<std::byte> padded_buffer(std::size_t size, std::size_t padding) {
-    std::shared_ptr<std::byte> out = allocate_aligned(size + padding);
+    std::shared_ptr<std::byte> out = padding ? allocate_transient(size + padding) : allocate_aligned(size + padding);
     if (padding) std::memset(out.get() + size, 0, padding);
     return out;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -97,6 +98,11 @@ void pread_all(const file_handle& file, std::span<std::byte> out, std::uint64_t 
 /// filling it then takes a 512th of the page faults, which a large read into fresh memory
 /// otherwise spends most of its time on. numpy does the same for its arrays. Only advice.
 void advise_huge_pages(std::span<std::byte> fresh) noexcept;
+/// Room for `n` bytes, 64-byte aligned, that are written once and dropped soon (a JSON member's
+/// text, parsed and freed). From 512 KiB on it spans whole transparent huge pages, rounded up:
+/// filling 1.7 MB then took 0.1 ms instead of 0.75 (a fault per 4 KiB page). The rounding
+/// costs memory only while the buffer lives.
+std::shared_ptr<std::byte> allocate_transient(std::size_t n);
 
 /// Flushes the file's data and metadata to the disk.
 void fsync_file(const file_handle& file);

@@ -164,8 +164,9 @@ public:
     void check_local_headers() const;
 
     /// The member's uncompressed bytes in a 64-byte-aligned buffer, CRC checked, followed by
-    /// `padding` zero bytes (room a parser may read ahead into). Throws format_error naming
-    /// the member on corrupt data.
+    /// `padding` zero bytes (room a parser may read ahead into; a padded buffer is taken to be
+    /// a text the parser drops, see allocate_transient). Throws format_error naming the member
+    /// on corrupt data.
     std::shared_ptr<std::byte> read(const zip_entry& entry, std::size_t padding = 0) const;
     /// A member's bytes as they sit in the file (compressed or not), copied now for `unpack` to
     /// decompress and check later: for a member an update in place may overwrite, kept at its
