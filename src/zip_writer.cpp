@@ -150,7 +150,8 @@ struct zip_writer::impl {
     key_index names; // members by name: a hash set of strings cost 7% of saving 10,000 arrays
 
     bool has_member(std::string_view name) const {
-        return names.find(name, key_index::hash(name),
+        return (deferred && deferred->record.name == name) ||
+               names.find(name, key_index::hash(name),
                           [&](std::size_t i) -> std::string_view { return members[i].name; }) >= 0;
     }
     // Adds a member known to be new.
@@ -538,33 +539,43 @@ std::vector<std::span<const std::byte>> spans_of(const std::vector<std::string>&
 
 void zip_writer::add_owned(std::string_view name, std::vector<std::string> data, const member_options& options) {
     impl& w = *impl_;
-    w.settle();
     const std::vector<std::span<const std::byte>> pieces = spans_of(data);
     std::uint64_t size = 0;
     for (const std::string& piece : data) size += piece.size();
     if (options.threads <= 1 || size < deferred_compression_threshold ||
-        choose_method(options.compression, pieces) != compression_method::deflate)
+        choose_method(options.compression, pieces) != compression_method::deflate) {
+        w.settle();
         return add(name, pieces, options);
+    }
     w.check_new_member(name, options);
     // Checked here, where a mistake is reported at this member's add and not at the next call.
-    {
-        compression c = options.compression;
-        c.method = compression_method::deflate;
-        checked_level(c);
+    compression c = options.compression;
+    c.method = compression_method::deflate;
+    checked_level(c);
+    member_record m;
+    m.name = std::string(name);
+    m.stamp = w.stamp;
+    m.method = static_cast<std::uint16_t>(compression_method::deflate);
+    m.uncompressed_size = size;
+    if (w.deferred) {
+        // The writer's thread still compresses the member before: this one is compressed here
+        // meanwhile. A save's tree and meta, its last two members, used to wait for each other.
+        m.crc32 = crc32_of(pieces);
+        compress(c, pieces, w.compressed, 1);
+        m.compressed_size = w.compressed.size();
+        w.settle();
+        const std::span<const std::byte> compressed(w.compressed);
+        w.write_member(std::move(m), options, std::span(&compressed, 1), {});
+        return;
     }
     auto d = std::make_unique<impl::deferred_member>();
-    d->record.name = std::string(name);
-    d->record.stamp = w.stamp;
-    d->record.method = static_cast<std::uint16_t>(compression_method::deflate);
-    d->record.uncompressed_size = size;
+    d->record = std::move(m);
     d->options = options;
     d->data = std::move(data);
     impl::deferred_member& job = *d;
-    w.worker.run([&job] {
+    w.worker.run([&job, c] {
         const std::vector<std::span<const std::byte>> in = spans_of(job.data);
         job.record.crc32 = crc32_of(in);
-        compression c = job.options.compression;
-        c.method = compression_method::deflate;
         compress(c, in, job.compressed, 1);
         std::vector<std::string>().swap(job.data); // the uncompressed bytes are no longer needed
     });

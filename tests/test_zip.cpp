@@ -346,6 +346,7 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
     zstd.threads = 2;
     const std::vector<member> members = {
         {"a.jsonl", compressible_bytes(300000), deflate},
+        {"a2.jsonl", compressible_bytes(250000) + "x", deflate}, // compressed by the caller meanwhile
         {"b.npy", random_bytes(5000, 30), aligned_store(64)},
         {"c.jsonl", compressible_bytes(2000), deflate}, // below the size worth deferring
         {"d.jsonl", compressible_bytes(100000), deflate},
@@ -387,6 +388,8 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
         zip_writer writer(dir / "dup.zanj");
         writer.add_owned("x.jsonl", compressible_bytes(100000), deflate);
         REQUIRE_THROWS_WITH(writer.add_owned("x.jsonl", "again", deflate), Contains("duplicate member name 'x.jsonl'"));
+        REQUIRE_THROWS_WITH(writer.add_owned("x.jsonl", compressible_bytes(200000), deflate),
+                            Contains("duplicate member name 'x.jsonl'"));
         REQUIRE_THROWS_WITH(writer.add("x.jsonl", bytes_of("again"), {}), Contains("duplicate member name 'x.jsonl'"));
         writer.commit();
         CHECK(read_member(zip_reader(dir / "dup.zanj"), *zip_reader(dir / "dup.zanj").find("x.jsonl")) ==
