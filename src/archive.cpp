@@ -990,10 +990,15 @@ const std::vector<item_info>& archive::items() const {
     std::call_once(impl_->items_once, [&] {
         object_path root;
         impl_->item_list.reserve(impl_->tree_stubs.size() + 1); // every stub is an item
-        if (impl_->dom)
-            impl_->list_items(detail::dom_node(impl_->dom->root()), root, impl_->item_list);
-        else
-            impl_->list_items(value_node(impl_->tree_), root, impl_->item_list);
+        try {
+            if (impl_->dom)
+                impl_->list_items(detail::dom_node(impl_->dom->root()), root, impl_->item_list);
+            else
+                impl_->list_items(value_node(impl_->tree_), root, impl_->item_list);
+        } catch (...) {
+            impl_->item_list.clear(); // call_once runs again at the next call: from the start
+            throw;
+        }
     });
     return impl_->item_list;
 }
