@@ -57,17 +57,27 @@ K key_from_string(const std::string& s, loader& l) {
 
 template <class Map>
 value serialize_map(const Map& m, serializer& s, bool sort_keys) {
+    value::dict_type out;
+    out.reserve(m.size());
+    auto add = [&](std::string_view key, const typename Map::mapped_type& v) {
+        if (key == format_key) s.fail("a dict key equal to the format key \"__muutils_format__\" cannot be saved");
+        s.add_field(out, key, v);
+    };
+    if (!sort_keys) {
+        // In the map's own order, without a list of its keys first (400 KB for 10,000 arrays).
+        for (const auto& [k, v] : m) {
+            if constexpr (std::is_same_v<typename Map::key_type, std::string>)
+                add(k, v);
+            else
+                add(key_to_string(k, s), v);
+        }
+        return out;
+    }
     std::vector<std::pair<std::string, const typename Map::mapped_type*>> items;
     items.reserve(m.size());
     for (const auto& [k, v] : m) items.emplace_back(key_to_string(k, s), &v);
-    if (sort_keys)
-        std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    value::dict_type out;
-    out.reserve(items.size());
-    for (const auto& [k, v] : items) {
-        if (k == format_key) s.fail("a dict key equal to the format key \"__muutils_format__\" cannot be saved");
-        s.add_field(out, k, *v);
-    }
+    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [k, v] : items) add(k, *v);
     return out;
 }
 
