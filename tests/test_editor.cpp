@@ -5,6 +5,7 @@
 
 #include <zanj/zanj.hpp>
 
+#include <zanj/detail/archive_writer.hpp>
 #include <zanj/detail/journal.hpp>
 #include <zanj/detail/zip.hpp>
 
@@ -239,6 +240,16 @@ TEST_CASE("editor rollback, failed operations and exceptions leave the archive a
         throw std::runtime_error("the caller fails");
     } catch (const std::runtime_error&) {}
     CHECK(zanj_test::read_file(file) == committed); // rolled back during unwinding
+}
+
+// The members an update wrote come back to the editor (to undo or to list them); a save's own
+// writer keeps no such list, and says so rather than giving an empty one.
+TEST_CASE("only a writer into a caller's zip hands back the members it wrote", "[editor]") {
+    const zanj::config settings;
+    const zanj::loader_registry registry;
+    zanj::detail::archive_writer save(zanj::detail::in_memory, settings, registry);
+    CHECK_THROWS_AS(save.take_written(), zanj::usage_error);
+    CHECK_THROWS_WITH(save.take_written(), Catch::Contains("take_written"));
 }
 
 TEST_CASE("editor: one writer at a time, and readers never see an uncommitted update", "[editor][locks]") {

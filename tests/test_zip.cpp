@@ -938,6 +938,33 @@ TEST_CASE("zip members packed at the open unpack later, whatever happened to the
     CHECK_THROWS_AS(reader.unpack(damaged), zanj::format_error);
 }
 
+// A padded buffer is a text for a parser: from 512 KiB on it spans whole 2 MiB pages (which the
+// kernel may back with one huge page each); its bytes and zero padding are those of any read.
+TEST_CASE("zip members read for a parser: large ones in whole huge pages, padded with zeros", "[zip]") {
+    auto method = GENERATE(compression_method::store, compression_method::deflate);
+    fs::path dir = scratch_dir("zip_transient_" + std::string(zanj::to_string(method)));
+    fs::path path = dir / "archive.zanj";
+    const std::string large = compressible_bytes(600000), small = compressible_bytes(1000);
+    write_archive(path, {{"large.json", large, using_method(method)}, {"small.json", small, using_method(method)}});
+    zip_reader reader(path);
+    constexpr std::size_t padding = 64;
+    auto check = [&](const std::string& name, const std::string& text, std::uintptr_t alignment) {
+        const zip_entry& e = *reader.find(name);
+        for (const auto& bytes : {reader.read(e, padding), reader.unpack(reader.read_packed(e), padding)}) {
+            CHECK(reinterpret_cast<std::uintptr_t>(bytes.get()) % alignment == 0);
+            CHECK(std::string(reinterpret_cast<const char*>(bytes.get()), text.size()) == text);
+            CHECK(std::all_of(bytes.get() + text.size(), bytes.get() + text.size() + padding,
+                              [](std::byte b) { return b == std::byte{0}; }));
+        }
+    };
+    check("large.json", large, std::uintptr_t{2} << 20);
+    check("small.json", small, 64);
+    // Unpadded reads (array storage, kept after the read) are plain 64-byte aligned buffers.
+    const auto kept = reader.read(*reader.find("large.json"));
+    CHECK(reinterpret_cast<std::uintptr_t>(kept.get()) % 64 == 0);
+    CHECK(std::string(reinterpret_cast<const char*>(kept.get()), large.size()) == large);
+}
+
 TEST_CASE("zip writer replaces the destination atomically", "[zip]") {
     fs::path dir = scratch_dir("zip_atomic");
     fs::path dest = dir / "out.zanj";
