@@ -146,7 +146,16 @@ struct archive_writer::impl {
     }
 
     // The tree first: it is compressed on the zip writer's thread while the meta is written.
-    void add_tree(const value& tree) { add_json(tree_member, {write_json(tree, {.indent = 1})}); }
+    void add_tree(const value& tree) {
+        // Room for about as much text as externals_info, whose entries the tree's stubs resemble:
+        // a reservation costs nothing unused, and growing by doubling cost (b) 850 fresh pages.
+        std::string text;
+        std::size_t externals_size = externals_text.size();
+        for (const std::string& piece : externals_pieces) externals_size += piece.size();
+        text.reserve(externals_size);
+        write_json(tree, text, {.indent = 1});
+        add_json(tree_member, {std::move(text)});
+    }
     void add_meta_and_commit(std::vector<std::string> meta_pieces) {
         add_json(meta_member, std::move(meta_pieces));
         zip.commit();
