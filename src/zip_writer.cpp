@@ -453,7 +453,9 @@ void zip_writer::impl::patch_zip64_sizes(const member_record& m) {
 void zip_writer::add(std::string_view name, std::span<const std::span<const std::byte>> pieces,
                      const member_options& options) {
     impl& w = *impl_;
-    w.settle();
+    // A member still compressing on the writer's thread is settled only when this one is about
+    // to be written: checksumming and compressing this one meanwhile keeps both threads busy
+    // (a save's tree and meta, its last two members, used to wait for each other).
     w.check_new_member(name, options);
 
     const compression_method method = choose_method(options.compression, pieces);
@@ -461,6 +463,7 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
         // zstd goes to the file as it compresses: no compressed copy of the data is ever held.
         member_options streamed = options;
         streamed.compression.method = method;
+        w.settle();
         w.add_stream(name, pieces, 0, {}, streamed);
         return;
     }
@@ -492,6 +495,7 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
     m.compressed_size = stored ? uncompressed_size : w.compressed.size();
     m.uncompressed_size = uncompressed_size;
     std::span<const std::byte> compressed(w.compressed);
+    w.settle();
     w.write_member(std::move(m), options, stored ? pieces : std::span(&compressed, 1),
                    crc_pending ? std::function<std::uint32_t()>([&] {
                        crc_thread.join();
@@ -542,34 +546,20 @@ void zip_writer::add_owned(std::string_view name, std::vector<std::string> data,
     const std::vector<std::span<const std::byte>> pieces = spans_of(data);
     std::uint64_t size = 0;
     for (const std::string& piece : data) size += piece.size();
-    if (options.threads <= 1 || size < deferred_compression_threshold ||
-        choose_method(options.compression, pieces) != compression_method::deflate) {
-        w.settle();
+    // With the thread still busy with the member before, add() compresses this one meanwhile.
+    if (options.threads <= 1 || size < deferred_compression_threshold || w.deferred ||
+        choose_method(options.compression, pieces) != compression_method::deflate)
         return add(name, pieces, options);
-    }
     w.check_new_member(name, options);
     // Checked here, where a mistake is reported at this member's add and not at the next call.
     compression c = options.compression;
     c.method = compression_method::deflate;
     checked_level(c);
-    member_record m;
-    m.name = std::string(name);
-    m.stamp = w.stamp;
-    m.method = static_cast<std::uint16_t>(compression_method::deflate);
-    m.uncompressed_size = size;
-    if (w.deferred) {
-        // The writer's thread still compresses the member before: this one is compressed here
-        // meanwhile. A save's tree and meta, its last two members, used to wait for each other.
-        m.crc32 = crc32_of(pieces);
-        compress(c, pieces, w.compressed, 1);
-        m.compressed_size = w.compressed.size();
-        w.settle();
-        const std::span<const std::byte> compressed(w.compressed);
-        w.write_member(std::move(m), options, std::span(&compressed, 1), {});
-        return;
-    }
     auto d = std::make_unique<impl::deferred_member>();
-    d->record = std::move(m);
+    d->record.name = std::string(name);
+    d->record.stamp = w.stamp;
+    d->record.method = static_cast<std::uint16_t>(compression_method::deflate);
+    d->record.uncompressed_size = size;
     d->options = options;
     d->data = std::move(data);
     impl::deferred_member& job = *d;

@@ -350,6 +350,7 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
         {"b.npy", random_bytes(5000, 30), aligned_store(64)},
         {"c.jsonl", compressible_bytes(2000), deflate}, // below the size worth deferring
         {"d.jsonl", compressible_bytes(100000), deflate},
+        {"d2.bin", random_bytes(3000, 33), {}},           // add() while d.jsonl is still being compressed
         {"e.bin", random_bytes(3000, 31), zstd},          // not deferred: zstd streams as it goes
         {"f.txt", "", deflate},                           // empty
         {"g.jsonl", compressible_bytes(50000), deflate},  // settled by the next call
@@ -371,6 +372,8 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
                 // Where the next member starts depends on the deferred one being written first.
                 const std::uint64_t at = writer.next_data_offset(m.name, m.data.size(), m.options);
                 CHECK(at % 64 == 0);
+                writer.add(m.name, bytes_of(m.data), m.options);
+            } else if (m.name == "d2.bin") {
                 writer.add(m.name, bytes_of(m.data), m.options);
             } else if (m.name == "e.bin") {
                 writer.add_streamed(m.name, bytes_of(m.data), 0, {}, m.options);
