@@ -121,6 +121,14 @@ std::optional<Node> item_child(const Node& cur, std::string_view step) {
     return std::nullopt;
 }
 
+// Notes the step a walk took: a dict's key, or a list's index (item_child checked it parses).
+void push_step(object_path& where, bool dict, std::string_view step) {
+    if (dict)
+        where.push(step);
+    else
+        where.push(*parse_index(step));
+}
+
 // The walk to `path` found nothing at `step` below `where`, whose node is `cur`.
 template <class Node>
 [[noreturn]] void throw_no_item(const Node& cur, std::string_view step, std::string_view path,
@@ -1026,10 +1034,7 @@ std::optional<detail::dom_node> archive::impl::dom_node_at(const std::vector<std
             if (at >= 0) next = children.items[static_cast<std::size_t>(at)].second;
         }
         if (!next) throw_no_item(cur, step, path, where);
-        if (cur.is_dict())
-            where.push(step);
-        else
-            where.push(*parse_index(step));
+        push_step(where, cur.is_dict(), step);
         cur = *next;
     }
     return cur;
@@ -1043,10 +1048,7 @@ const value& archive::impl::value_node_at(const std::vector<std::string_view>& s
             cur = &jsonl(list);
         const std::optional<value_node> next = item_child(value_node(*cur), step);
         if (!next) throw_no_item(value_node(*cur), step, path, where);
-        if (cur->is_dict())
-            where.push(step);
-        else
-            where.push(*parse_index(step));
+        push_step(where, cur->is_dict(), step);
         cur = &next->get();
     }
     return *cur;
