@@ -230,15 +230,36 @@ std::uint64_t disk_size(const std::filesystem::path& file_or_folder) {
     return total;
 }
 
-void warm(const std::filesystem::path& file_or_folder) {
+page_cache_pin::page_cache_pin(const std::filesystem::path& file_or_folder) {
     namespace fs = std::filesystem;
-    if (fs::is_directory(file_or_folder)) {
-        for (const auto& e : fs::recursive_directory_iterator(file_or_folder))
-            if (e.is_regular_file()) warm(e.path());
+    if (!fs::is_directory(file_or_folder)) {
+        if (fs::exists(file_or_folder)) pin(file_or_folder);
         return;
     }
-    if (!fs::exists(file_or_folder)) return;
-    fd_handle f(file_or_folder, O_RDONLY);
+    for (const auto& e : fs::recursive_directory_iterator(file_or_folder))
+        if (e.is_regular_file()) pin(e.path());
+}
+
+page_cache_pin::~page_cache_pin() {
+    for (std::span<std::byte> m : mappings_) ::munmap(m.data(), m.size()); // unlocks too
+}
+
+void page_cache_pin::pin(const std::filesystem::path& file) {
+    fd_handle f(file, O_RDONLY);
+    const std::size_t size = std::filesystem::file_size(file);
+    if (size == 0) return;
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, f.get(), 0);
+    if (p != MAP_FAILED && ::mlock(p, size) == 0) { // mlock reads in what is not cached
+        mappings_.emplace_back(static_cast<std::byte*>(p), size);
+        return;
+    }
+    if (p != MAP_FAILED) ::munmap(p, size);
+    static bool told = false;
+    if (!told) {
+        std::fprintf(stderr, "bench: cannot lock files in the page cache (%s): reading each once instead\n",
+                     std::strerror(errno));
+        told = true;
+    }
     static std::vector<std::byte> buffer(std::size_t{1} << 20);
     while (::read(f.get(), buffer.data(), buffer.size()) > 0) {}
 }

@@ -72,8 +72,22 @@ void write_file_synced(const std::filesystem::path& file, std::span<const std::b
 std::string read_file(const std::filesystem::path& file);
 /// Size of a file, or of every file under a folder.
 std::uint64_t disk_size(const std::filesystem::path& file_or_folder);
-/// Reads every byte of a file or folder once, so that timed reads find it in the page cache.
-void warm(const std::filesystem::path& file_or_folder);
+/// Holds a file's (or every file of a folder's) pages in the page cache while it lives, so that
+/// timed reads find them there. Reading a file once is not enough on a VM whose kernel runs DAMON
+/// pageout: it evicts page cache it has long seen idle, and one read does not make it hot again,
+/// so a read could meet its file half on disk. The pages are mapped and locked (mlock) in this
+/// process; where locking is refused, each file is read once instead.
+class page_cache_pin {
+public:
+    explicit page_cache_pin(const std::filesystem::path& file_or_folder);
+    ~page_cache_pin();
+    page_cache_pin(const page_cache_pin&) = delete;
+    page_cache_pin& operator=(const page_cache_pin&) = delete;
+
+private:
+    void pin(const std::filesystem::path& file);
+    std::vector<std::span<std::byte>> mappings_;
+};
 /// Touches `n` bytes of memory and frees them again, just before a case runs. On a VM that
 /// reports free pages to its host (virtio-balloon free page reporting), memory freed a few
 /// seconds ago has been handed back, and touching it again costs a host fault per page: a case
