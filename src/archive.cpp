@@ -215,6 +215,10 @@ struct archive::impl {
     // an archive (items) needs the tree alone, and with many externals the meta's externals_info
     // is as large as the tree, doubling the cost of opening.
     mutable std::once_flag externals_once;
+    // Why reading it failed: every later call throws it again. call_once would run again after
+    // a failure, but a call on another thread (checked_behind) then never returns under
+    // ThreadSanitizer, whose call_once does not recover from exceptions.
+    mutable std::exception_ptr externals_failure;
     // The stubs of the tree (outside external lists) by member: what reads of single items go
     // by, with no need of externals_info. Views into the tree's (or the DOM's) strings, which
     // never change.
@@ -222,6 +226,9 @@ struct archive::impl {
         std::string_view member;
         std::string_view format;
         std::string_view dtype; // empty when the stub records none
+        // Set by a check of externals_info behind a whole read (checked_behind) for the stubs
+        // it lists as npy, and read once that check is over.
+        mutable bool listed_npy = false;
     };
     std::vector<stub_entry> tree_stubs;
     detail::key_index tree_stub_index; // finds tree_stubs by member
@@ -264,9 +271,13 @@ struct archive::impl {
     mutable std::once_flag items_once;
     mutable std::vector<item_info> item_list;
 
-    // An open for a whole read (ZANJ::read) parses externals_info on this worker while the
-    // caller parses the tree: they are two documents of about the same size. Last, so that it
-    // is waited for before anything its job uses is destroyed.
+    // An open for a whole read (ZANJ::read) with a large meta parses and checks externals_info
+    // on this worker while the read loads (checked_behind, see archive::source): with many
+    // arrays that took as long as parsing the tree, and the load waited for it. Under error_mode
+    // warn or ignore the read needs externals_info before it loads, and the worker only parses
+    // it (meta_pruned_ahead) while the caller parses the tree. Last, so that it is waited for
+    // before anything its job uses is destroyed.
+    bool checked_behind = false;
     mutable std::optional<value> meta_pruned_ahead;
     mutable std::unique_ptr<detail::background_worker> meta_worker;
 
@@ -278,7 +289,14 @@ struct archive::impl {
 
     // externals_info's entries, read and checked the first time.
     std::span<const external_entry> externals() const {
-        std::call_once(externals_once, [this] { read_externals_info(); });
+        std::call_once(externals_once, [this] {
+            try {
+                read_externals_info();
+            } catch (...) {
+                externals_failure = std::current_exception();
+            }
+        });
+        if (externals_failure) std::rethrow_exception(externals_failure);
         return {externals_.get(), external_count_};
     }
     // The entry of `member`, or null.
@@ -320,7 +338,10 @@ struct archive::impl {
     dtype recorded_dtype(std::string_view member, dtype stored) const;
     detail::npy_header_info npy_header(const zip_entry& e) const;
     ndarray npy(std::string_view member, const read_options& options) const;
-    void npy_into(std::string_view member, const array_placer& place) const;
+    // `stub`: the member's stub in the tree when known, for the dtype it records.
+    void npy_into(const zip_entry& e, const stub_entry* stub, const array_placer& place) const;
+    // Where the stub of `member` sits in the tree: for messages.
+    std::string stub_path(std::string_view member) const;
     template <class Node>
     item_info describe(const Node& node, object_path path) const;
     const value& node_at(const std::vector<std::string_view>& steps, std::string_view path, object_path& where,
@@ -482,13 +503,7 @@ value archive::impl::parse_meta_pruned() const {
 }
 
 void archive::impl::read_externals_info() const {
-    // A failed attempt leaves nothing behind: the next read tries again and fails the same way.
-    externals_info_ = nullptr;
-    externals_.reset();
-    external_count_ = 0;
-    nested_in.clear();
-    if (meta_worker) {
-        // One try: a read after a failure parses again here, and fails the same way.
+    if (meta_worker && !checked_behind) {
         const std::unique_ptr<detail::background_worker> worker = std::move(meta_worker);
         worker->wait();
         meta_pruned = std::move(*meta_pruned_ahead);
@@ -520,6 +535,8 @@ void archive::impl::read_externals_info() const {
         entry.member = member;
         entry.type = type->as_string() == "npy" ? external_type::npy : external_type::jsonl;
         entry.path = &path->as_list();
+        if (checked_behind && entry.type == external_type::npy)
+            if (const stub_entry* stub = tree_stub(member)) stub->listed_npy = true;
         std::string crossed;
         if (const value* stub = walk(tree(), path->as_list(), 0, member, &crossed))
             check_stub_at(*stub, entry);
@@ -673,8 +690,10 @@ ndarray archive::impl::npy(std::string_view member, const read_options& options)
     return recorded == a.type() ? a : a.view_as(recorded);
 }
 
-void archive::impl::npy_into(std::string_view member, const array_placer& place) const {
-    const zip_entry& e = entry_of(member);
+void archive::impl::npy_into(const zip_entry& e, const stub_entry* stub, const array_placer& place) const {
+    auto recorded = [&](dtype stored) {
+        return stub ? detail::recorded_dtype(stub->dtype, stored) : recorded_dtype(e.name, stored);
+    };
     auto fill = [&](dtype type, const shape_type& shape, std::span<const std::byte> bytes) {
         std::span<std::byte> out = place(type, shape);
         if (out.size() != bytes.size())
@@ -686,7 +705,7 @@ void archive::impl::npy_into(std::string_view member, const array_placer& place)
         const std::span<const std::byte> bytes = zip.read_small(e);
         detail::npy_header_info h = parse_npy_header(bytes, e, zip.limits());
         if (is_plain(h)) {
-            h.type = recorded_dtype(e.name, h.type);
+            h.type = recorded(h.type);
             fill(h.type, h.shape, bytes.subspan(h.data_offset));
             return;
         }
@@ -703,8 +722,30 @@ void archive::impl::npy_into(std::string_view member, const array_placer& place)
             return;
         }
     }
-    ndarray a = npy(member, {});
+    ndarray a = npy(e.name, {});
     fill(a.type(), a.shape(), a.byte_span());
+}
+
+std::string archive::impl::stub_path(std::string_view member) const {
+    object_path at;
+    auto find = [&](auto& self, const value& node) -> bool {
+        if (node.is_list()) {
+            for (std::size_t i = 0; i < node.size(); ++i) {
+                at.push(i);
+                if (self(self, node.as_list()[i])) return true;
+                at.pop();
+            }
+        } else if (node.is_dict()) {
+            if (stub_member(node) == member) return true;
+            for (const auto& [key, child] : node.as_dict()) {
+                at.push(key);
+                if (self(self, child)) return true;
+                at.pop();
+            }
+        }
+        return false;
+    };
+    return find(find, tree()) ? at.str() : std::string{};
 }
 
 template <class Node>
@@ -855,16 +896,35 @@ struct archive::source final : detail::external_source {
     // Python's reader does; a read of one item or sub-tree goes by its arrays' stubs and the zip
     // directory, so that it costs no more than the item.
     bool whole;
+    // A whole read whose check of externals_info runs behind it (impl::checked_behind) loads
+    // the arrays of the tree's stubs meanwhile, and at its end (finish) requires each of them
+    // to have been listed, as they would have had to be to load.
+    bool behind;
+    mutable std::vector<const impl::stub_entry*> loaded_unchecked;
+    // The array has_npy found last, which npy_into then reads without looking it up again.
+    mutable const impl::stub_entry* found_stub = nullptr;
+    mutable const zip_entry* found_entry = nullptr;
 
     // A whole read takes its small members in the file's order: through windows of it.
     std::optional<zip_reader::read_ahead> ahead;
 
-    source(const impl& a, read_options o, bool whole_tree) : archive(a), options(o), whole(whole_tree) {
-        if (whole) archive.externals();
+    source(const impl& a, read_options o, bool whole_tree)
+        : archive(a), options(o), whole(whole_tree), behind(whole_tree && a.checked_behind) {
+        if (whole && !behind) archive.externals();
         if (whole) ahead.emplace(archive.zip);
     }
 
     bool has(std::string_view member, external_type type) const {
+        if (behind && type == external_type::npy) {
+            const impl::stub_entry* stub = archive.tree_stub(member);
+            const zip_entry* entry = stub && detail::is_array_format(stub->format) ? archive.zip.find(member) : nullptr;
+            if (entry) {
+                loaded_unchecked.push_back(stub);
+                found_stub = stub;
+                found_entry = entry;
+                return true;
+            }
+        }
         return whole ? archive.listed_as(member, type) : archive.is_item_external(member, type);
     }
     bool has_jsonl(std::string_view member) const override { return has(member, external_type::jsonl); }
@@ -873,7 +933,17 @@ struct archive::source final : detail::external_source {
     ndarray npy(std::string_view member) const override { return archive.npy(member, options); }
     // The caller's storage is a copy whatever the access, and copies are checked.
     void npy_into(std::string_view member, const array_placer& place) const override {
-        archive.npy_into(member, place);
+        if (found_stub && found_stub->member == member) return archive.npy_into(*found_entry, found_stub, place);
+        archive.npy_into(archive.entry_of(member), nullptr, place);
+    }
+    void finish() const override {
+        if (!behind) return;
+        archive.externals(); // waits for the check, or makes it again to throw what it found
+        for (const impl::stub_entry* stub : loaded_unchecked)
+            if (!stub->listed_npy)
+                throw format_error("external array '" + std::string(stub->member) +
+                                       "' was not loaded (missing from externals_info?)",
+                                   archive.stub_path(stub->member), std::string(stub->member));
     }
 };
 
@@ -894,8 +964,12 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
     a->meta_packed = a->zip.read_packed(meta_entry);
     // Below this a thread costs about what it saves.
     constexpr std::uint64_t parse_ahead_size = std::uint64_t{256} << 10;
-    if (whole_read && meta_entry.uncompressed_size >= parse_ahead_size &&
-        detail::resolve_threads(a->settings.threads) > 1) {
+    const bool worth_a_thread = whole_read && meta_entry.uncompressed_size >= parse_ahead_size &&
+                                detail::resolve_threads(a->settings.threads) > 1;
+    // Under error_mode ignore an untyped read keeps the stub of an array externals_info does not
+    // list: such a read must know the list before it loads anything.
+    const bool check_behind = worth_a_thread && a->settings.error_mode == error_mode::except;
+    if (worth_a_thread && !check_behind) {
         a->meta_worker = std::make_unique<detail::background_worker>();
         a->meta_worker->run([&ahead = a->meta_pruned_ahead, &opened = *a] { ahead = opened.parse_meta_pruned(); });
     }
@@ -903,6 +977,13 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
         a->tree_ = parse_member(a->zip, tree_entry);
         a->reserve_stubs();
         a->index_stubs(a->tree_);
+        if (check_behind) {
+            a->checked_behind = true;
+            a->meta_worker = std::make_unique<detail::background_worker>();
+            // A failure stays with the worker: the read's own call then tries again, and fails
+            // the same way.
+            a->meta_worker->run([&opened = *a] { opened.externals(); });
+        }
     } else {
         a->open_tree(tree_entry);
     }
@@ -1100,7 +1181,9 @@ value archive::read(std::string_view path, read_options options) const {
     const value& node = node_at(path, where, built);
     auto externals = make_source(options, where.empty());
     loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
-    return impl_->registry->rebuild(node, l);
+    value loaded = impl_->registry->rebuild(node, l);
+    externals->finish();
+    return loaded;
 }
 
 value archive::read_filter(const std::function<bool(const item_info&)>& keep, read_options options) const {

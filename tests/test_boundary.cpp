@@ -1564,6 +1564,81 @@ TEST_CASE("boundary: items and single reads go by the tree; whole reads check ex
     expect(outcome::usage_error, "the archive has no item at /l/0", [&] { a.read("/l/0"); });
 }
 
+// A whole read of a file whose meta is large checks externals_info on a second thread while it
+// loads, and the arrays' stubs in the tree say what to load meanwhile: each problem must still
+// fail the read, with the same message as when the check comes first (one thread, a small meta).
+TEST_CASE("boundary: whole reads that check externals_info behind the load fail as before", "[boundary]") {
+    const zanj::ndarray w = sample(zanj::dtype::float64, {3});
+    const std::string npy = npy_header_of(zanj::dtype::float64, {3}) + npy_data(w, false, false);
+    // Makes the meta large enough for the check to get a thread of its own.
+    const std::string padding = R"("padding": ")" + std::string(300 << 10, 'x') + R"(", )";
+    auto meta_of = [&](const std::string& externals_info) { return "{" + padding + externals_info + "}"; };
+    const std::string listed = R"("externals_info": {)" + npy_info("w.npy", R"(["w"])") + "}";
+    struct behind_case {
+        std::string label;
+        std::string tree;
+        std::string meta;
+        std::vector<rz::entry> members;
+        std::string text; // empty: the read succeeds
+    };
+    const behind_case cases[] = {
+        {"consistent", array_tree("w.npy", "[3]", "float64"), meta_of(listed), {stored("w.npy", npy)}, ""},
+        {"member not listed",
+         array_tree("w.npy", "[3]", "float64"),
+         meta_of(R"("externals_info": {})"),
+         {stored("w.npy", npy)},
+         "external array 'w.npy' was not loaded"},
+        {"a listed member missing",
+         array_tree("w.npy", "[3]", "float64"),
+         meta_of(R"("externals_info": {)" + npy_info("w.npy", R"(["w"])") + ", " + npy_info("x.npy", R"(["x"])") + "}"),
+         {stored("w.npy", npy)},
+         "externals_info lists member 'x.npy', which the archive does not hold"},
+        {"listed at another path",
+         R"({"v": )" + array_stub("v.npy", "[3]", "float64") + R"(, "w": )" + array_stub("w.npy", "[3]", "float64") +
+             "}",
+         meta_of(R"("externals_info": {)" + npy_info("v.npy", R"(["w"])") + ", " + npy_info("w.npy", R"(["w"])") + "}"),
+         {stored("v.npy", npy), stored("w.npy", npy)},
+         "is not the stub of member 'v.npy'"},
+        {"meta not JSON",
+         array_tree("w.npy", "[3]", "float64"),
+         meta_of(listed).substr(0, 200 << 10),
+         {stored("w.npy", npy)},
+         "__zanj_meta__.json"},
+    };
+    const fs::path dir = fresh_dir("boundary");
+    for (const behind_case& c : cases) {
+        const fs::path file = dir / "behind.zanj";
+        write_file(file, zanj_zip(c.tree, c.meta, c.members));
+        for (unsigned threads : {1u, 2u}) {
+            INFO(c.label << ", " << threads << " thread(s)");
+            count_case("externals_info checked behind a whole read: " + c.label + ", " + std::to_string(threads));
+            zanj::config settings;
+            settings.threads = threads;
+            const zanj::ZANJ z(settings);
+            using arrays = std::map<std::string, zanj::ndarray>;
+            using vectors = std::map<std::string, std::vector<double>>;
+            if (c.text.empty()) {
+                CHECK(z.read<arrays>(file).at("w") == w);
+                const std::span<const double> values = w.values<double>();
+                CHECK(z.read<vectors>(file).at("w") == std::vector<double>(values.begin(), values.end()));
+                CHECK(z.read(file)["w"].as_array() == w);
+                continue;
+            }
+            expect(outcome::format_error, c.text, [&] { z.read<arrays>(file); });
+            expect(outcome::format_error, c.text, [&] { z.read<vectors>(file); });
+            expect(outcome::format_error, c.text, [&] { z.read(file); });
+            if (c.label == "member not listed") {
+                // The path of the stub, as the loader gives it when the check comes first.
+                expect(outcome::format_error, "/w", [&] { z.read<vectors>(file); });
+                // error_mode ignore keeps that stub: such reads check before they load.
+                zanj::config ignore = settings;
+                ignore.error_mode = zanj::error_mode::ignore;
+                CHECK(zanj::ZANJ(ignore).read(file)["w"].format() == "numpy.ndarray:external");
+            }
+        }
+    }
+}
+
 TEST_CASE("boundary: externals_info paths that do not resolve", "[boundary]") {
     const zanj::ndarray w = sample(zanj::dtype::float64, {3});
     const std::string npy = npy_header_of(zanj::dtype::float64, {3}) + npy_data(w, false, false);

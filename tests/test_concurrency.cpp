@@ -250,7 +250,9 @@ TEST_CASE("saves from several threads: to one file the last complete one wins, n
     CHECK(last == expected);
 }
 
-TEST_CASE("a whole read parses externals_info on a second thread while the tree is parsed", "[concurrency]") {
+// With error_mode except the second thread parses and checks externals_info while the arrays
+// load; otherwise it parses it while the tree is parsed.
+TEST_CASE("a whole read parses externals_info on a second thread while it parses the tree or loads", "[concurrency]") {
     // Enough arrays that the meta passes the size at which ZANJ::read parses it aside.
     using arrays = std::map<std::string, xt::xarray<float>>;
     arrays m;
@@ -264,12 +266,16 @@ TEST_CASE("a whole read parses externals_info on a second thread while the tree 
     const zanj::detail::zip_entry& meta = *reader.find("__zanj_meta__.json");
     REQUIRE(meta.uncompressed_size >= (std::uint64_t{256} << 10));
 
+    const zanj::error_mode modes[] = {zanj::error_mode::except, zanj::error_mode::warn};
     for (unsigned threads : {1u, 2u}) {
-        INFO("threads " << threads);
-        zanj::config cfg;
-        cfg.threads = threads;
-        CHECK(zanj::ZANJ(cfg).read<arrays>(p) == m);
-        CHECK(zanj::ZANJ(cfg).read(p)["array_7"].as_array().values<float>()[1] == 8.0f);
+        for (zanj::error_mode mode : modes) {
+            INFO("threads " << threads << ", error_mode " << static_cast<int>(mode));
+            zanj::config cfg;
+            cfg.threads = threads;
+            cfg.error_mode = mode;
+            CHECK(zanj::ZANJ(cfg).read<arrays>(p) == m);
+            CHECK(zanj::ZANJ(cfg).read(p)["array_7"].as_array().values<float>()[1] == 8.0f);
+        }
     }
 
     // Damage found on the second thread is thrown by the read, as the one-thread read throws it.
@@ -278,26 +284,34 @@ TEST_CASE("a whole read parses externals_info on a second thread while the tree 
     std::string bad = good;
     bad[static_cast<std::size_t>(reader.data_offset(meta) + meta.compressed_size / 2)] ^= 0x21;
     zanj_test::write_file(p, bad);
-    std::string messages[2];
-    for (unsigned threads : {1u, 2u}) {
-        zanj::config cfg;
-        cfg.threads = threads;
-        try {
-            (void)zanj::ZANJ(cfg).read<arrays>(p);
-            FAIL("a damaged meta was read, threads " << threads);
-        } catch (const zanj::format_error& e) {
-            messages[threads - 1] = e.what();
+    for (zanj::error_mode mode : modes) {
+        std::string messages[2];
+        for (unsigned threads : {1u, 2u}) {
+            zanj::config cfg;
+            cfg.threads = threads;
+            cfg.error_mode = mode;
+            try {
+                (void)zanj::ZANJ(cfg).read<arrays>(p);
+                FAIL("a damaged meta was read, threads " << threads);
+            } catch (const zanj::format_error& e) {
+                messages[threads - 1] = e.what();
+            }
         }
+        CHECK_THAT(messages[1], Catch::Contains("__zanj_meta__.json"));
+        CHECK(messages[0] == messages[1]);
     }
-    CHECK_THAT(messages[1], Catch::Contains("__zanj_meta__.json"));
-    CHECK(messages[0] == messages[1]);
     // A tree that fails to parse drops the archive while the meta may still be parsed aside:
     // the failure is the tree's, and the worker is waited for.
     const zanj::detail::zip_entry& tree = *reader.find("__zanj__.json");
     bad = good;
     bad[static_cast<std::size_t>(reader.data_offset(tree) + tree.compressed_size / 2)] ^= 0x21;
     zanj_test::write_file(p, bad);
-    for (int i = 0; i < 4; ++i) CHECK_THROWS_WITH(zanj::ZANJ().read<arrays>(p), Catch::Contains("__zanj__.json"));
+    for (zanj::error_mode mode : modes) {
+        zanj::config cfg;
+        cfg.error_mode = mode;
+        for (int i = 0; i < 4; ++i)
+            CHECK_THROWS_WITH(zanj::ZANJ(cfg).read<arrays>(p), Catch::Contains("__zanj__.json"));
+    }
 }
 
 namespace {

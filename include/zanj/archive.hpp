@@ -227,7 +227,9 @@ auto archive::load_with(std::string_view path, Load&& load, read_options options
     const value& node = node_at(path, where, built);
     auto externals = make_source(options, where.empty());
     loader l(settings(), registry(), externals.get(), std::move(where));
-    return load(node, l);
+    auto loaded = load(node, l);
+    externals->finish();
+    return loaded;
 }
 
 } // namespace zanj

@@ -48,6 +48,8 @@ public:
     virtual ndarray npy(std::string_view member) const = 0;
     /// Reads the array of a `.npy` member straight into the storage `place` gives.
     virtual void npy_into(std::string_view member, const array_placer& place) const = 0;
+    /// Called once the read is over: makes the checks it left to its end, throwing what they find.
+    virtual void finish() const {}
 };
 
 /// How a pointer holds the object it loads (zanj/types/pointer.hpp).
