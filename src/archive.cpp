@@ -268,6 +268,9 @@ struct archive::impl {
 
     mutable std::mutex jsonl_mutex;
     mutable std::unordered_map<std::string, std::unique_ptr<const value>> jsonl_cache;
+    // Opened for one whole read (ZANJ::read) on one thread: a list is dropped from jsonl_cache
+    // once loaded (drop_jsonl), so that reading many lists holds one list's values at a time.
+    bool whole_read_only = false;
     mutable std::once_flag items_once;
     mutable std::vector<item_info> item_list;
 
@@ -332,6 +335,7 @@ struct archive::impl {
                       std::string* crossed) const;
     void check_stub_at(const value& stub, const external_entry& entry) const;
     const value& jsonl(std::string_view member) const;
+    void drop_jsonl(std::string_view member) const;
     void check_row_count(const std::string& member, std::size_t rows) const;
     const value& stub_of(const std::string& member) const;
     const zip_entry& entry_of(std::string_view member) const { return *zip.find(member); }
@@ -569,6 +573,17 @@ const value& archive::impl::jsonl(std::string_view member) const {
         if (const value* stub = walk(*parsed, *nested.path, depth, it->second, &crossed)) check_stub_at(*stub, nested);
     }
     return *jsonl_cache.emplace(name, std::move(parsed)).first->second;
+}
+
+void archive::impl::drop_jsonl(std::string_view member) const {
+    std::lock_guard lock(jsonl_mutex);
+    const auto it = jsonl_cache.find(std::string(member));
+    if (it == jsonl_cache.end()) return;
+    // The stubs of the externals nested in it go with it; parsing it again finds them again.
+    auto [first, last] = nested_in.equal_range(it->first);
+    for (auto n = first; n != last; ++n)
+        if (const external_entry* nested = external(n->second)) nested->stub.store(nullptr, std::memory_order_release);
+    jsonl_cache.erase(it);
 }
 
 // A member cut short at a line end still passes its CRC when it was written short: the row count
@@ -930,6 +945,9 @@ struct archive::source final : detail::external_source {
     bool has_jsonl(std::string_view member) const override { return has(member, external_type::jsonl); }
     bool has_npy(std::string_view member) const override { return has(member, external_type::npy); }
     const value& jsonl(std::string_view member) const override { return archive.jsonl(member); }
+    void release_jsonl(std::string_view member) const override {
+        if (whole && archive.whole_read_only) archive.drop_jsonl(member);
+    }
     ndarray npy(std::string_view member) const override { return archive.npy(member, options); }
     // The caller's storage is a copy whatever the access, and copies are checked.
     void npy_into(std::string_view member, const array_placer& place) const override {
@@ -974,6 +992,7 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
         a->meta_worker->run([&ahead = a->meta_pruned_ahead, &opened = *a] { ahead = opened.parse_meta_pruned(); });
     }
     if (whole_read) {
+        a->whole_read_only = true;
         a->tree_ = parse_member(a->zip, tree_entry);
         a->reserve_stubs();
         a->index_stubs(a->tree_);

@@ -7,6 +7,7 @@
 #include <zanj/polymorphic.hpp>
 #include <zanj/types/value.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <mutex>
@@ -59,6 +60,18 @@ std::string_view loader::pending_member(const value& v) const noexcept {
     return ref && ref->is_string() ? std::string_view(ref->as_string()) : std::string_view{};
 }
 
+void loader::close_lists() noexcept {
+    while (!open_lists_.empty() && open_lists_.back().first >= load_depth_) {
+        const std::string_view member = open_lists_.back().second;
+        open_lists_.pop_back();
+        if (finds_items_by_address_) continue;
+        try {
+            externals_->release_jsonl(member);
+        } catch (...) { // it only frees memory: failing to, the list stays parsed
+        }
+    }
+}
+
 void loader::fail(const std::string& why) const { throw type_error(why, path_.str()); }
 
 void loader::expect(const value& v, value::kind k, std::string_view what) const {
@@ -78,7 +91,12 @@ const value::list_type& loader::sequence(const value& v) const {
     if (v.is_set()) return v.as_set().items;
     if (std::string_view member = pending_member(v); !member.empty() && externals_ && externals_->has_jsonl(member)) {
         try {
-            return externals_->jsonl(member).as_list();
+            const value::list_type& items = externals_->jsonl(member).as_list();
+            // Its first asker keeps it open: a load that asks again inside it must not close it.
+            if (std::none_of(open_lists_.begin(), open_lists_.end(),
+                             [&](const auto& open) { return open.second == member; }))
+                open_lists_.emplace_back(load_depth_, member);
+            return items;
         } catch (const error& e) {
             detail::rethrow_at(e, path_.str(), std::string(member));
         }
@@ -156,6 +174,7 @@ detail::loaded_object* loader::loaded(const value& item) noexcept {
 }
 
 detail::loaded_object& loader::remember(const value& item, detail::loaded_object object) {
+    finds_items_by_address_ = true;
     if (!objects_) objects_ = std::make_shared<detail::object_table>();
     object.path = path_;
     return objects_->objects.insert_or_assign(&item, std::move(object)).first->second;
@@ -202,6 +221,7 @@ bool is_ref_item(const value& v) noexcept { return v.is_dict() && v.format() == 
 } // namespace
 
 const value& loader::ref_target(const value& ref, object_path& target_path) {
+    finds_items_by_address_ = true;
     const value* same_as = ref.find(same_as_key);
     if (!same_as || !same_as->is_string())
         fail("malformed ref item: it needs a \"same_as\" string, the JSON pointer of the object's first occurrence, "

@@ -42,7 +42,7 @@ public:
     /// Whether `member` is an external of that kind (listed in `externals_info`).
     virtual bool has_jsonl(std::string_view member) const = 0;
     virtual bool has_npy(std::string_view member) const = 0;
-    /// The parsed lines of a `.jsonl` member, as a list; parsed once and kept.
+    /// The parsed lines of a `.jsonl` member, as a list; parsed once and kept until released.
     virtual const value& jsonl(std::string_view member) const = 0;
     /// The array of a `.npy` member, viewed or copied as the read asked.
     virtual ndarray npy(std::string_view member) const = 0;
@@ -50,6 +50,8 @@ public:
     virtual void npy_into(std::string_view member, const array_placer& place) const = 0;
     /// Called once the read is over: makes the checks it left to its end, throwing what they find.
     virtual void finish() const {}
+    /// The read is done with the list `jsonl(member)` gave: its parsed lines may be dropped.
+    virtual void release_jsonl(std::string_view /*member*/) const {}
 };
 
 /// How a pointer holds the object it loads (zanj/types/pointer.hpp).
@@ -216,6 +218,21 @@ private:
     // Creates the pointee from a full item, as its registered derived type when it names one.
     detail::loaded_object& create_owned(const value& item, const detail::pointee_info& pointee, bool unique);
     detail::loaded_object* loaded(const value& item) noexcept;
+    // Hands the external lists sequence() gave to loads at this depth or deeper back to the
+    // source: a whole read then holds the parsed lines of the lists it is inside, not of every
+    // list it has read.
+    void close_lists() noexcept;
+    // Counts a load() in progress, and closes its lists when it returns.
+    struct depth_guard {
+        explicit depth_guard(loader& l) noexcept : l_(l) { ++l_.load_depth_; }
+        ~depth_guard() {
+            if (!l_.open_lists_.empty() && l_.open_lists_.back().first >= l_.load_depth_) l_.close_lists();
+            --l_.load_depth_;
+        }
+        depth_guard(const depth_guard&) = delete;
+        depth_guard& operator=(const depth_guard&) = delete;
+        loader& l_;
+    };
 
     const config& settings_;
     const loader_registry* registry_;
@@ -229,6 +246,13 @@ private:
     object_path root_path_;
     // The objects created for owning pointers, by item; made on the first pointer.
     std::shared_ptr<detail::object_table> objects_;
+    // The load() calls in progress, and the external lists sequence() gave out by the depth of
+    // the load that first asked for each (deeper ones last).
+    std::size_t load_depth_ = 0;
+    mutable std::vector<std::pair<std::size_t, std::string_view>> open_lists_;
+    // Set once the read has remembered an object or followed a ref: objects are found by their
+    // item's address, and refs return items of lists, so from then on no list is closed.
+    bool finds_items_by_address_ = false;
 };
 
 template <class T>
@@ -237,6 +261,7 @@ T loader::load(const value& v) {
         object_scope scope(*this, v);
         return load<T>(v);
     }
+    const depth_guard depth(*this);
     if (marshalers_) {
         if (const detail::marshaler_entry* m = marshalers_->for_item(typeid(T), v)) {
             std::optional<T> out;
