@@ -1109,6 +1109,59 @@ TEST_CASE("boundary: a .jsonl member holding fewer rows than its stub records", 
     }
 }
 
+// A .jsonl member of several MiB is parsed in parts of whole lines on config::threads threads:
+// the list and the line a failure names must not depend on where the parts were cut.
+TEST_CASE("boundary: long .jsonl members parse in parts as in one", "[boundary]") {
+    const std::string pad(40, 'x');
+    std::vector<std::string> lines;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; bytes < (std::size_t{9} << 20); ++i) {
+        // CRLF endings, and now and then a blank line, which is no item.
+        lines.push_back(i % 50000 == 7 ? "  \r" : "[" + std::to_string(i) + ", \"" + pad + "\"]\r");
+        bytes += lines.back().size() + 1;
+    }
+    std::size_t items = 0;
+    for (const std::string& line : lines) items += line[0] == '[';
+    auto member_of = [&](const std::vector<std::string>& text) {
+        std::string out;
+        for (const std::string& line : text) out += line + "\n";
+        return out;
+    };
+    auto archive_of = [&](const std::string& member) {
+        const std::string tree = R"j({"l": {"__muutils_format__": "list:external", "$ref": "l.jsonl", "len(data)": )j" +
+                                 std::to_string(items) + "}}";
+        return zanj_zip(tree, R"({"externals_info": {"l.jsonl": {"item_type": "jsonl", "path": ["l"]}}})",
+                        {stored("l.jsonl", member)});
+    };
+    const std::string good = archive_of(member_of(lines));
+    // The lines the two halves' first bad line would be on: one in each part when cut in two.
+    const std::size_t early = lines.size() / 4 + 1, late = 3 * lines.size() / 4 + 1;
+    std::vector<std::string> bad_late = lines, bad_both = lines;
+    bad_late[late - 1] = "[1, ";
+    bad_both[late - 1] = "[1, ";
+    bad_both[early - 1] = "{\"open\": ";
+    const std::string late_text = archive_of(member_of(bad_late)), both_text = archive_of(member_of(bad_both));
+    for (unsigned threads : {1u, 2u, 3u}) {
+        INFO(threads << " thread(s)");
+        count_case("a 9 MiB .jsonl member on " + std::to_string(threads) + " thread(s)");
+        zanj::config settings;
+        settings.threads = threads;
+        const zanj::value back = open_bytes(good, settings).read("/l");
+        REQUIRE(back.size() == items);
+        for (const std::size_t i : {std::size_t{0}, std::size_t{7}, items / 2, items - 1}) {
+            INFO("item " << i);
+            // Item i is line i, but for the blank lines before it.
+            const std::size_t line = i + (i >= 7 ? 1 : 0) + (i >= 50000 ? (i - 7) / 49999 : 0);
+            CHECK(back.as_list()[i] ==
+                  zanj::value(zanj::value::list_type{zanj::value(static_cast<std::int64_t>(line)), zanj::value(pad)}));
+        }
+        expect(outcome::format_error, "l.jsonl line " + std::to_string(late) + ":",
+               [&] { open_bytes(late_text, settings).read(); });
+        expect(outcome::format_error, "l.jsonl line " + std::to_string(early) + ":",
+               [&] { open_bytes(both_text, settings).read(); });
+    }
+}
+
 // ---- CRCs -----------------------------------------------------------------------------------------
 
 TEST_CASE("boundary: CRC-32 fields that disagree with the data", "[boundary]") {
