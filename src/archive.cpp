@@ -13,12 +13,12 @@
 #include "tree_nodes.hpp"
 
 #include <algorithm>
-#include <iterator>
 #include <array>
 #include <atomic>
 #include <charconv>
 #include <cstring>
 #include <istream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
