@@ -264,8 +264,9 @@ def main():
         "- **peak MiB**: resident memory the operation added at its peak, above what the process held when it "
         "started (the data to save is already resident, so *data + peak* is the total).",
         "- Every save ends durable (`fsync`, added after the libraries that do not sync). Reads are "
-        "**warm-cache**: the page cache cannot be dropped without root, so every file is read once before "
-        "it is timed, for every tool alike.",
+        "**warm-cache**, for every tool alike: while a read case runs, its file is held in the page cache "
+        "(mapped and locked with `mlock` by the harness). Reading it once before was not enough on this VM, "
+        "whose DAMON pageout evicts page cache it has long seen idle.",
         "- Before each run of a case, memory of twice the payload plus 256 MiB is touched and freed: this VM hands "
         "memory freed a few seconds earlier back to its host, and touching it again costs a host fault per page, "
         "which made a case fast or slow by what ran before it.",
