@@ -78,13 +78,25 @@ const zip_entry& require_member(const zip_reader& zip, std::string_view name) {
     return *e;
 }
 
+// The line ends in `text`, found with memchr: vectorized at any optimization level, where
+// std::count is not at GCC's -O2.
+std::size_t count_line_ends(std::string_view text) {
+    std::size_t count = 0;
+    for (std::size_t at = 0; at < text.size(); ++count) {
+        const void* end = std::memchr(text.data() + at, '\n', text.size() - at);
+        if (!end) break;
+        at = static_cast<std::size_t>(static_cast<const char*>(end) - text.data()) + 1;
+    }
+    return count;
+}
+
 // The items of whole lines of a .jsonl member, the first of them line `first_line`.
 value::list_type parse_lines(std::string_view text, std::size_t first_line, const zip_entry& e,
                              std::uint64_t max_depth) {
     value::list_type items;
     // One item a line, blank lines aside: growing the list by doubling moved and faulted in
     // twice the room.
-    items.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+    items.reserve(count_line_ends(text) + 1);
     // Where each line comes from, for messages: written into one buffer rather than made anew
     // for each of 100,000 lines.
     std::string source = e.name + " line ";
@@ -121,7 +133,7 @@ value parse_jsonl(const zip_reader& zip, const zip_entry& e, unsigned threads) {
         end = end == std::string_view::npos ? text.size() : std::min(end + 1, text.size());
         slices.push_back(text.substr(at, end - at));
         first_lines.push_back(line);
-        line += static_cast<std::size_t>(std::count(slices.back().begin(), slices.back().end(), '\n'));
+        if (k < parts) line += count_line_ends(slices.back());
         at = end;
     }
     std::vector<value::list_type> lists(slices.size());
