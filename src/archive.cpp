@@ -1017,7 +1017,7 @@ struct archive::source final : detail::external_source {
     }
     void finish() const override {
         if (!behind) return;
-        archive.externals(); // waits for the check, or makes it again to throw what it found
+        archive.externals(); // waits for the check, and throws what it found
         for (const impl::stub_entry* stub : loaded_unchecked)
             if (!stub->listed_npy)
                 throw format_error("external array '" + std::string(stub->member) +
@@ -1060,8 +1060,7 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
         if (check_behind) {
             a->checked_behind = true;
             a->meta_worker = std::make_unique<detail::background_worker>();
-            // A failure stays with the worker: the read's own call then tries again, and fails
-            // the same way.
+            // externals() keeps a failure, and the read's own call (source::finish) throws it.
             a->meta_worker->run([&opened = *a] { opened.externals(); });
         }
     } else {
