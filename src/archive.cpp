@@ -90,13 +90,14 @@ std::size_t count_line_ends(std::string_view text) {
     return count;
 }
 
-// The items of whole lines of a .jsonl member, the first of them line `first_line`.
-value::list_type parse_lines(std::string_view text, std::size_t first_line, const zip_entry& e,
+// The items of whole lines of a .jsonl member, the first of them line `first_line`; `line_ends`
+// counts the lines ended in `text`.
+value::list_type parse_lines(std::string_view text, std::size_t first_line, std::size_t line_ends, const zip_entry& e,
                              std::uint64_t max_depth) {
     value::list_type items;
     // One item a line, blank lines aside: growing the list by doubling moved and faulted in
     // twice the room.
-    items.reserve(count_line_ends(text) + 1);
+    items.reserve(line_ends + 1);
     // Where each line comes from, for messages: written into one buffer rather than made anew
     // for each of 100,000 lines.
     std::string source = e.name + " line ";
@@ -126,21 +127,22 @@ value parse_jsonl(const zip_reader& zip, const zip_entry& e, unsigned threads) {
     constexpr std::size_t part_size = std::size_t{4} << 20;
     const std::size_t parts = std::clamp<std::size_t>(text.size() / part_size, 1, detail::resolve_threads(threads));
     std::vector<std::string_view> slices;
-    std::vector<std::size_t> first_lines;
+    std::vector<std::size_t> first_lines, line_ends;
     std::size_t at = 0, line = 1;
     for (std::size_t k = 1; k <= parts; ++k) {
         std::size_t end = k == parts ? text.size() : text.find('\n', std::max(at, text.size() / parts * k));
         end = end == std::string_view::npos ? text.size() : std::min(end + 1, text.size());
         slices.push_back(text.substr(at, end - at));
         first_lines.push_back(line);
-        if (k < parts) line += count_line_ends(slices.back());
+        line_ends.push_back(count_line_ends(slices.back()));
+        line += line_ends.back();
         at = end;
     }
     std::vector<value::list_type> lists(slices.size());
     std::vector<std::exception_ptr> failures(slices.size());
     detail::parallel_for(slices.size(), threads, [&](std::size_t k) {
         try {
-            lists[k] = parse_lines(slices[k], first_lines[k], e, zip.limits().max_json_depth);
+            lists[k] = parse_lines(slices[k], first_lines[k], line_ends[k], e, zip.limits().max_json_depth);
         } catch (...) {
             failures[k] = std::current_exception();
         }
@@ -387,6 +389,11 @@ struct archive::impl {
     std::optional<detail::dom_node> dom_node_at(const std::vector<std::string_view>& steps, std::string_view path,
                                                 object_path& where) const;
     bool is_item_external(std::string_view member, external_type type) const;
+    // The zip entry of the member an array stub of the tree names, or null: another kind of
+    // stub, or no such member.
+    const zip_entry* array_entry(const stub_entry* stub) const {
+        return stub && detail::is_array_format(stub->format) ? zip.find(stub->member) : nullptr;
+    }
     // Whether externals_info lists `member` with that item_type.
     bool listed_as(std::string_view member, external_type type) const {
         const external_entry* entry = external(member);
@@ -549,7 +556,7 @@ bool archive::impl::index_dom(const detail::dom_node& node, std::uint64_t depth,
 // in the tree; a list, or a member nested in one, by externals_info (reading a list checks it).
 bool archive::impl::is_item_external(std::string_view member, external_type type) const {
     if (const stub_entry* in_tree = tree_stub(member)) {
-        if (detail::is_array_format(in_tree->format)) return type == external_type::npy && zip.find(member) != nullptr;
+        if (detail::is_array_format(in_tree->format)) return type == external_type::npy && array_entry(in_tree);
         if (type == external_type::npy) return false; // a list's stub
     }
     return listed_as(member, type);
@@ -993,8 +1000,7 @@ struct archive::source final : detail::external_source {
     bool has(std::string_view member, external_type type) const {
         if (behind && type == external_type::npy) {
             const impl::stub_entry* stub = archive.tree_stub(member);
-            const zip_entry* entry = stub && detail::is_array_format(stub->format) ? archive.zip.find(member) : nullptr;
-            if (entry) {
+            if (const zip_entry* entry = archive.array_entry(stub)) {
                 loaded_unchecked.push_back(stub);
                 found_stub = stub;
                 found_entry = entry;
