@@ -726,6 +726,30 @@ detail::npy_header_info parse_npy_header(std::span<const std::byte> bytes, const
     detail::npy_check_size(info, e.uncompressed_size, e.name);
     return info;
 }
+
+// The NPY header at the start of a member being read as a stream: the fixed start, then as many
+// bytes as its length field gives. Empty when the member is too short for one, is no NPY data,
+// or the length is over the limit: a whole read then says what is wrong.
+std::vector<std::byte> npy_header_bytes(detail::zip_reader::member_stream& in, const read_limits& limits) {
+    constexpr std::size_t v1_start = 10, v2_start = 12; // magic, version, length field
+    std::vector<std::byte> head(v1_start);
+    if (in.remaining() < head.size()) return {};
+    in.read(head);
+    if (head[0] != std::byte{0x93}) return {};
+    const bool v1 = head[6] == std::byte{1};
+    if (!v1) {
+        if (in.remaining() < v2_start - v1_start) return {};
+        head.resize(v2_start);
+        in.read(std::span(head).subspan(v1_start));
+    }
+    std::size_t length = std::to_integer<std::size_t>(head[8]) | std::to_integer<std::size_t>(head[9]) << 8;
+    if (!v1) length |= std::to_integer<std::size_t>(head[10]) << 16 | std::to_integer<std::size_t>(head[11]) << 24;
+    if (length > limits.max_npy_header_size || length > in.remaining()) return {};
+    const std::size_t start = head.size();
+    head.resize(start + length);
+    in.read(std::span(head).subspan(start));
+    return head;
+}
 } // namespace
 
 ndarray archive::impl::npy(std::string_view member, const read_options& options) const {
@@ -803,6 +827,23 @@ void archive::impl::npy_into(const zip_entry& e, const stub_entry* stub, const a
             std::vector<std::byte> header(h.data_offset);
             zip.read_into(e, header, out, settings.threads);
             return;
+        }
+    } else {
+        // The header first, then the data decompressed straight into its place: (d)'s two
+        // 16 MB zstd arrays were decompressed into buffers of their own and copied.
+        detail::zip_reader::member_stream in(zip, e);
+        if (const std::vector<std::byte> head = npy_header_bytes(in, zip.limits()); !head.empty()) {
+            detail::npy_header_info h = parse_npy_header(head, e, zip.limits());
+            if (is_plain(h)) {
+                h.type = recorded(h.type);
+                std::span<std::byte> out = place(h.type, h.shape);
+                if (out.size() != in.remaining())
+                    throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
+                                      "', which holds " + std::to_string(in.remaining()));
+                in.read(out);
+                in.finish();
+                return;
+            }
         }
     }
     ndarray a = npy(e.name, {});

@@ -319,7 +319,10 @@ void decompress(compression_method method, std::span<const std::byte> in, std::s
         deflate_decompressor d(0, make_deflate_decompressor);
         std::size_t actual = 0;
         switch (libdeflate_deflate_decompress(d.get(), in.data(), in.size(), out.data(), out.size(), &actual)) {
-        case LIBDEFLATE_SUCCESS: return;
+        case LIBDEFLATE_SUCCESS:
+            // Asked for the size it found, libdeflate reports a stream that ends early as success.
+            if (actual == out.size()) return;
+            [[fallthrough]];
         case LIBDEFLATE_SHORT_OUTPUT:
             corrupt("deflate", member, archive,
                     "it holds " + std::to_string(actual) + " bytes, not the " + expected + " the archive declares");
@@ -344,6 +347,64 @@ void decompress(compression_method method, std::span<const std::byte> in, std::s
     }
     throw usage_error("decompress: method " + std::to_string(static_cast<unsigned>(method)) +
                       " is not a compression method zanj reads");
+}
+
+struct stream_decompressor::impl {
+    zstd_decompressor dctx{0, make_zstd_dctx};
+    ZSTD_inBuffer input;
+    std::uint64_t expected;
+    std::uint64_t produced = 0;
+    std::size_t hint = 1; // ZSTD_decompressStream's last result: 0 once a frame is complete
+    std::string member;
+    std::string archive;
+
+    [[noreturn]] void fail(const std::string& why) const { corrupt("zstd", member, archive, why); }
+    // One call; false when it could make no progress (the input used up inside a frame).
+    bool step(ZSTD_outBuffer& output) {
+        const std::size_t in_before = input.pos, out_before = output.pos;
+        hint = ZSTD_decompressStream(dctx.get(), &output, &input);
+        if (ZSTD_isError(hint)) fail(ZSTD_getErrorName(hint));
+        produced += output.pos - out_before;
+        return input.pos != in_before || output.pos != out_before;
+    }
+};
+
+stream_decompressor::stream_decompressor(std::span<const std::byte> in, std::uint64_t expected, std::string_view member,
+                                         std::string_view archive)
+    : impl_(std::make_unique<impl>()) {
+    impl_->input = {in.data(), in.size(), 0};
+    impl_->expected = expected;
+    impl_->member = std::string(member);
+    impl_->archive = std::string(archive);
+    // A context reused from an earlier read that failed may be inside a frame.
+    const std::size_t reset = ZSTD_DCtx_reset(impl_->dctx.get(), ZSTD_reset_session_only);
+    if (ZSTD_isError(reset)) impl_->fail(ZSTD_getErrorName(reset));
+}
+
+stream_decompressor::~stream_decompressor() = default;
+
+void stream_decompressor::read(std::span<std::byte> out) {
+    impl& d = *impl_;
+    ZSTD_outBuffer output{out.data(), out.size(), 0};
+    while (output.pos < output.size) {
+        const bool moved = d.step(output);
+        if (!moved || (d.hint == 0 && d.input.pos == d.input.size && output.pos < output.size))
+            d.fail("it holds " + std::to_string(d.produced) + " bytes, not the " + std::to_string(d.expected) +
+                   " the archive declares");
+    }
+}
+
+void stream_decompressor::finish() {
+    impl& d = *impl_;
+    // Whatever the frames still hold, or another frame after them, is more than was declared.
+    std::byte extra{};
+    while (d.hint != 0 || d.input.pos < d.input.size) {
+        ZSTD_outBuffer output{&extra, 1, 0};
+        const bool moved = d.step(output);
+        if (output.pos > 0)
+            d.fail("it holds more than the " + std::to_string(d.expected) + " bytes the archive declares");
+        if (!moved) d.fail("the data ends inside a frame");
+    }
 }
 
 } // namespace zanj::detail

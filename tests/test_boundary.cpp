@@ -401,6 +401,12 @@ std::string npy_archive(const std::string& npy, const zanj::shape_type& shape, z
                     {member_of("w.npy", method, npy)});
 }
 
+// Whether a typed array holds the values of an ndarray of float64, in C order.
+bool same_values(const xt::xarray<double>& got, const zanj::ndarray& expected) {
+    const std::span<const double> want = expected.values<double>();
+    return got.size() == want.size() && std::equal(got.begin(), got.end(), want.begin());
+}
+
 // The CRC-32 of n zero bytes, without n bytes.
 std::uint32_t crc_of_zeros(std::uint64_t n) {
     constexpr std::uint64_t block = std::uint64_t{1} << 20;
@@ -889,6 +895,43 @@ TEST_CASE("boundary: big-endian and Fortran-order NPY members of every dtype", "
     }
 }
 
+TEST_CASE("boundary: typed reads of compressed NPY members in every byte order and layout", "[boundary]") {
+    // Plain members stream into the array; big-endian and Fortran-order ones are converted.
+    for (const std::uint16_t method : {std::uint16_t{0}, std::uint16_t{8}, std::uint16_t{93}}) {
+        for (const char* descr : {"<f8", ">f8"}) {
+            for (const bool fortran : {false, true}) {
+                for (const int major : {1, 2}) {
+                    const std::string label = std::string(descr) + (fortran ? " Fortran" : " C") + " order, NPY " +
+                                              std::to_string(major) + ".0, method " + std::to_string(method);
+                    INFO(label);
+                    count_case(label);
+                    const zanj::ndarray expected = sample(zanj::dtype::float64, {2, 3});
+                    const std::string npy =
+                        npy_bytes(descr, fortran, "(2, 3)", npy_data(expected, fortran, descr[0] == '>'), major);
+                    const zanj::archive a = open_bytes(npy_archive(npy, {2, 3}, zanj::dtype::float64, method));
+                    expect(outcome::ok, "", [&] {
+                        const auto got = a.read<xt::xarray<double>>("/w");
+                        CHECK(got.shape() == std::vector<std::size_t>{2, 3});
+                        CHECK(same_values(got, expected));
+                    });
+                }
+            }
+        }
+    }
+    // A stub naming another shape is refused, and so is an array of another rank or dtype.
+    for (const std::uint16_t method : {std::uint16_t{8}, std::uint16_t{93}}) {
+        INFO("method " << method);
+        const zanj::ndarray w = sample(zanj::dtype::float64, {3});
+        const std::string npy = npy_header_of(zanj::dtype::float64, {3}) + npy_data(w, false, false);
+        const zanj::archive a = open_bytes(npy_archive(npy, {4}, zanj::dtype::float64, method));
+        expect(outcome::format_error, "the stub of 'w.npy' says shape (4,), the member holds (3,)",
+               [&] { a.read<xt::xarray<double>>("/w"); });
+        const zanj::archive b = open_bytes(npy_archive(npy, {3}, zanj::dtype::float64, method));
+        expect(outcome::type_error, "", [&] { b.read<xt::xtensor<double, 2>>("/w"); });
+        expect(outcome::type_error, "", [&] { b.read<xt::xarray<float>>("/w"); });
+    }
+}
+
 // ---- NPY header lengths -----------------------------------------------------------------------
 
 TEST_CASE("boundary: NPY headers of 9,999 to 10,001 and 65,535 bytes, versions 1.0 to 3.0", "[boundary]") {
@@ -926,7 +969,7 @@ TEST_CASE("boundary: NPY headers of 9,999 to 10,001 and 65,535 bytes, versions 1
             const auto got = decode(npy, c.limit);
             CHECK(got == expected);
         });
-        for (const std::uint16_t method : {std::uint16_t{0}, std::uint16_t{8}}) {
+        for (const std::uint16_t method : {std::uint16_t{0}, std::uint16_t{8}, std::uint16_t{93}}) {
             zanj::config settings;
             settings.limits.max_npy_header_size = c.limit;
             const zanj::archive a = open_bytes(npy_archive(npy, {3}, zanj::dtype::float64, method), settings);
@@ -937,6 +980,12 @@ TEST_CASE("boundary: NPY headers of 9,999 to 10,001 and 65,535 bytes, versions 1
             expect(c.want, c.text, [&] {
                 const auto got = a.view("/w");
                 CHECK(got == expected);
+            });
+            // A typed read puts the data straight into its place (a compressed member's header is
+            // read first, then the rest decompressed into the array).
+            expect(c.want, c.text, [&] {
+                const auto got = a.read<xt::xarray<double>>("/w");
+                CHECK(same_values(got, expected));
             });
         }
     }
@@ -1058,6 +1107,7 @@ TEST_CASE("boundary: members truncated inside, at each boundary of their content
             expect(outcome::format_error, message, [&] { a.array("/w"); });
             expect(outcome::format_error, message, [&] { a.view("/w"); });
             expect(outcome::format_error, message, [&] { a.verify(); });
+            expect(outcome::format_error, message, [&] { a.read<xt::xarray<double>>("/w"); });
         }
     }
     // __zanj__.json and __zanj_meta__.json cut anywhere: no prefix of a JSON object is JSON.

@@ -282,6 +282,90 @@ TEST_CASE("limits: decompression stops at the declared size", "[limits]") {
     }
 }
 
+TEST_CASE("member streams: pieces in order, checked at the end; every way the data can disagree", "[limits]") {
+    const fs::path dir = fresh_dir("limits");
+    const fs::path file = dir / "stream.zip";
+    std::string data(300 * 1024, '\0');
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 7 + i / 1000) % 251);
+    auto member = [&](std::uint16_t method, const std::string& plain) {
+        rz::entry e;
+        e.name = "m.bin";
+        e.method = method;
+        e.data = method == 0 ? plain : compressed(static_cast<zanj::compression_method>(method), plain);
+        e.uncompressed_size = plain.size();
+        e.crc = rz::crc_of(plain);
+        return e;
+    };
+    auto read_all = [](const zip_reader& reader, std::initializer_list<std::size_t> pieces) {
+        zip_reader::member_stream in(reader, reader.entries().front());
+        std::string out;
+        for (std::size_t n : pieces) {
+            std::string piece(std::min<std::uint64_t>(n, in.remaining()), '\0');
+            in.read(std::as_writable_bytes(std::span(piece.data(), piece.size())));
+            out += piece;
+        }
+        in.finish();
+        return out;
+    };
+    for (const std::uint16_t method : {std::uint16_t{0}, std::uint16_t{8}, std::uint16_t{93}}) {
+        INFO("method " << method);
+        write_file(file, rz::build({member(method, data)}));
+        const zip_reader reader(file);
+        const zanj::detail::zip_entry& e = reader.entries().front();
+        CHECK(read_all(reader, {1, 9, 1000, 0, 65536, data.size()}) == data);
+        {
+            zip_reader::member_stream in(reader, e);
+            std::vector<std::byte> all(data.size() + 1);
+            CHECK_THROWS_AS(in.read(all), zanj::usage_error); // more than the member holds
+            in.read(std::span(all).first(10));
+            CHECK(in.remaining() == data.size() - 10);
+            CHECK_THROWS_WITH(in.finish(), Contains("finished with " + std::to_string(data.size() - 10)));
+        }
+
+        // A wrong CRC in the directory: found once the last byte is read.
+        rz::entry bad_crc = member(method, data);
+        bad_crc.crc = *bad_crc.crc ^ 1;
+        write_file(file, rz::build({bad_crc}));
+        const zip_reader crc_reader(file);
+        CHECK_THROWS_WITH(read_all(crc_reader, {data.size()}), Contains("CRC-32 mismatch in member 'm.bin'"));
+        if (method == 0) continue;
+        const std::string name = method == 8 ? "deflate" : "zstd";
+
+        // Data longer and shorter than the directory declares.
+        rz::entry longer = member(method, data);
+        longer.uncompressed_size = data.size() - 100;
+        longer.crc = rz::crc_of(data.substr(0, data.size() - 100));
+        write_file(file, rz::build({longer}));
+        const zip_reader longer_reader(file);
+        CHECK_THROWS_WITH(read_all(longer_reader, {data.size()}),
+                          Contains("corrupt " + name + " data in member 'm.bin'") &&
+                              Contains("more than the " + std::to_string(data.size() - 100) + " bytes"));
+        rz::entry shorter = member(method, data);
+        shorter.uncompressed_size = data.size() + 100;
+        write_file(file, rz::build({shorter}));
+        const zip_reader shorter_reader(file);
+        CHECK_THROWS_WITH(read_all(shorter_reader, {data.size() + 100}),
+                          Contains("corrupt " + name + " data in member 'm.bin'") &&
+                              Contains("holds " + std::to_string(data.size()) + " bytes, not the " +
+                                       std::to_string(data.size() + 100)));
+
+        // Compressed bytes cut short, followed by something else (zstd reads on after a frame; a
+        // deflate stream says where it ends), or with a byte flipped.
+        for (const std::string& damage : {std::string("cut"), std::string("trailing"), std::string("flipped")}) {
+            INFO(damage);
+            if (damage == "trailing" && method == 8) continue;
+            rz::entry damaged = member(method, data);
+            if (damage == "cut") damaged.data.resize(damaged.data.size() / 2);
+            if (damage == "trailing") damaged.data += std::string(16, 'x');
+            if (damage == "flipped") damaged.data[damaged.data.size() / 2] ^= 0x55;
+            write_file(file, rz::build({damaged}));
+            const zip_reader damaged_reader(file);
+            CHECK_THROWS_AS(read_all(damaged_reader, {100, data.size()}), zanj::format_error);
+            CHECK_THROWS_WITH(read_all(damaged_reader, {100, data.size()}), Contains("'m.bin'"));
+        }
+    }
+}
+
 TEST_CASE("validator: compressed sizes beyond what the declared size needs", "[limits]") {
     // The compressed bytes are read whole before decompressing: they must be plausible for the
     // declared size, or a small declared size would make zanj read a huge member for nothing.

@@ -54,6 +54,28 @@ private:
 /// (a few slices spread over it) does not compress to 90% of its size or less, then store.
 compression_method choose_method(const compression& c, std::span<const std::span<const std::byte>> pieces);
 
+/// Decompresses zstd frames piece by piece, into pieces of output asked for in order: for data
+/// whose destination is known only once its start is (an array's NPY header gives its shape),
+/// and which then needs no buffer of its own. `in` must outlive the decompressor; `member`,
+/// `archive` and `expected` (the size the archive declares) are for messages.
+class stream_decompressor {
+public:
+    stream_decompressor(std::span<const std::byte> in, std::uint64_t expected, std::string_view member,
+                        std::string_view archive);
+    ~stream_decompressor();
+    stream_decompressor(const stream_decompressor&) = delete;
+    stream_decompressor& operator=(const stream_decompressor&) = delete;
+
+    /// Fills `out` with the next bytes. Throws format_error when the data ends first or is corrupt.
+    void read(std::span<std::byte> out);
+    /// Throws format_error unless the data ends here: its last frame complete, nothing after it.
+    void finish();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
 /// Decompresses `in` (a deflate stream or zstd frames) into `out`, whose size is the expected
 /// uncompressed size. Throws format_error naming `member` and `archive` when the data is corrupt
 /// or decompresses to another size, usage_error for a method other than deflate or zstd.

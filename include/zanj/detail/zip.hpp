@@ -184,6 +184,30 @@ public:
     /// `threads` threads.
     void read_into(const zip_entry& entry, std::span<std::byte> head, std::span<std::byte> body,
                    unsigned threads = 1) const;
+    /// Reads one member from its start to its end in pieces and checks its CRC-32 at the end: for
+    /// data whose destination is known only once its start has been read (an array's NPY header
+    /// gives its shape). A zstd member is decompressed as it is read, straight into each piece;
+    /// a deflate one (libdeflate takes whole buffers only) into a buffer first; a stored one is
+    /// read. The reader and the entry must outlive it.
+    class member_stream {
+    public:
+        member_stream(const zip_reader& reader, const zip_entry& entry);
+        ~member_stream();
+        member_stream(const member_stream&) = delete;
+        member_stream& operator=(const member_stream&) = delete;
+
+        /// Fills `out` with the member's next bytes. usage_error when fewer are left than asked
+        /// for; format_error when the data is corrupt.
+        void read(std::span<std::byte> out);
+        /// The bytes not read yet.
+        std::uint64_t remaining() const noexcept;
+        /// Once every byte has been read: checks that the data ends there and its CRC-32.
+        void finish();
+
+    private:
+        struct state;
+        std::unique_ptr<state> state_;
+    };
     /// A small member (up to `small_member_size` bytes) in a buffer of the calling thread's, valid
     /// until its next call, CRC checked. A stored one and its local header come in one read,
     /// where read_into takes two: with thousands of small arrays, that read is most of the cost.
