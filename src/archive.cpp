@@ -111,7 +111,9 @@ value::list_type parse_lines(std::string_view text, std::size_t first_line, std:
         if (line.find_first_not_of(" \t") != std::string_view::npos) {
             source.resize(source_prefix);
             source += std::to_string(line_number);
-            items.push_back(detail::parse_json(line, source, false, max_depth));
+            // The member was read with json_padding bytes after it, and every line is followed
+            // by at least those: the parser reads the line where it is, with no copy.
+            items.push_back(detail::parse_json(detail::padded_json{line}, source, false, max_depth));
         }
         if (end == std::string_view::npos) break;
         text.remove_prefix(end + 1);
@@ -121,7 +123,7 @@ value::list_type parse_lines(std::string_view text, std::size_t first_line, std:
 
 // A member of several MiB is parsed in parts of whole lines on up to `threads` threads.
 value parse_jsonl(const zip_reader& zip, const zip_entry& e, unsigned threads) {
-    auto data = zip.read(e);
+    auto data = zip.read(e, detail::json_padding);
     const std::string_view text = member_text(data, e);
     // Below this a thread costs about what it saves.
     constexpr std::size_t part_size = std::size_t{4} << 20;
