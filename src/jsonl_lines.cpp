@@ -1,6 +1,9 @@
 #include <zanj/detail/jsonl_lines.hpp>
 
+#include <zanj/detail/file_io.hpp> // advise_huge_pages
+
 #include <algorithm>
+#include <span>
 #include <utility>
 
 namespace zanj::detail {
@@ -31,9 +34,14 @@ void jsonl_lines::add(value item) {
     if (count_++ == 0) {
         // Lines of a list tend to be alike: room for as many as the first, and a tenth more,
         // spares the text's regrowths (copies of all it holds so far).
-        if (expected_ > 1) text_.reserve(text_.size() * expected_ + text_.size() * expected_ / 10);
+        if (expected_ > 1) reserve_text(text_, text_.size() * expected_ + text_.size() * expected_ / 10);
         first_ = std::move(item);
     }
+}
+
+void jsonl_lines::reserve_text(std::string& text, std::size_t n) {
+    text.reserve(n);
+    advise_huge_pages(std::as_writable_bytes(std::span(text.data(), text.capacity())));
 }
 
 void jsonl_lines::add_alike(std::string&& lines, std::size_t count) {

@@ -237,7 +237,7 @@ private:
                 return;
             }
             std::string& text = texts[part];
-            text.reserve(line_size * (end - begin) * 11 / 10);
+            detail::jsonl_lines::reserve_text(text, line_size * (end - begin) * 11 / 10);
             detail::json_text out(text, detail::jsonl_lines::line_options);
             while (begin + n < end && detail::jsonl_lines::write_line(text, out, json_of(*item))) ++n, ++item;
         });
