@@ -157,9 +157,10 @@ void json_text::newline() {
     if (open_.back()) {
         open_.back() = false;
         newline();
+    } else if (options_.indent < 0) {
+        out_.append(", ", 2);
     } else {
         out_ += ',';
-        if (options_.indent < 0) out_ += ' ';
         newline();
     }
 }
@@ -189,6 +190,20 @@ void json_text::end_list() { close(']'); }
     write_string(k, out_);
     out_ += ": ";
     after_key_ = true;
+}
+
+[[gnu::flatten]] void json_text::prepared_key(std::string_view text) {
+    before_value();
+    out_ += text;
+    after_key_ = true;
+}
+
+std::string json_text::prepare_key(std::string_view k) { return quoted(k) + ": "; }
+
+std::string json_text::quoted(std::string_view s) {
+    std::string out;
+    write_string(s, out);
+    return out;
 }
 
 [[gnu::flatten]] void json_text::string(std::string_view s) {

@@ -228,16 +228,20 @@ struct handler<T> {
         static const bool keys_distinct = distinct_keys();
         if (!keys_distinct)
             throw usage_error(std::string(description().name) + " has repeated keys: its items go through serialize()");
+        // The keys and the format string as JSON text, escaped once: scanning them again for
+        // every record was a sixth of writing (d)'s 100,000 lines.
+        static const quoted_texts texts;
         out.begin_object();
-        out.key(zanj::format_key);
-        out.string(format_key());
+        out.prepared_key(texts.format_key);
+        out.raw(texts.format);
         if constexpr (versioned) {
-            out.key(version_key);
+            out.prepared_key(texts.version_key);
             out.unsigned_integer(std::get<version_at>(schema()).current);
         }
+        std::size_t i = 0;
         std::apply(
             [&](const auto&... f) {
-                ((out.key(f.name),
+                ((out.prepared_key(texts.fields[i++]),
                   handler<typename std::remove_cvref_t<decltype(f)>::member_type>::write_json(obj.*(f.pointer), out)),
                  ...);
             },
@@ -316,6 +320,16 @@ private:
         });
         return true;
     }
+
+    // What write_json writes of every item whatever its fields hold.
+    struct quoted_texts {
+        std::string format_key = detail::json_text::prepare_key(zanj::format_key);
+        std::string format = detail::json_text::quoted(handler::format_key());
+        std::string version_key = detail::json_text::prepare_key(zanj::version_key);
+        std::vector<std::string> fields = std::apply(
+            [](const auto&... f) { return std::vector<std::string>{detail::json_text::prepare_key(f.name)...}; },
+            description().fields);
+    };
 
     static bool distinct_keys() {
         std::vector<std::string_view> keys{zanj::format_key, version_key};

@@ -45,6 +45,14 @@ public:
     void end_list();
     /// The key of the next member of the object being written.
     void key(std::string_view k);
+    /// key() for a key prepared by prepare_key(): for the keys a type writes in every item,
+    /// checked and escaped once.
+    void prepared_key(std::string_view text);
+    /// The text key(k) writes: `k` as a JSON string and the separator after it.
+    /// Throws type_error when `k` is not valid UTF-8.
+    static std::string prepare_key(std::string_view k);
+    /// The JSON text of `s`, quotes included. Throws type_error when `s` is not valid UTF-8.
+    static std::string quoted(std::string_view s);
     void string(std::string_view s);
     void integer(std::int64_t i);
     void unsigned_integer(std::uint64_t u);
