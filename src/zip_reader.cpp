@@ -109,9 +109,6 @@ struct zip_reader::impl {
     std::uint64_t size = 0;
     std::vector<zip_entry> entries;
     key_index index; // of the entries' names
-    // The entry after the last one found: what find() tries before the index. Only a guess, so
-    // threads may race on it.
-    mutable std::atomic<std::size_t> next_guess{0};
     std::ptrdiff_t position_of(std::string_view name, std::uint32_t hash) const noexcept {
         return index.find(name, hash, [this](std::size_t i) -> std::string_view { return entries[i].name; });
     }
@@ -486,19 +483,30 @@ zip_reader& zip_reader::operator=(zip_reader&&) noexcept = default;
 
 const std::vector<zip_entry>& zip_reader::entries() const noexcept { return impl_->entries; }
 
+namespace {
+// The entry after the one a thread found last, in the reader it looked in: a guess, checked
+// before use. Per thread, so that a whole read's check of externals_info, which looks members
+// up on a thread of its own, neither breaks the caller's sequence nor shares a cache line.
+struct find_guess {
+    const void* reader = nullptr;
+    std::size_t next = 0;
+};
+thread_local find_guess last_found;
+} // namespace
+
 const zip_entry* zip_reader::find(std::string_view name) const noexcept {
     // Members are mostly looked up in the order they were written (a tree's stubs come in the
     // order of its externals), so the entry after the last one found is compared first: its
     // name sits next to the last one's in memory, where the index's slot and entry are each
     // a cache miss away (a tenth of opening and listing 10,000 arrays went to finding them).
     const std::vector<zip_entry>& entries = impl_->entries;
-    std::size_t at = impl_->next_guess.load(std::memory_order_relaxed);
+    std::size_t at = last_found.reader == impl_.get() ? last_found.next : entries.size();
     if (at >= entries.size() || entries[at].name != name) {
         const std::ptrdiff_t i = impl_->position_of(name, key_index::hash(name));
         if (i < 0) return nullptr;
         at = static_cast<std::size_t>(i);
     }
-    impl_->next_guess.store(at + 1, std::memory_order_relaxed);
+    last_found = {impl_.get(), at + 1};
     return &entries[at];
 }
 
