@@ -697,13 +697,10 @@ detail::npy_header_info archive::impl::npy_header(const zip_entry& e) const {
     // numpy's headers are short; read the start, then the rest if the length field asks for it.
     std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(e.uncompressed_size, 256)));
     zip.read_stored(e, 0, head);
-    if (head.size() >= 12 && head[0] == std::byte{0x93}) {
-        const bool v1 = head[6] == std::byte{1};
-        std::size_t length = std::to_integer<std::size_t>(head[8]) | std::to_integer<std::size_t>(head[9]) << 8;
-        if (!v1) length |= std::to_integer<std::size_t>(head[10]) << 16 | std::to_integer<std::size_t>(head[11]) << 24;
+    if (const std::optional<detail::npy_header_extent> extent = detail::npy_extent_of(head)) {
         // A header over the limit is refused from its length field alone.
-        const std::size_t wanted = length > zip.limits().max_npy_header_size ? 0 : length;
-        const std::size_t total = std::min<std::uint64_t>(e.uncompressed_size, (v1 ? 10 : 12) + wanted);
+        const std::size_t wanted = extent->length > zip.limits().max_npy_header_size ? 0 : extent->length;
+        const std::size_t total = std::min<std::uint64_t>(e.uncompressed_size, extent->prefix + wanted);
         if (total > head.size()) {
             head.resize(total);
             zip.read_stored(e, 0, head);
@@ -729,26 +726,19 @@ detail::npy_header_info parse_npy_header(std::span<const std::byte> bytes, const
     return info;
 }
 
-// The NPY header at the start of a member being read as a stream: the fixed start, then as many
-// bytes as its length field gives. Empty when the member is too short for one, is no NPY data,
-// or the length is over the limit: a whole read then says what is wrong.
+// The NPY header at the start of a member being read as a stream: its first bytes, then as many
+// as its length field gives. Empty when the member is too short for one, is no NPY data, or the
+// length is over the limit: a whole read then says what is wrong.
 std::vector<std::byte> npy_header_bytes(detail::zip_reader::member_stream& in, const read_limits& limits) {
-    constexpr std::size_t v1_start = 10, v2_start = 12; // magic, version, length field
-    std::vector<std::byte> head(v1_start);
-    if (in.remaining() < head.size()) return {};
+    std::vector<std::byte> head(
+        static_cast<std::size_t>(std::min<std::uint64_t>(in.remaining(), detail::npy_prefix_max)));
     in.read(head);
-    if (head[0] != std::byte{0x93}) return {};
-    const bool v1 = head[6] == std::byte{1};
-    if (!v1) {
-        if (in.remaining() < v2_start - v1_start) return {};
-        head.resize(v2_start);
-        in.read(std::span(head).subspan(v1_start));
-    }
-    std::size_t length = std::to_integer<std::size_t>(head[8]) | std::to_integer<std::size_t>(head[9]) << 8;
-    if (!v1) length |= std::to_integer<std::size_t>(head[10]) << 16 | std::to_integer<std::size_t>(head[11]) << 24;
-    if (length > limits.max_npy_header_size || length > in.remaining()) return {};
+    const std::optional<detail::npy_header_extent> extent = detail::npy_extent_of(head);
+    if (!extent || extent->length > limits.max_npy_header_size) return {};
+    const std::size_t end = extent->prefix + extent->length;
+    if (end < head.size() || end - head.size() > in.remaining()) return {};
     const std::size_t start = head.size();
-    head.resize(start + length);
+    head.resize(end);
     in.read(std::span(head).subspan(start));
     return head;
 }
@@ -803,11 +793,16 @@ void archive::impl::npy_into(const zip_entry& e, const stub_entry* stub, const a
     auto recorded = [&](dtype stored) {
         return stub ? detail::recorded_dtype(stub->dtype, stored) : recorded_dtype(e.name, stored);
     };
-    auto fill = [&](dtype type, const shape_type& shape, std::span<const std::byte> bytes) {
+    // The room `place` gives for an array of `nbytes`: exactly that, or the placer is wrong.
+    auto room = [&](dtype type, const shape_type& shape, std::size_t nbytes) {
         std::span<std::byte> out = place(type, shape);
-        if (out.size() != bytes.size())
+        if (out.size() != nbytes)
             throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
-                              "', whose array has " + std::to_string(bytes.size()));
+                              "', whose array has " + std::to_string(nbytes));
+        return out;
+    };
+    auto fill = [&](dtype type, const shape_type& shape, std::span<const std::byte> bytes) {
+        std::span<std::byte> out = room(type, shape, bytes.size());
         if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size());
     };
     if (e.method == compression_method::store && e.uncompressed_size <= small_member) {
@@ -821,11 +816,8 @@ void archive::impl::npy_into(const zip_entry& e, const stub_entry* stub, const a
     } else if (e.method == compression_method::store) {
         detail::npy_header_info h = npy_header(e);
         if (is_plain(h)) {
-            std::span<std::byte> out = place(h.type, h.shape);
-            const std::size_t nbytes = static_cast<std::size_t>(e.uncompressed_size) - h.data_offset;
-            if (out.size() != nbytes)
-                throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
-                                  "', which holds " + std::to_string(nbytes));
+            std::span<std::byte> out =
+                room(h.type, h.shape, static_cast<std::size_t>(e.uncompressed_size) - h.data_offset);
             std::vector<std::byte> header(h.data_offset);
             zip.read_into(e, header, out, settings.threads);
             return;
@@ -838,11 +830,7 @@ void archive::impl::npy_into(const zip_entry& e, const stub_entry* stub, const a
             detail::npy_header_info h = parse_npy_header(head, e, zip.limits());
             if (is_plain(h)) {
                 h.type = recorded(h.type);
-                std::span<std::byte> out = place(h.type, h.shape);
-                if (out.size() != in.remaining())
-                    throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
-                                      "', which holds " + std::to_string(in.remaining()));
-                in.read(out);
+                in.read(room(h.type, h.shape, static_cast<std::size_t>(in.remaining())));
                 in.finish();
                 return;
             }

@@ -238,6 +238,16 @@ std::string npy_header_aligned_at(dtype type, std::span<const std::size_t> shape
     return header_of(dict, shortest + pad - 10);
 }
 
+std::optional<npy_header_extent> npy_extent_of(std::span<const std::byte> start) noexcept {
+    auto u8 = [&](std::size_t i) { return static_cast<std::size_t>(static_cast<std::uint8_t>(start[i])); };
+    if (start.size() < 10 || std::memcmp(start.data(), magic.data(), magic.size()) != 0) return std::nullopt;
+    const bool v1 = u8(6) == 1;
+    npy_header_extent extent{v1 ? std::size_t{10} : npy_prefix_max, u8(8) | u8(9) << 8};
+    if (start.size() < extent.prefix) return std::nullopt;
+    if (!v1) extent.length |= u8(10) << 16 | u8(11) << 24;
+    return extent;
+}
+
 npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_view member,
                                  std::uint64_t max_header_size) {
     auto u8 = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
@@ -246,10 +256,9 @@ npy_header_info npy_parse_header(std::span<const std::byte> bytes, std::string_v
     std::uint8_t major = u8(6);
     if (major < 1 || major > 3)
         bad_npy(member, "unsupported NPY version " + std::to_string(major) + "." + std::to_string(u8(7)));
-    std::size_t prefix = major == 1 ? 10 : 12;
-    if (bytes.size() < prefix) bad_npy(member, "header is truncated");
-    std::size_t len = u8(8) | (std::size_t(u8(9)) << 8);
-    if (major > 1) len |= (std::size_t(u8(10)) << 16) | (std::size_t(u8(11)) << 24);
+    const std::optional<npy_header_extent> extent = npy_extent_of(bytes);
+    if (!extent) bad_npy(member, "header is truncated"); // the magic is there: too short for the prefix
+    const std::size_t prefix = extent->prefix, len = extent->length;
     if (len > max_header_size)
         throw limit_error(
             "invalid NPY data: header of " + std::to_string(len) + " bytes exceeds " +

@@ -98,6 +98,15 @@ struct directory_location {
 
 } // namespace
 
+namespace {
+// Bytes read whole to be used once and dropped (a member's compressed data), with their owner.
+struct transient_bytes {
+    std::shared_ptr<std::byte> owner;
+    std::span<const std::byte> bytes;
+    operator std::span<const std::byte>() const noexcept { return bytes; }
+};
+} // namespace
+
 struct zip_reader::impl {
     fs::path path;
     std::string path_text; // for messages
@@ -118,6 +127,14 @@ struct zip_reader::impl {
     // starts at 0), so that reading a member again costs no header read.
     std::unique_ptr<std::atomic<std::uint64_t>[]> data_offsets;
 
+    // A member's compressed data, at `offset` in the file, read whole: in huge pages, as JSON
+    // text is (the 8 MB of a member cost 2,000 page faults in 4 KiB pages).
+    transient_bytes read_compressed(const zip_entry& e, std::uint64_t offset) const {
+        const auto n = static_cast<std::size_t>(e.compressed_size);
+        std::shared_ptr<std::byte> owner = allocate_transient(n);
+        read_at({owner.get(), n}, offset);
+        return {owner, {owner.get(), n}};
+    }
     [[noreturn]] void fail(const std::string& why) const { throw format_error(why + " (" + path_text + ")"); }
     [[noreturn]] void fail_limit(const std::string& why, const std::string& member) const {
         throw limit_error(why + " (" + path_text + ")", {}, member);
@@ -587,12 +604,7 @@ void zip_reader::read_into(const zip_entry& e, std::span<std::byte> head, std::s
         joined = allocate_aligned(size);
         out = {joined.get(), size};
     }
-    // Read whole, decompressed, dropped: in huge pages, as JSON text is (the 8 MB of a member
-    // cost 2,000 page faults in 4 KiB pages).
-    const auto compressed_size = static_cast<std::size_t>(e.compressed_size);
-    const std::shared_ptr<std::byte> compressed = allocate_transient(compressed_size);
-    r.read_at({compressed.get(), compressed_size}, offset);
-    r.inflate_checked(e, {compressed.get(), compressed_size}, out);
+    r.inflate_checked(e, r.read_compressed(e, offset), out);
     if (joined) {
         std::memcpy(head.data(), out.data(), head.size());
         if (!body.empty()) std::memcpy(body.data(), out.data() + head.size(), body.size());
@@ -617,18 +629,16 @@ zip_reader::member_stream::member_stream(const zip_reader& reader, const zip_ent
     r.check_readable(e);
     state_->offset = r.data_offset(e);
     if (e.method == compression_method::store) return;
-    const auto compressed_size = static_cast<std::size_t>(e.compressed_size);
-    std::shared_ptr<std::byte> compressed = allocate_transient(compressed_size);
-    r.read_at({compressed.get(), compressed_size}, state_->offset);
+    const transient_bytes compressed = r.read_compressed(e, state_->offset);
     if (e.method == compression_method::zstd) {
-        state_->bytes = std::move(compressed);
-        state_->zstd = std::make_unique<stream_decompressor>(
-            std::span<const std::byte>(state_->bytes.get(), compressed_size), e.uncompressed_size, e.name, r.path_text);
+        state_->bytes = compressed.owner;
+        state_->zstd =
+            std::make_unique<stream_decompressor>(compressed.bytes, e.uncompressed_size, e.name, r.path_text);
         return;
     }
     const auto size = static_cast<std::size_t>(e.uncompressed_size);
     state_->bytes = allocate_transient(size);
-    r.inflate_checked(e, {compressed.get(), compressed_size}, {state_->bytes.get(), size}); // checks the CRC
+    r.inflate_checked(e, compressed, {state_->bytes.get(), size}); // checks the CRC
 }
 
 zip_reader::member_stream::~member_stream() = default;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,6 +43,18 @@ struct npy_header_info {
     /// Offset of the data from the start of the member.
     std::size_t data_offset = 0;
 };
+
+/// How much of an NPY member its header takes, from the member's first bytes: the prefix (magic,
+/// version and length field) and the length of the header text after it.
+struct npy_header_extent {
+    std::size_t prefix = 0; ///< 10 for version 1.0, 12 for later versions
+    std::size_t length = 0; ///< as the length field says, unchecked
+};
+/// The most bytes npy_extent_of needs.
+inline constexpr std::size_t npy_prefix_max = 12;
+/// The extent of the header at the start of `start`, or nothing when `start` does not begin with
+/// the NPY magic or is shorter than the prefix. The version is not checked (npy_parse_header does).
+std::optional<npy_header_extent> npy_extent_of(std::span<const std::byte> start) noexcept;
 
 /// Parses the header of an NPY member; `member` names it in errors. A header longer than
 /// `max_header_size` bytes is refused with limit_error; a shape whose element count or byte
