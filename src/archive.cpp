@@ -2,6 +2,7 @@
 
 #include <zanj/detail/array_codec.hpp>
 #include <zanj/detail/crc32.hpp>
+#include <zanj/detail/decode_ahead.hpp>
 #include <zanj/detail/journal.hpp>
 #include <zanj/detail/json_io.hpp>
 #include <zanj/detail/key_index.hpp>
@@ -414,6 +415,8 @@ struct archive::impl {
     ndarray npy(std::string_view member, const read_options& options) const;
     // `stub`: the member's stub in the tree when known, for the dtype it records.
     void npy_into(const zip_entry& e, const stub_entry* stub, const array_placer& place) const;
+    // Copies `a`, member e's array as npy() gives it, into the room `place` gives.
+    static void place_copy(const zip_entry& e, const ndarray& a, const array_placer& place);
     // Where the stub of `member` sits in the tree: for messages.
     std::string stub_path(std::string_view member) const;
     template <class Node>
@@ -789,35 +792,45 @@ ndarray archive::impl::npy(std::string_view member, const read_options& options)
     return recorded == a.type() ? a : a.view_as(recorded);
 }
 
+namespace {
+// The room `place` gives member e's array of `nbytes`: exactly that, or the placer is wrong.
+std::span<std::byte> room_for(const zip_entry& e, const array_placer& place, dtype type, const shape_type& shape,
+                              std::size_t nbytes) {
+    std::span<std::byte> out = place(type, shape);
+    if (out.size() != nbytes)
+        throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
+                          "', whose array has " + std::to_string(nbytes));
+    return out;
+}
+
+void fill(const zip_entry& e, const array_placer& place, dtype type, const shape_type& shape,
+          std::span<const std::byte> bytes) {
+    std::span<std::byte> out = room_for(e, place, type, shape, bytes.size());
+    if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size());
+}
+} // namespace
+
+void archive::impl::place_copy(const zip_entry& e, const ndarray& a, const array_placer& place) {
+    fill(e, place, a.type(), a.shape(), a.byte_span());
+}
+
 void archive::impl::npy_into(const zip_entry& e, const stub_entry* stub, const array_placer& place) const {
     auto recorded = [&](dtype stored) {
         return stub ? detail::recorded_dtype(stub->dtype, stored) : recorded_dtype(e.name, stored);
-    };
-    // The room `place` gives for an array of `nbytes`: exactly that, or the placer is wrong.
-    auto room = [&](dtype type, const shape_type& shape, std::size_t nbytes) {
-        std::span<std::byte> out = place(type, shape);
-        if (out.size() != nbytes)
-            throw usage_error("room for " + std::to_string(out.size()) + " bytes given for member '" + e.name +
-                              "', whose array has " + std::to_string(nbytes));
-        return out;
-    };
-    auto fill = [&](dtype type, const shape_type& shape, std::span<const std::byte> bytes) {
-        std::span<std::byte> out = room(type, shape, bytes.size());
-        if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size());
     };
     if (e.method == compression_method::store && e.uncompressed_size <= small_member) {
         const std::span<const std::byte> bytes = zip.read_small(e);
         detail::npy_header_info h = parse_npy_header(bytes, e, zip.limits());
         if (is_plain(h)) {
             h.type = recorded(h.type);
-            fill(h.type, h.shape, bytes.subspan(h.data_offset));
+            fill(e, place, h.type, h.shape, bytes.subspan(h.data_offset));
             return;
         }
     } else if (e.method == compression_method::store) {
         detail::npy_header_info h = npy_header(e);
         if (is_plain(h)) {
             std::span<std::byte> out =
-                room(h.type, h.shape, static_cast<std::size_t>(e.uncompressed_size) - h.data_offset);
+                room_for(e, place, h.type, h.shape, static_cast<std::size_t>(e.uncompressed_size) - h.data_offset);
             std::vector<std::byte> header(h.data_offset);
             zip.read_into(e, header, out, settings.threads);
             return;
@@ -830,14 +843,13 @@ void archive::impl::npy_into(const zip_entry& e, const stub_entry* stub, const a
             detail::npy_header_info h = parse_npy_header(head, e, zip.limits());
             if (is_plain(h)) {
                 h.type = recorded(h.type);
-                in.read(room(h.type, h.shape, static_cast<std::size_t>(in.remaining())));
+                in.read(room_for(e, place, h.type, h.shape, static_cast<std::size_t>(in.remaining())));
                 in.finish();
                 return;
             }
         }
     }
-    ndarray a = npy(e.name, {});
-    fill(a.type(), a.shape(), a.byte_span());
+    place_copy(e, npy(e.name, {}), place);
 }
 
 std::string archive::impl::stub_path(std::string_view member) const {
@@ -1021,11 +1033,51 @@ struct archive::source final : detail::external_source {
 
     // A whole read takes its small members in the file's order: through windows of it.
     std::optional<zip_reader::read_ahead> ahead;
+    // A whole read of an archive opened for it (ZANJ::read) has its compressed arrays
+    // decompressed on worker threads ahead of it: by tree stub, its item there, or `none`.
+    // Declared last, so that its workers stop first.
+    static constexpr std::size_t none = SIZE_MAX;
+    std::vector<std::size_t> decoded_item;
+    std::unique_ptr<detail::decode_ahead> decoded;
 
     source(const impl& a, read_options o, bool whole_tree)
         : archive(a), options(o), whole(whole_tree), behind(whole_tree && a.checked_behind) {
         if (whole && !behind) archive.externals();
         if (whole) ahead.emplace(archive.zip);
+        if (whole && archive.whole_read_only) decode_ahead_of_read();
+    }
+
+    // The arrays being decoded ahead, or decoded and not yet taken, hold at most this much (or
+    // one array, when larger).
+    static constexpr std::uint64_t decode_ahead_budget = std::uint64_t{64} << 20;
+
+    void decode_ahead_of_read() {
+        const unsigned threads = detail::resolve_threads(archive.settings.threads);
+        if (threads <= 1) return;
+        std::vector<std::uint64_t> sizes;
+        std::vector<const zip_entry*> entries;
+        decoded_item.assign(archive.tree_stubs.size(), none);
+        for (std::size_t s = 0; s < archive.tree_stubs.size(); ++s) {
+            const zip_entry* e = archive.array_entry(&archive.tree_stubs[s]);
+            if (!e || e->method == compression_method::store) continue;
+            decoded_item[s] = sizes.size();
+            sizes.push_back(e->uncompressed_size);
+            entries.push_back(e);
+        }
+        // One array alone has nothing to overlap with.
+        if (sizes.size() < 2) return;
+        decoded = std::make_unique<detail::decode_ahead>(
+            std::move(sizes),
+            [&a = archive, entries = std::move(entries)](std::size_t i) { return a.npy(entries[i]->name, {}); },
+            threads - 1, decode_ahead_budget);
+    }
+    // `member`'s array as a worker decoded it, or nullopt: then the caller decodes it.
+    std::optional<ndarray> take_decoded(std::string_view member, const impl::stub_entry* stub) const {
+        if (!decoded) return std::nullopt;
+        if (!stub || stub->member != member) stub = archive.tree_stub(member);
+        if (!stub) return std::nullopt;
+        const std::size_t item = decoded_item[static_cast<std::size_t>(stub - archive.tree_stubs.data())];
+        return item == none ? std::nullopt : decoded->take(item);
     }
 
     bool has(std::string_view member, external_type type) const {
@@ -1046,11 +1098,16 @@ struct archive::source final : detail::external_source {
     void release_jsonl(std::string_view member) const override {
         if (whole && archive.whole_read_only) archive.drop_jsonl(member);
     }
-    ndarray npy(std::string_view member) const override { return archive.npy(member, options); }
+    ndarray npy(std::string_view member) const override {
+        if (std::optional<ndarray> a = take_decoded(member, found_stub)) return std::move(*a);
+        return archive.npy(member, options);
+    }
     // The caller's storage is a copy whatever the access, and copies are checked.
     void npy_into(std::string_view member, const array_placer& place) const override {
-        if (found_stub && found_stub->member == member) return archive.npy_into(*found_entry, found_stub, place);
-        archive.npy_into(archive.entry_of(member), nullptr, place);
+        const bool found = found_stub && found_stub->member == member;
+        const zip_entry& e = found ? *found_entry : archive.entry_of(member);
+        if (std::optional<ndarray> a = take_decoded(member, found_stub)) return impl::place_copy(e, *a, place);
+        archive.npy_into(e, found ? found_stub : nullptr, place);
     }
     void finish() const override {
         if (!behind) return;

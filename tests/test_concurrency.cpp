@@ -5,6 +5,7 @@
 // scripts/run-sanitizers.sh tsan runs these under ThreadSanitizer.
 
 #include <zanj/zanj.hpp>
+#include <zanj/detail/decode_ahead.hpp>
 #include <zanj/detail/zip.hpp>
 
 #include "support.hpp"
@@ -14,12 +15,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <functional>
 #include <latch>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -353,4 +356,184 @@ TEST_CASE("a long list of plain records is written in parts on several threads, 
     CHECK(members[0] == members[1]);
     CHECK(warnings[0].size() == 1);
     CHECK(warnings[0] == warnings[1]);
+}
+
+namespace {
+// What decode_ahead's tests decode: item i as an array holding i, with a pause that lets the
+// workers get ahead of the read; counts the calls and the items decoded and not yet taken.
+struct counted_decoder {
+    std::vector<std::atomic<int>> calls;
+    std::atomic<int> outstanding{0}, most_outstanding{0};
+    std::size_t failing = SIZE_MAX; // the item whose decode throws
+
+    explicit counted_decoder(std::size_t n) : calls(n) {}
+    zanj::ndarray operator()(std::size_t i) {
+        ++calls[i];
+        const int now = ++outstanding;
+        for (int m = most_outstanding; now > m && !most_outstanding.compare_exchange_weak(m, now);) {}
+        std::this_thread::sleep_for(std::chrono::microseconds(200 + 50 * (i % 3)));
+        if (i == failing) throw zanj::format_error("item " + std::to_string(i) + " is damaged");
+        return zanj::ndarray::from(std::vector<std::int64_t>{static_cast<std::int64_t>(i)});
+    }
+    // Item i through `ahead`, or decoded here when it leaves the item to the read.
+    std::int64_t take(zanj::detail::decode_ahead& ahead, std::size_t i) {
+        std::optional<zanj::ndarray> a;
+        try {
+            a = ahead.take(i);
+        } catch (...) {
+            --outstanding;
+            throw;
+        }
+        if (a) {
+            --outstanding;
+            return a->values<std::int64_t>()[0];
+        }
+        const std::int64_t v = (*this)(i).values<std::int64_t>()[0];
+        --outstanding;
+        return v;
+    }
+};
+} // namespace
+
+TEST_CASE("decode_ahead: each item decoded once, whatever the workers and the order it is asked in", "[concurrency]") {
+    constexpr std::size_t n = 40;
+    for (unsigned workers : {0u, 1u, 3u}) {
+        for (bool reverse : {false, true}) {
+            INFO(workers << " workers, " << (reverse ? "last item first" : "in order"));
+            counted_decoder decoder(n);
+            {
+                zanj::detail::decode_ahead ahead(
+                    std::vector<std::uint64_t>(n, 10), [&](std::size_t i) { return decoder(i); }, workers, 1000);
+                for (std::size_t k = 0; k < n; ++k) {
+                    const std::size_t i = reverse ? n - 1 - k : k;
+                    CHECK(decoder.take(ahead, i) == static_cast<std::int64_t>(i));
+                }
+                // Asked again, an item is the caller's.
+                CHECK_FALSE(ahead.take(3).has_value());
+                CHECK_FALSE(ahead.take(n).has_value());
+            }
+            for (std::size_t i = 0; i < n; ++i) CHECK(decoder.calls[i] == 1);
+        }
+    }
+}
+
+TEST_CASE("decode_ahead: within its budget; a failure is thrown by the take of its item", "[concurrency]") {
+    SECTION("items decoded and not taken stay within the budget, and one larger than it still goes") {
+        // 10 bytes each, 25 allowed: two decoded ahead at most, each worker's and the read's own.
+        counted_decoder decoder(30);
+        zanj::detail::decode_ahead ahead(
+            std::vector<std::uint64_t>(30, 10), [&](std::size_t i) { return decoder(i); }, 3, 25);
+        for (std::size_t i = 0; i < 30; ++i) {
+            std::this_thread::sleep_for(std::chrono::microseconds(300)); // a slow read
+            CHECK(decoder.take(ahead, i) == static_cast<std::int64_t>(i));
+        }
+        CHECK(decoder.most_outstanding <= 3); // two ahead, and the read's own item
+        counted_decoder big(6);
+        zanj::detail::decode_ahead one_at_a_time(
+            std::vector<std::uint64_t>(6, 100), [&](std::size_t i) { return big(i); }, 2, 25);
+        for (std::size_t i = 0; i < 6; ++i) CHECK(big.take(one_at_a_time, i) == static_cast<std::int64_t>(i));
+        CHECK(big.most_outstanding <= 2);
+    }
+    SECTION("a failure reaches the read when it takes that item, and not before") {
+        counted_decoder decoder(12);
+        decoder.failing = 5;
+        zanj::detail::decode_ahead ahead(
+            std::vector<std::uint64_t>(12, 10), [&](std::size_t i) { return decoder(i); }, 2, 1000);
+        for (std::size_t i = 0; i < 5; ++i) CHECK(decoder.take(ahead, i) == static_cast<std::int64_t>(i));
+        CHECK_THROWS_WITH(decoder.take(ahead, 5), Catch::Contains("item 5 is damaged"));
+        for (std::size_t i = 6; i < 12; ++i) CHECK(decoder.take(ahead, i) == static_cast<std::int64_t>(i));
+    }
+    SECTION("dropped with items being decoded, left undecoded and failed, it stops") {
+        counted_decoder decoder(50);
+        decoder.failing = 2;
+        {
+            zanj::detail::decode_ahead ahead(
+                std::vector<std::uint64_t>(50, 10), [&](std::size_t i) { return decoder(i); }, 3, 30);
+            CHECK(decoder.take(ahead, 0) == 0);
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        int decoded = 0;
+        for (const auto& c : decoder.calls) decoded += c;
+        CHECK(decoded < 50); // the budget held the workers back
+    }
+}
+
+namespace {
+struct packed_arrays {
+    std::map<std::string, xt::xarray<float>> zstd, deflated;
+    xt::xarray<double> stored;
+    std::vector<xt::xarray<std::int32_t>> listed; // in the tree, each a compressed member
+    bool operator==(const packed_arrays&) const = default;
+};
+ZANJ_DATACLASS(packed_arrays, zstd, deflated, stored, listed);
+
+packed_arrays make_packed() {
+    packed_arrays p;
+    for (int i = 0; i < 6; ++i) {
+        auto a = xt::xarray<float>::from_shape({static_cast<std::size_t>(3000 + 700 * i)});
+        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * 7 + i) % 113);
+        p.zstd.emplace("z" + std::to_string(i), a);
+        p.deflated.emplace("d" + std::to_string(i), a + 1.0f);
+    }
+    p.stored = xt::xarray<double>::from_shape({64, 64});
+    for (std::size_t k = 0; k < p.stored.size(); ++k) p.stored.data()[k] = static_cast<double>(k);
+    for (int i = 0; i < 3; ++i) p.listed.push_back(xt::xarray<std::int32_t>::from_shape({2000}) * 0 + i);
+    return p;
+}
+} // namespace
+
+TEST_CASE("a whole read decompresses its compressed arrays on several threads, as on one", "[concurrency]") {
+    const packed_arrays data = make_packed();
+    zanj::config save_cfg;
+    save_cfg.compress = zanj::compression_policy::all({zanj::compression_method::zstd, 3});
+    for (const char* path : {"/deflated/*", "/listed/*"}) {
+        zanj::storage_hint hint;
+        hint.path = path;
+        hint.compression = zanj::compression{zanj::compression_method::deflate};
+        save_cfg.storage_hints.push_back(hint);
+    }
+    zanj::storage_hint stored;
+    stored.path = "/stored";
+    stored.compression = zanj::compression{zanj::compression_method::store};
+    save_cfg.storage_hints.push_back(stored);
+    const fs::path p = zanj::ZANJ(save_cfg).save(data, zanj_test::fresh_dir("conc_decode_ahead") / "packed");
+    zanj::detail::zip_reader reader(p);
+    REQUIRE(reader.find("zstd/z0.npy")->method == zanj::compression_method::zstd);
+    REQUIRE(reader.find("deflated/d0.npy")->method == zanj::compression_method::deflate);
+    REQUIRE(reader.find("stored.npy")->method == zanj::compression_method::store);
+
+    for (unsigned threads : {1u, 2u, 4u}) {
+        INFO("threads " << threads);
+        zanj::config cfg;
+        cfg.threads = threads;
+        CHECK(zanj::ZANJ(cfg).read<packed_arrays>(p) == data);
+        const zanj::value untyped = zanj::ZANJ(cfg).read(p);
+        CHECK(untyped["zstd"]["z5"].as_array().values<float>()[8] == data.zstd.at("z5")(8));
+        CHECK(untyped["deflated"]["d2"].as_array().values<float>()[1] == data.deflated.at("d2")(1));
+        // A read of an archive handle does not decode ahead, and reads the same.
+        CHECK(zanj::archive(p, cfg).read<packed_arrays>() == data);
+    }
+
+    // A damaged member fails the read with the message a one-thread read gives, whether a
+    // worker or the read itself decompressed it.
+    const std::vector<char> bytes = zanj_test::read_file(p);
+    for (const char* member : {"zstd/z0.npy", "zstd/z3.npy", "deflated/d5.npy"}) {
+        std::string bad(bytes.begin(), bytes.end());
+        const zanj::detail::zip_entry& e = *reader.find(member);
+        bad[static_cast<std::size_t>(reader.data_offset(e) + e.compressed_size / 2)] ^= 0x5a;
+        zanj_test::write_file(p, bad);
+        std::string messages[2];
+        for (unsigned threads : {1u, 3u}) {
+            zanj::config cfg;
+            cfg.threads = threads;
+            try {
+                (void)zanj::ZANJ(cfg).read<packed_arrays>(p);
+                FAIL(member << " was read, damaged, on " << threads << " threads");
+            } catch (const zanj::format_error& failure) {
+                messages[threads == 1 ? 0 : 1] = failure.what();
+            }
+        }
+        CHECK_THAT(messages[0], Catch::Contains(member));
+        CHECK(messages[0] == messages[1]);
+    }
 }
