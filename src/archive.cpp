@@ -385,6 +385,21 @@ struct archive::impl {
     value parse_meta_pruned() const;
     void open_tree(const zip_entry& e);
     void index_stubs(const value& node);
+    // f(member) for each array stub in `node` (outside external lists), in the order of the tree.
+    template <class F>
+    void for_each_array_stub(const value& node, F&& f) const {
+        if (node.is_list()) {
+            for (const value& child : node.as_list()) for_each_array_stub(child, f);
+        } else if (node.is_dict()) {
+            if (const detail::item_keys<value_node> keys{value_node(node)}; !keys.member().empty()) {
+                if (detail::is_array_format(keys.format_text())) f(keys.member());
+                return;
+            }
+            for (const auto& item : node.as_dict()) for_each_array_stub(item.second, f);
+        }
+    }
+    // Whether any .npy member is compressed: reads of archives without one look for none.
+    bool any_compressed_array = false;
     // One walk over the DOM at the open: indexes its stubs and large containers, and tells
     // whether the DOM can stand for the tree (no repeated keys, nesting within the limit).
     struct dom_walk_step; // where the walk is, without building paths it does not need
@@ -1033,51 +1048,55 @@ struct archive::source final : detail::external_source {
 
     // A whole read takes its small members in the file's order: through windows of it.
     std::optional<zip_reader::read_ahead> ahead;
-    // A whole read of an archive opened for it (ZANJ::read) has its compressed arrays
-    // decompressed on worker threads ahead of it: by tree stub, its item there, or `none`.
-    // Declared last, so that its workers stop first.
-    static constexpr std::size_t none = SIZE_MAX;
-    std::vector<std::size_t> decoded_item;
+    // The compressed arrays of the node a read loads are decompressed on worker threads ahead
+    // of it: by member, the item each is there. Declared last, so that its workers stop first.
+    std::unordered_map<std::string_view, std::size_t> decoded_item;
     std::unique_ptr<detail::decode_ahead> decoded;
 
-    source(const impl& a, read_options o, bool whole_tree)
+    source(const impl& a, read_options o, bool whole_tree, const value* loaded)
         : archive(a), options(o), whole(whole_tree), behind(whole_tree && a.checked_behind) {
         if (whole && !behind) archive.externals();
         if (whole) ahead.emplace(archive.zip);
-        if (whole && archive.whole_read_only) decode_ahead_of_read();
+        if (loaded) decode_ahead_of(*loaded);
     }
 
     // The arrays being decoded ahead, or decoded and not yet taken, hold at most this much (or
     // one array, when larger).
     static constexpr std::uint64_t decode_ahead_budget = std::uint64_t{64} << 20;
 
-    void decode_ahead_of_read() {
+    void decode_ahead_of(const value& node) {
         const unsigned threads = detail::resolve_threads(archive.settings.threads);
-        if (threads <= 1) return;
-        std::vector<std::uint64_t> sizes;
+        if (threads <= 1 || !archive.any_compressed_array) return;
         std::vector<const zip_entry*> entries;
-        decoded_item.assign(archive.tree_stubs.size(), none);
-        for (std::size_t s = 0; s < archive.tree_stubs.size(); ++s) {
-            const zip_entry* e = archive.array_entry(&archive.tree_stubs[s]);
-            if (!e || e->method == compression_method::store) continue;
-            decoded_item[s] = sizes.size();
-            sizes.push_back(e->uncompressed_size);
-            entries.push_back(e);
+        auto add = [&](std::string_view member) {
+            const zip_entry* e = archive.zip.find(member);
+            if (e && e->method != compression_method::store && decoded_item.emplace(member, entries.size()).second)
+                entries.push_back(e);
+        };
+        // The root's stubs are indexed already, in the order of the tree.
+        if (&node == &archive.tree_) {
+            for (const impl::stub_entry& stub : archive.tree_stubs)
+                if (detail::is_array_format(stub.format)) add(stub.member);
+        } else {
+            archive.for_each_array_stub(node, add);
         }
         // One array alone has nothing to overlap with.
-        if (sizes.size() < 2) return;
+        if (entries.size() < 2) {
+            decoded_item.clear();
+            return;
+        }
+        std::vector<std::uint64_t> sizes;
+        for (const zip_entry* e : entries) sizes.push_back(e->uncompressed_size);
         decoded = std::make_unique<detail::decode_ahead>(
             std::move(sizes),
             [&a = archive, entries = std::move(entries)](std::size_t i) { return a.npy(entries[i]->name, {}); },
             threads - 1, decode_ahead_budget);
     }
     // `member`'s array as a worker decoded it, or nullopt: then the caller decodes it.
-    std::optional<ndarray> take_decoded(std::string_view member, const impl::stub_entry* stub) const {
+    std::optional<ndarray> take_decoded(std::string_view member) const {
         if (!decoded) return std::nullopt;
-        if (!stub || stub->member != member) stub = archive.tree_stub(member);
-        if (!stub) return std::nullopt;
-        const std::size_t item = decoded_item[static_cast<std::size_t>(stub - archive.tree_stubs.data())];
-        return item == none ? std::nullopt : decoded->take(item);
+        const auto it = decoded_item.find(member);
+        return it == decoded_item.end() ? std::nullopt : decoded->take(it->second);
     }
 
     bool has(std::string_view member, external_type type) const {
@@ -1099,14 +1118,14 @@ struct archive::source final : detail::external_source {
         if (whole && archive.whole_read_only) archive.drop_jsonl(member);
     }
     ndarray npy(std::string_view member) const override {
-        if (std::optional<ndarray> a = take_decoded(member, found_stub)) return std::move(*a);
+        if (std::optional<ndarray> a = take_decoded(member)) return std::move(*a);
         return archive.npy(member, options);
     }
     // The caller's storage is a copy whatever the access, and copies are checked.
     void npy_into(std::string_view member, const array_placer& place) const override {
         const bool found = found_stub && found_stub->member == member;
         const zip_entry& e = found ? *found_entry : archive.entry_of(member);
-        if (std::optional<ndarray> a = take_decoded(member, found_stub)) return impl::place_copy(e, *a, place);
+        if (std::optional<ndarray> a = take_decoded(member)) return impl::place_copy(e, *a, place);
         archive.npy_into(e, found ? found_stub : nullptr, place);
     }
     void finish() const override {
@@ -1130,6 +1149,8 @@ std::unique_ptr<archive::impl> archive::impl::open_members(zip_reader zip, confi
                                                            bool whole_read) {
     auto a = std::make_unique<impl>(std::move(zip));
     a->settings = std::move(settings);
+    for (const zip_entry& e : a->zip.entries())
+        if (e.method != compression_method::store && e.name.ends_with(".npy")) a->any_compressed_array = true;
     a->registry = registry ? std::move(registry) : std::make_shared<const loader_registry>();
     const zip_entry& tree_entry = require_member(a->zip, tree_member);
     const zip_entry& meta_entry = require_member(a->zip, meta_member);
@@ -1244,8 +1265,9 @@ const value& archive::tree() const { return impl_->tree(); }
 const config& archive::settings() const noexcept { return impl_->settings; }
 const loader_registry* archive::registry() const noexcept { return impl_->registry.get(); }
 
-std::unique_ptr<detail::external_source> archive::make_source(read_options options, bool whole_tree) const {
-    return std::make_unique<source>(*impl_, options, whole_tree);
+std::unique_ptr<detail::external_source> archive::make_source(read_options options, bool whole_tree,
+                                                              const value* loaded) const {
+    return std::make_unique<source>(*impl_, options, whole_tree, loaded);
 }
 
 const std::vector<item_info>& archive::items() const {
@@ -1352,7 +1374,7 @@ value archive::read(std::string_view path, read_options options) const {
     object_path where;
     std::optional<value> built;
     const value& node = node_at(path, where, built);
-    auto externals = make_source(options, where.empty());
+    auto externals = make_source(options, where.empty(), &node);
     loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
     value loaded = impl_->registry->rebuild(node, l);
     externals->finish();
@@ -1360,9 +1382,9 @@ value archive::read(std::string_view path, read_options options) const {
 }
 
 value archive::read_filter(const std::function<bool(const item_info&)>& keep, read_options options) const {
-    auto externals = make_source(options, true);
     object_path root;
     value tree = impl_->filtered(impl_->tree(), root, keep);
+    auto externals = make_source(options, true, &tree);
     loader l(impl_->settings, impl_->registry.get(), externals.get());
     return impl_->registry->rebuild(std::move(tree), l);
 }
@@ -1371,7 +1393,7 @@ ndarray archive::array(std::string_view path, read_options options) const {
     object_path where;
     std::optional<value> built;
     const value& node = node_at(path, where, built);
-    auto externals = make_source(options, false);
+    auto externals = make_source(options, false, nullptr);
     loader l(impl_->settings, impl_->registry.get(), externals.get(), std::move(where));
     return l.array(node);
 }

@@ -482,7 +482,7 @@ packed_arrays make_packed() {
 }
 } // namespace
 
-TEST_CASE("a whole read decompresses its compressed arrays on several threads, as on one", "[concurrency]") {
+TEST_CASE("reads decompress their compressed arrays on several threads, as on one", "[concurrency]") {
     const packed_arrays data = make_packed();
     zanj::config save_cfg;
     save_cfg.compress = zanj::compression_policy::all({zanj::compression_method::zstd, 3});
@@ -510,8 +510,15 @@ TEST_CASE("a whole read decompresses its compressed arrays on several threads, a
         const zanj::value untyped = zanj::ZANJ(cfg).read(p);
         CHECK(untyped["zstd"]["z5"].as_array().values<float>()[8] == data.zstd.at("z5")(8));
         CHECK(untyped["deflated"]["d2"].as_array().values<float>()[1] == data.deflated.at("d2")(1));
-        // A read of an archive handle does not decode ahead, and reads the same.
-        CHECK(zanj::archive(p, cfg).read<packed_arrays>() == data);
+        // Through an archive handle: the whole tree, a sub-tree, a filtered read.
+        const zanj::archive handle(p, cfg);
+        CHECK(handle.read<packed_arrays>() == data);
+        CHECK(handle.read<std::map<std::string, xt::xarray<float>>>("/zstd") == data.zstd);
+        CHECK(handle.read("/deflated")["d4"].as_array().values<float>()[3] == data.deflated.at("d4")(3));
+        const zanj::value kept =
+            handle.read_filter([](const zanj::item_info& item) { return item.path.str().rfind("/deflated", 0) != 0; });
+        CHECK(kept["zstd"]["z1"].as_array().values<float>()[5] == data.zstd.at("z1")(5));
+        CHECK(kept["listed"][2].as_array().values<std::int32_t>()[0] == 2);
     }
 
     // A damaged member fails the read with the message a one-thread read gives, whether a

@@ -206,7 +206,10 @@ private:
     // The item at `path`: a node of tree(), or its values built in `built` when the tree is not.
     const value& node_at(std::string_view path, object_path& where, std::optional<value>& built) const;
     // `whole_tree`: the read covers the root, and goes by externals_info (see archive::source).
-    std::unique_ptr<detail::external_source> make_source(read_options options, bool whole_tree) const;
+    // `loaded`: the node the read loads, whose compressed arrays are decompressed ahead of it on
+    // the other threads; none for a read of one array.
+    std::unique_ptr<detail::external_source> make_source(read_options options, bool whole_tree,
+                                                         const value* loaded) const;
     const config& settings() const noexcept;
     const loader_registry* registry() const noexcept;
 
@@ -225,7 +228,7 @@ auto archive::load_with(std::string_view path, Load&& load, read_options options
     object_path where;
     std::optional<value> built;
     const value& node = node_at(path, where, built);
-    auto externals = make_source(options, where.empty());
+    auto externals = make_source(options, where.empty(), &node);
     loader l(settings(), registry(), externals.get(), std::move(where));
     auto loaded = load(node, l);
     externals->finish();
