@@ -1063,6 +1063,7 @@ struct archive::source final : detail::external_source {
     // The arrays being decoded ahead, or decoded and not yet taken, hold at most this much (or
     // one array, when larger).
     static constexpr std::uint64_t decode_ahead_budget = std::uint64_t{64} << 20;
+    static constexpr std::uint64_t decode_ahead_minimum = std::uint64_t{1} << 20;
 
     void decode_ahead_of(const value& node) {
         const unsigned threads = detail::resolve_threads(archive.settings.threads);
@@ -1080,13 +1081,15 @@ struct archive::source final : detail::external_source {
         } else {
             archive.for_each_array_stub(node, add);
         }
-        // One array alone has nothing to overlap with.
-        if (entries.size() < 2) {
+        std::vector<std::uint64_t> sizes;
+        std::uint64_t total = 0;
+        for (const zip_entry* e : entries) total += sizes.emplace_back(e->uncompressed_size);
+        // One array alone has nothing to overlap with, and starting a thread costs about what
+        // decompressing 1 MiB does.
+        if (entries.size() < 2 || total < decode_ahead_minimum) {
             decoded_item.clear();
             return;
         }
-        std::vector<std::uint64_t> sizes;
-        for (const zip_entry* e : entries) sizes.push_back(e->uncompressed_size);
         decoded = std::make_unique<detail::decode_ahead>(
             std::move(sizes),
             [&a = archive, entries = std::move(entries)](std::size_t i) { return a.npy(entries[i]->name, {}); },

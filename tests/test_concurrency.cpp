@@ -470,7 +470,7 @@ ZANJ_DATACLASS(packed_arrays, zstd, deflated, stored, listed);
 packed_arrays make_packed() {
     packed_arrays p;
     for (int i = 0; i < 6; ++i) {
-        auto a = xt::xarray<float>::from_shape({static_cast<std::size_t>(3000 + 700 * i)});
+        auto a = xt::xarray<float>::from_shape({static_cast<std::size_t>(30000 + 7000 * i)});
         for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * 7 + i) % 113);
         p.zstd.emplace("z" + std::to_string(i), a);
         p.deflated.emplace("d" + std::to_string(i), a + 1.0f);
