@@ -218,7 +218,8 @@ void archive_writer::add_npy(const std::string& member, const object_path& path,
         header = npy_header(array.type, array.shape);
     }
     const std::span<const std::byte> pieces[] = {as_bytes(header), {array.data, nbytes}};
-    impl_->zip.add(member, pieces, options);
+    // Deflate takes one core per member: a copy of this one lets it compress beside the next.
+    impl_->zip.add_copied(member, pieces, options);
     impl_->record_npy(member, path, array);
     impl_->written(header.size() + nbytes);
 }

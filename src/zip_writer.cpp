@@ -572,6 +572,21 @@ void zip_writer::add_owned(std::string_view name, std::vector<std::string> data,
     w.deferred = std::move(d); // only once its job runs: settle() waits for it
 }
 
+void zip_writer::add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
+                            const member_options& options) {
+    std::uint64_t size = 0;
+    for (auto piece : pieces) size += piece.size();
+    // The conditions of add_owned's deferral, checked before copying anything.
+    if (options.threads <= 1 || size < deferred_compression_threshold || size > copied_member_limit ||
+        impl_->deferred || choose_method(options.compression, pieces) != compression_method::deflate)
+        return add(name, pieces, options);
+    // Joined: deflate would join the pieces anyway.
+    std::string copy;
+    copy.reserve(static_cast<std::size_t>(size));
+    for (auto piece : pieces) copy.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    add_owned(name, std::move(copy), options);
+}
+
 void zip_writer::add_streamed(std::string_view name, std::span<const std::byte> prefix, std::uint64_t size,
                               const chunk_producer& produce, const member_options& options) {
     impl_->settle();

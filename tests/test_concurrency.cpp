@@ -544,3 +544,42 @@ TEST_CASE("reads decompress their compressed arrays on several threads, as on on
         CHECK(messages[0] == messages[1]);
     }
 }
+
+TEST_CASE("a deflate save compresses one array beside the next, and writes what one thread writes", "[concurrency]") {
+    // Deflated arrays of 64 KiB and more, among small ones (their alignment asks where the next
+    // member starts, with one still compressing) and a zstd one.
+    std::map<std::string, xt::xarray<float>> arrays;
+    for (int i = 0; i < 7; ++i) {
+        auto a = xt::xarray<float>::from_shape({static_cast<std::size_t>(i % 3 == 2 ? 300 : 40000 + 9000 * i)});
+        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * (i + 3)) % 251);
+        arrays.emplace("a" + std::to_string(i), std::move(a));
+    }
+    zanj::config cfg;
+    cfg.compress = zanj::compression_policy::all({zanj::compression_method::deflate, 6});
+    zanj::storage_hint zstd;
+    zstd.path = "/a3";
+    zstd.compression = zanj::compression{zanj::compression_method::zstd};
+    cfg.storage_hints.push_back(zstd);
+    const fs::path dir = zanj_test::fresh_dir("conc_deflate_save");
+    std::vector<std::vector<zanj::detail::zip_entry>> listings;
+    for (unsigned threads : {1u, 2u, 3u}) {
+        INFO("threads " << threads);
+        cfg.threads = threads;
+        const fs::path p = zanj::ZANJ(cfg).save(arrays, dir / ("t" + std::to_string(threads)));
+        CHECK(zanj::ZANJ(cfg).read<std::map<std::string, xt::xarray<float>>>(p) == arrays);
+        listings.push_back(zanj::detail::zip_reader(p).entries());
+    }
+    // The same members in the same order, compressed alike (the meta records the settings).
+    for (std::size_t t = 1; t < listings.size(); ++t) {
+        REQUIRE(listings[t].size() == listings[0].size());
+        for (std::size_t i = 0; i < listings[0].size(); ++i) {
+            INFO(listings[0][i].name);
+            CHECK(listings[t][i].name == listings[0][i].name);
+            CHECK(listings[t][i].method == listings[0][i].method);
+            if (listings[0][i].name == "__zanj_meta__.json") continue;
+            CHECK(listings[t][i].crc32 == listings[0][i].crc32);
+            CHECK(listings[t][i].compressed_size == listings[0][i].compressed_size);
+        }
+    }
+    CHECK(listings[0][0].name == "a0.npy");
+}

@@ -84,6 +84,13 @@ public:
     /// add_owned of the concatenation of `pieces`, without joining them first (deflate joins
     /// them, on the writer's thread when it defers the member).
     void add_owned(std::string_view name, std::vector<std::string> pieces, const member_options& options);
+    /// add() of pieces the caller may change or free once it returns. A member add_owned would
+    /// defer, of `copied_member_limit` bytes at most, is copied and deferred while the writer's
+    /// thread is free: one member compresses there while the caller compresses the next.
+    void add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
+                    const member_options& options);
+    /// The largest member add_copied copies: a copy is memory held beside the caller's data.
+    static constexpr std::uint64_t copied_member_limit = std::uint64_t{32} << 20;
     /// Where the data of a member of `size` bytes named `name` would start in the file if it
     /// were added next with `options` and stored (alignment padding included).
     std::uint64_t next_data_offset(std::string_view name, std::uint64_t size, const member_options& options) const;
