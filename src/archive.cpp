@@ -1049,7 +1049,8 @@ struct archive::source final : detail::external_source {
     // A whole read takes its small members in the file's order: through windows of it.
     std::optional<zip_reader::read_ahead> ahead;
     // The compressed arrays of the node a read loads are decompressed on worker threads ahead
-    // of it: by member, the item each is there. Declared last, so that its workers stop first.
+    // of it: by member name, the item each is there. Declared last, so that its workers stop
+    // first.
     std::unordered_map<std::string_view, std::size_t> decoded_item;
     std::unique_ptr<detail::decode_ahead> decoded;
 
@@ -1071,7 +1072,8 @@ struct archive::source final : detail::external_source {
         std::vector<const zip_entry*> entries;
         auto add = [&](std::string_view member) {
             const zip_entry* e = archive.zip.find(member);
-            if (e && e->method != compression_method::store && decoded_item.emplace(member, entries.size()).second)
+            // Keyed by the entry's name: the node may go before the read ends (read_filter's).
+            if (e && e->method != compression_method::store && decoded_item.emplace(e->name, entries.size()).second)
                 entries.push_back(e);
         };
         // The root's stubs are indexed already, in the order of the tree.
