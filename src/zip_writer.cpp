@@ -38,6 +38,8 @@ constexpr std::size_t checksum_slice_size = std::size_t{1} << 20;
 // add_owned defers members from this size on: below it, deflating costs about as little as
 // handing the member to the worker (and a small save would start a thread for nothing).
 constexpr std::uint64_t deferred_compression_threshold = std::uint64_t{64} << 10;
+// The members compressing beside the caller hold at most this (or one member, when larger).
+constexpr std::uint64_t deferred_budget = std::uint64_t{128} << 20;
 // The padding field stores the alignment in 16 bits.
 constexpr std::size_t max_align = std::size_t{1} << 15;
 
@@ -150,7 +152,7 @@ struct zip_writer::impl {
     key_index names; // members by name: a hash set of strings cost 7% of saving 10,000 arrays
 
     bool has_member(std::string_view name) const {
-        return (deferred && deferred->record.name == name) ||
+        return std::any_of(deferred.begin(), deferred.end(), [&](const auto& d) { return d->record.name == name; }) ||
                names.find(name, key_index::hash(name),
                           [&](std::size_t i) -> std::string_view { return members[i].name; }) >= 0;
     }
@@ -169,30 +171,66 @@ struct zip_writer::impl {
 
     writeback_pacer* pacing() noexcept { return pacer ? &*pacer : nullptr; }
 
-    // A member of add_owned's, being checksummed and compressed on `worker`.
+    // Members of add_owned's, each being checksummed and compressed on a worker of its own, in
+    // the order they were added.
     struct deferred_member {
         member_record record;
         member_options options;
         std::vector<std::string> data; // its pieces, one after the other
         byte_buffer compressed;
+        background_worker* worker = nullptr;
     };
-    std::unique_ptr<deferred_member> deferred;
-    background_worker worker; // declared after `deferred`: its job ends before the data goes
+    std::vector<std::unique_ptr<deferred_member>> deferred;
+    std::uint64_t deferred_bytes = 0; // the sizes of the members in `deferred`
+    // Declared after `deferred`: their jobs end before the data goes.
+    std::vector<std::unique_ptr<background_worker>> workers;
 
-    // Writes the deferred member, if any, once compressed: every call that writes or looks at the
-    // file's end settles it first, so members reach the file in the order they were added.
+    // Whether a member of `size` may be deferred now: one per thread beside the caller's, and
+    // their data within deferred_budget (the first always).
+    bool can_defer(std::uint64_t size, unsigned threads) const {
+        if (deferred.size() + 1 >= std::max(threads, 2u)) return false;
+        return deferred.empty() || deferred_bytes + size <= deferred_budget;
+    }
+    background_worker& idle_worker() {
+        for (const auto& w : workers)
+            if (std::none_of(deferred.begin(), deferred.end(), [&](const auto& d) { return d->worker == w.get(); }))
+                return *w;
+        return *workers.emplace_back(std::make_unique<background_worker>());
+    }
+
+    // Writes the deferred members, once compressed: every call that writes or looks at the
+    // file's end settles them first, so members reach the file in the order they were added.
     void settle() {
-        if (!deferred) return;
-        std::unique_ptr<deferred_member> d = std::move(deferred);
-        try {
-            worker.wait();
-        } catch (...) {
-            status = state::failed;
-            throw;
+        if (deferred.empty()) return;
+        std::vector<std::unique_ptr<deferred_member>> ds = std::move(deferred);
+        deferred.clear();
+        deferred_bytes = 0;
+        std::size_t waited = 0;
+        // Whatever fails, no job outlives its member's data.
+        struct wait_for_the_rest {
+            const std::vector<std::unique_ptr<deferred_member>>& ds;
+            const std::size_t& waited;
+            ~wait_for_the_rest() {
+                for (std::size_t i = waited; i < ds.size(); ++i) {
+                    try {
+                        ds[i]->worker->wait();
+                    } catch (...) { // the first failure is the one thrown
+                    }
+                }
+            }
+        } guard{ds, waited};
+        for (const std::unique_ptr<deferred_member>& d : ds) {
+            try {
+                ++waited;
+                d->worker->wait();
+            } catch (...) {
+                status = state::failed;
+                throw;
+            }
+            d->record.compressed_size = d->compressed.size();
+            const std::span<const std::byte> data(d->compressed);
+            write_member(std::move(d->record), d->options, std::span(&data, 1), {});
         }
-        d->record.compressed_size = d->compressed.size();
-        const std::span<const std::byte> data(d->compressed);
-        write_member(std::move(d->record), d->options, std::span(&data, 1), {});
     }
 
     void put(std::span<const std::byte> bytes) {
@@ -546,8 +584,8 @@ void zip_writer::add_owned(std::string_view name, std::vector<std::string> data,
     const std::vector<std::span<const std::byte>> pieces = spans_of(data);
     std::uint64_t size = 0;
     for (const std::string& piece : data) size += piece.size();
-    // With the thread still busy with the member before, add() compresses this one meanwhile.
-    if (options.threads <= 1 || size < deferred_compression_threshold || w.deferred ||
+    // With every thread busy with the members before, add() compresses this one meanwhile.
+    if (options.threads <= 1 || size < deferred_compression_threshold || !w.can_defer(size, options.threads) ||
         choose_method(options.compression, pieces) != compression_method::deflate)
         return add(name, pieces, options);
     w.check_new_member(name, options);
@@ -563,13 +601,15 @@ void zip_writer::add_owned(std::string_view name, std::vector<std::string> data,
     d->options = options;
     d->data = std::move(data);
     impl::deferred_member& job = *d;
-    w.worker.run([&job, c] {
+    job.worker = &w.idle_worker();
+    job.worker->run([&job, c] {
         const std::vector<std::span<const std::byte>> in = spans_of(job.data);
         job.record.crc32 = crc32_of(in);
         compress(c, in, job.compressed, 1);
         std::vector<std::string>().swap(job.data); // the uncompressed bytes are no longer needed
     });
-    w.deferred = std::move(d); // only once its job runs: settle() waits for it
+    w.deferred_bytes += size;
+    w.deferred.push_back(std::move(d)); // only once its job runs: settle() waits for it
 }
 
 void zip_writer::add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
@@ -578,7 +618,8 @@ void zip_writer::add_copied(std::string_view name, std::span<const std::span<con
     for (auto piece : pieces) size += piece.size();
     // The conditions of add_owned's deferral, checked before copying anything.
     if (options.threads <= 1 || size < deferred_compression_threshold || size > copied_member_limit ||
-        impl_->deferred || choose_method(options.compression, pieces) != compression_method::deflate)
+        !impl_->can_defer(size, options.threads) ||
+        choose_method(options.compression, pieces) != compression_method::deflate)
         return add(name, pieces, options);
     // Joined: deflate would join the pieces anyway.
     std::string copy;
