@@ -77,9 +77,10 @@ public:
     void add(std::string_view name, std::span<const std::byte> data, const member_options& options);
     /// Adds a member whose bytes the writer takes. When its compression is deflate, it has 64 KiB
     /// or more and `options.threads` is more than one, it is checksummed and compressed on a thread
-    /// of the writer's while the caller goes on, and written (in order) at the writer's next
-    /// call; a failure then surfaces there. Otherwise (and when that thread is still busy with
-    /// the member before, which add() then writes first) as add().
+    /// of the writer's while the caller goes on (up to threads - 1 members at once, 128 MiB of
+    /// them), and written (in order) at the writer's next call that writes; a failure then
+    /// surfaces there. Otherwise (and when those threads are all busy with the members before,
+    /// which add() then writes first) as add().
     void add_owned(std::string_view name, std::string data, const member_options& options);
     /// add_owned of the concatenation of `pieces`, without joining them first (deflate joins
     /// them, on the writer's thread when it defers the member).
