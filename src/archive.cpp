@@ -1092,10 +1092,12 @@ struct archive::source final : detail::external_source {
             decoded_item.clear();
             return;
         }
+        // The reader decodes the first array itself: no more workers than the others.
+        const auto workers = static_cast<unsigned>(std::min<std::size_t>(threads - 1, entries.size() - 1));
         decoded = std::make_unique<detail::decode_ahead>(
             std::move(sizes),
             [&a = archive, entries = std::move(entries)](std::size_t i) { return a.npy(entries[i]->name, {}); },
-            threads - 1, decode_ahead_budget);
+            workers, decode_ahead_budget);
     }
     // `member`'s array as a worker decoded it, or nullopt: then the caller decodes it.
     std::optional<ndarray> take_decoded(std::string_view member) const {
