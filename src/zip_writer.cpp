@@ -185,12 +185,17 @@ struct zip_writer::impl {
     // Declared after `deferred`: their jobs end before the data goes.
     std::vector<std::unique_ptr<background_worker>> workers;
 
-    // Whether a member of `size` may be deferred now: one per thread beside the caller's, and
-    // their data within deferred_budget (the first always).
-    bool can_defer(std::uint64_t size, unsigned threads) const {
-        if (deferred.size() + 1 >= std::max(threads, 2u)) return false;
-        return deferred.empty() || deferred_bytes + size <= deferred_budget;
+    // Whether add_owned defers a member of these `size` bytes now: deflated, of 64 KiB or more,
+    // one per thread beside the caller's, their data within deferred_budget (the first always).
+    bool defers(std::uint64_t size, std::span<const std::span<const std::byte>> pieces,
+                const member_options& options) const {
+        if (options.threads <= 1 || size < deferred_compression_threshold) return false;
+        if (deferred.size() + 1 >= options.threads) return false;
+        if (!deferred.empty() && deferred_bytes + size > deferred_budget) return false;
+        return choose_method(options.compression, pieces) == compression_method::deflate;
     }
+    // Checksums and deflates `data` on an idle worker; settle() writes it.
+    void defer(std::string_view name, std::vector<std::string> data, std::uint64_t size, const member_options& options);
     background_worker& idle_worker() {
         for (const auto& w : workers)
             if (std::none_of(deferred.begin(), deferred.end(), [&](const auto& d) { return d->worker == w.get(); }))
@@ -585,47 +590,46 @@ void zip_writer::add_owned(std::string_view name, std::vector<std::string> data,
     std::uint64_t size = 0;
     for (const std::string& piece : data) size += piece.size();
     // With every thread busy with the members before, add() compresses this one meanwhile.
-    if (options.threads <= 1 || size < deferred_compression_threshold || !w.can_defer(size, options.threads) ||
-        choose_method(options.compression, pieces) != compression_method::deflate)
-        return add(name, pieces, options);
-    w.check_new_member(name, options);
+    if (!w.defers(size, pieces, options)) return add(name, pieces, options);
+    w.defer(name, std::move(data), size, options);
+}
+
+void zip_writer::impl::defer(std::string_view name, std::vector<std::string> data, std::uint64_t size,
+                             const member_options& options) {
+    check_new_member(name, options);
     // Checked here, where a mistake is reported at this member's add and not at the next call.
     compression c = options.compression;
     c.method = compression_method::deflate;
     checked_level(c);
-    auto d = std::make_unique<impl::deferred_member>();
+    auto d = std::make_unique<deferred_member>();
     d->record.name = std::string(name);
-    d->record.stamp = w.stamp;
+    d->record.stamp = stamp;
     d->record.method = static_cast<std::uint16_t>(compression_method::deflate);
     d->record.uncompressed_size = size;
     d->options = options;
     d->data = std::move(data);
-    impl::deferred_member& job = *d;
-    job.worker = &w.idle_worker();
+    deferred_member& job = *d;
+    job.worker = &idle_worker();
     job.worker->run([&job, c] {
         const std::vector<std::span<const std::byte>> in = spans_of(job.data);
         job.record.crc32 = crc32_of(in);
         compress(c, in, job.compressed, 1);
         std::vector<std::string>().swap(job.data); // the uncompressed bytes are no longer needed
     });
-    w.deferred_bytes += size;
-    w.deferred.push_back(std::move(d)); // only once its job runs: settle() waits for it
+    deferred_bytes += size;
+    deferred.push_back(std::move(d)); // only once its job runs: settle() waits for it
 }
 
 void zip_writer::add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
                             const member_options& options) {
     std::uint64_t size = 0;
     for (auto piece : pieces) size += piece.size();
-    // The conditions of add_owned's deferral, checked before copying anything.
-    if (options.threads <= 1 || size < deferred_compression_threshold || size > copied_member_limit ||
-        !impl_->can_defer(size, options.threads) ||
-        choose_method(options.compression, pieces) != compression_method::deflate)
-        return add(name, pieces, options);
+    if (size > copied_member_limit || !impl_->defers(size, pieces, options)) return add(name, pieces, options);
     // Joined: deflate would join the pieces anyway.
-    std::string copy;
-    copy.reserve(static_cast<std::size_t>(size));
-    for (auto piece : pieces) copy.append(reinterpret_cast<const char*>(piece.data()), piece.size());
-    add_owned(name, std::move(copy), options);
+    std::vector<std::string> copy(1);
+    copy[0].reserve(static_cast<std::size_t>(size));
+    for (auto piece : pieces) copy[0].append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    impl_->defer(name, std::move(copy), size, options);
 }
 
 void zip_writer::add_streamed(std::string_view name, std::span<const std::byte> prefix, std::uint64_t size,
