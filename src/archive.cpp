@@ -385,17 +385,14 @@ struct archive::impl {
     value parse_meta_pruned() const;
     void open_tree(const zip_entry& e);
     void index_stubs(const value& node);
-    // f(member) for each array stub in `node` (outside external lists), in the order of the tree.
+    // f(keys) for each stub in `node` (outside external lists), in the order of the tree.
     template <class F>
-    void for_each_array_stub(const value& node, F&& f) const {
+    void for_each_stub(const value& node, F&& f) const {
         if (node.is_list()) {
-            for (const value& child : node.as_list()) for_each_array_stub(child, f);
+            for (const value& child : node.as_list()) for_each_stub(child, f);
         } else if (node.is_dict()) {
-            if (const detail::item_keys<value_node> keys{value_node(node)}; !keys.member().empty()) {
-                if (detail::is_array_format(keys.format_text())) f(keys.member());
-                return;
-            }
-            for (const auto& item : node.as_dict()) for_each_array_stub(item.second, f);
+            if (const detail::item_keys<value_node> keys{value_node(node)}; !keys.member().empty()) return f(keys);
+            for (const auto& item : node.as_dict()) for_each_stub(item.second, f);
         }
     }
     // Whether any .npy member is compressed: reads of archives without one look for none.
@@ -490,12 +487,7 @@ dtype archive::impl::recorded_dtype(std::string_view member, dtype stored) const
 }
 
 void archive::impl::index_stubs(const value& node) {
-    if (node.is_list()) {
-        for (const value& child : node.as_list()) index_stubs(child);
-    } else if (node.is_dict()) {
-        if (const detail::item_keys<value_node> keys{value_node(node)}; !keys.member().empty()) return add_stub(keys);
-        for (const auto& item : node.as_dict()) index_stubs(item.second);
-    }
+    for_each_stub(node, [&](const detail::item_keys<value_node>& keys) { add_stub(keys); });
 }
 
 struct archive::impl::dom_walk_step {
@@ -1081,7 +1073,9 @@ struct archive::source final : detail::external_source {
             for (const impl::stub_entry& stub : archive.tree_stubs)
                 if (detail::is_array_format(stub.format)) add(stub.member);
         } else {
-            archive.for_each_array_stub(node, add);
+            archive.for_each_stub(node, [&](const detail::item_keys<value_node>& keys) {
+                if (detail::is_array_format(keys.format_text())) add(keys.member());
+            });
         }
         std::vector<std::uint64_t> sizes;
         std::uint64_t total = 0;

@@ -70,7 +70,7 @@ std::optional<ndarray> decode_ahead::take(std::size_t i) {
     if (i >= items_.size()) return std::nullopt;
     position_ = i;
     item& it = items_[i];
-    if (it.now == state::open || it.now == state::callers || it.now == state::taken) {
+    if (it.now == state::open || it.now == state::callers) {
         it.now = state::callers;
         return std::nullopt;
     }
@@ -80,7 +80,7 @@ std::optional<ndarray> decode_ahead::take(std::size_t i) {
         else
             changed_.wait(lock, [&] { return it.now != state::busy; });
     }
-    it.now = state::taken;
+    it.now = state::callers; // asked for again, it is the caller's
     held_ -= sizes_[i];
     changed_.notify_all(); // room in the budget
     std::optional<ndarray> result = std::exchange(it.result, std::nullopt);

@@ -38,7 +38,7 @@ public:
     std::optional<ndarray> take(std::size_t i);
 
 private:
-    enum class state { open, callers, busy, done, taken };
+    enum class state { open, callers, busy, done };
     struct item {
         state now = state::open;
         std::optional<ndarray> result;
