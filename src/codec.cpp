@@ -126,9 +126,6 @@ void zstd_check(std::size_t code, const char* what) {
     if (ZSTD_isError(code)) throw error(std::string("zstd ") + what + " failed: " + ZSTD_getErrorName(code));
 }
 
-// Below this, starting zstd's worker threads costs more than they save.
-constexpr std::size_t zstd_threading_threshold = std::size_t{4} << 20;
-
 // Compresses a member of `size` bytes on `threads` workers of zstd's. Its jobs default to 8 MiB
 // at level 3, so a member of 8 MiB kept one worker busy and the other idle: jobs of an eighth
 // of the member per worker (1 MiB at least) keep both busy, at a cost in ratio under 1%.
@@ -164,19 +161,20 @@ void zstd_compress(int level, std::span<const std::span<const std::byte>> pieces
         output.dst = out.data();
         output.size = out.size();
     };
-    for (auto piece : pieces) {
+    // The last piece goes with the frame's end: a member in one piece, with room for its bound,
+    // then compresses straight from the caller's memory, not through zstd's input buffer.
+    const std::span<const std::byte> none;
+    for (std::size_t i = 0; i < std::max<std::size_t>(pieces.size(), 1); ++i) {
+        const bool last = i + 1 >= pieces.size();
+        const std::span<const std::byte> piece = pieces.empty() ? none : pieces[i];
         ZSTD_inBuffer input{piece.data(), piece.size(), 0};
-        while (input.pos < input.size) {
-            zstd_check(ZSTD_compressStream2(cctx.get(), &output, &input, ZSTD_e_continue), "compression");
+        while (true) {
+            const std::size_t remaining =
+                ZSTD_compressStream2(cctx.get(), &output, &input, last ? ZSTD_e_end : ZSTD_e_continue);
+            zstd_check(remaining, "compression");
+            if (last ? remaining == 0 : input.pos == input.size) break;
             grow_if_full();
         }
-    }
-    ZSTD_inBuffer none{nullptr, 0, 0};
-    while (true) {
-        std::size_t remaining = ZSTD_compressStream2(cctx.get(), &output, &none, ZSTD_e_end);
-        zstd_check(remaining, "compression");
-        if (remaining == 0) break;
-        grow_if_full();
     }
     out.resize(output.pos);
 }

@@ -23,6 +23,10 @@ int effective_level(const compression& c);
 /// of the method's range.
 int checked_level(const compression& c);
 
+/// Below this size a zstd member compresses on one thread: starting zstd's workers costs more
+/// than they save.
+inline constexpr std::uint64_t zstd_threading_threshold = std::uint64_t{4} << 20;
+
 /// Compresses the concatenation of `pieces` with `c` (deflate or zstd) into `out`, which is
 /// resized to the compressed size. Zstd writes one frame, with its content size and a checksum,
 /// on up to `threads` threads when the input is large (deflate uses one).
