@@ -1,6 +1,7 @@
 #include <zanj/detail/archive_writer.hpp>
 
 #include <zanj/detail/array_codec.hpp>
+#include <zanj/detail/codec.hpp>
 #include <zanj/detail/json_io.hpp>
 #include <zanj/detail/npy.hpp>
 #include <zanj/detail/parallel.hpp>
@@ -203,7 +204,12 @@ void archive_writer::add_npy(const std::string& member, const object_path& path,
                              const compression& method) {
     const std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
     member_options options = impl_->options_for(method);
-    std::string header;
+    std::string header = npy_header(array.type, array.shape);
+    std::span<const std::byte> pieces[] = {as_bytes(header), {array.data, nbytes}};
+    if (options.compression.adaptive) { // chosen once, here
+        options.compression.method = choose_method(options.compression, pieces);
+        options.compression.adaptive = false;
+    }
     if (nbytes < small_array_bytes) {
         // Small arrays: the per-member bytes are most of the overhead (see config::small_array_alignment).
         const std::size_t align = impl_->settings.small_array_alignment;
@@ -212,12 +218,14 @@ void archive_writer::add_npy(const std::string& member, const object_path& path,
                               ", not a power of two up to 64");
         options.force_zip64 = false;
         options.align = 0;
-        header = npy_header_aligned_at(array.type, array.shape,
-                                       impl_->zip.next_data_offset(member, nbytes + 128, options), align);
-    } else {
-        header = npy_header(array.type, array.shape);
+        // Only a stored array is aligned: asking where it goes would wait for the members
+        // compressing beside this one.
+        if (options.compression.method == compression_method::store) {
+            header = npy_header_aligned_at(array.type, array.shape,
+                                           impl_->zip.next_data_offset(member, nbytes + 128, options), align);
+            pieces[0] = as_bytes(header);
+        }
     }
-    const std::span<const std::byte> pieces[] = {as_bytes(header), {array.data, nbytes}};
     // Deflate takes one core per member: a copy of this one lets it compress beside the next.
     impl_->zip.add_copied(member, pieces, options);
     impl_->record_npy(member, path, array);

@@ -80,6 +80,11 @@ void background_worker::wait() {
     if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
 }
 
+bool background_worker::busy() {
+    std::lock_guard lock(mutex_);
+    return busy_;
+}
+
 void background_worker::loop() {
     std::unique_lock lock(mutex_);
     while (true) {

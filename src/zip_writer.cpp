@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -35,9 +38,10 @@ constexpr std::uint64_t stream_chunk_size = std::uint64_t{8} << 20;
 constexpr std::uint64_t crc_thread_threshold = std::uint64_t{1} << 20;
 // How much of a known piece a streamed member compresses before checksumming it.
 constexpr std::size_t checksum_slice_size = std::size_t{1} << 20;
-// add_owned defers members from this size on: below it, deflating costs about as little as
-// handing the member to the worker (and a small save would start a thread for nothing).
-constexpr std::uint64_t deferred_compression_threshold = std::uint64_t{64} << 10;
+// Deferred members below this size gather into batches of about this size, each compressed by
+// one job: handing a member of a few KiB to a thread of its own would cost about what
+// compressing it does.
+constexpr std::uint64_t deferred_batch_size = std::uint64_t{1} << 20;
 // The members compressing beside the caller hold at most this (or one member, when larger).
 constexpr std::uint64_t deferred_budget = std::uint64_t{128} << 20;
 // The padding field stores the alignment in 16 bits.
@@ -90,6 +94,13 @@ std::uint32_t crc32_of(std::span<const std::span<const std::byte>> pieces) {
     std::uint32_t crc = 0;
     for (auto piece : pieces) crc = crc32(crc, piece);
     return crc;
+}
+
+std::vector<std::span<const std::byte>> spans_of(const std::vector<std::string>& pieces) {
+    std::vector<std::span<const std::byte>> out;
+    out.reserve(pieces.size());
+    for (const std::string& p : pieces) out.emplace_back(reinterpret_cast<const std::byte*>(p.data()), p.size());
+    return out;
 }
 
 std::uint32_t field32(std::uint64_t v) { return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, zf::max32)); }
@@ -151,9 +162,9 @@ struct zip_writer::impl {
     std::vector<member_record> members;
     key_index names; // members by name: a hash set of strings cost 7% of saving 10,000 arrays
 
+    // Deferred members have their place here from their add on (see defer).
     bool has_member(std::string_view name) const {
-        return std::any_of(deferred.begin(), deferred.end(), [&](const auto& d) { return d->record.name == name; }) ||
-               names.find(name, key_index::hash(name),
+        return names.find(name, key_index::hash(name),
                           [&](std::size_t i) -> std::string_view { return members[i].name; }) >= 0;
     }
     // Adds a member known to be new.
@@ -171,72 +182,184 @@ struct zip_writer::impl {
 
     writeback_pacer* pacing() noexcept { return pacer ? &*pacer : nullptr; }
 
-    // Members of add_owned's, each being checksummed and compressed on a worker of its own, in
-    // the order they were added.
+    // A member of add_owned's or add_copied's, compressed beside the caller's work and written
+    // later, in the order of the adds. Its record in `members` is filled in when it is written.
     struct deferred_member {
-        member_record record;
+        std::size_t index = 0; // in `members`
         member_options options;
-        std::vector<std::string> data; // its pieces, one after the other
-        byte_buffer compressed;
-        background_worker* worker = nullptr;
+        compression method;             // deflate or zstd, chosen
+        std::vector<std::string> owned; // add_owned's pieces, dropped once compressed
+        std::size_t copied_at = 0;      // add_copied's bytes, in the batch's `copied`
+        std::size_t copied_size = 0;
+        std::size_t compressed_at = 0; // in the batch's `compressed`
+        std::size_t compressed_size = 0;
+        std::uint32_t crc32 = 0;
     };
-    std::vector<std::unique_ptr<deferred_member>> deferred;
-    std::uint64_t deferred_bytes = 0; // the sizes of the members in `deferred`
-    // Declared after `deferred`: their jobs end before the data goes.
+    // Consecutive deferred members compressed together, by a worker or by the caller: small
+    // members gather in batches, so that handing them over costs little beside compressing them.
+    // Their bytes share buffers, reused from batch to batch: a buffer per member of a few KiB
+    // met fresh pages every time, and faulting them in cost a third of the caller's time.
+    struct deferred_batch {
+        std::vector<deferred_member> members;
+        byte_buffer copied;
+        byte_buffer compressed;
+        byte_buffer scratch;        // one member's output
+        std::uint64_t bytes = 0;    // the members' sizes
+        bool sealed = false;        // no member joins it any more (the caller's own flag)
+        bool done = false;          // compressed (guarded by batch_mutex)
+        std::exception_ptr failure; // what compressing it threw
+    };
+    std::vector<std::unique_ptr<deferred_batch>> deferred; // oldest first, the last maybe gathering
+    std::uint64_t deferred_bytes = 0;                      // the sizes of the members in `deferred`
+    std::mutex batch_mutex;
+    std::condition_variable batch_compressed;
+    std::deque<deferred_batch*> unclaimed; // sealed and not yet taken by anyone, oldest first
+    // Declared after the batches: their jobs end before the data goes.
     std::vector<std::unique_ptr<background_worker>> workers;
 
-    // Whether add_owned defers a member of these `size` bytes now: deflated, of 64 KiB or more,
-    // one per thread beside the caller's, their data within deferred_budget (the first always).
-    bool defers(std::uint64_t size, std::span<const std::span<const std::byte>> pieces,
-                const member_options& options) const {
-        if (options.threads <= 1 || size < deferred_compression_threshold) return false;
-        if (deferred.size() + 1 >= options.threads) return false;
-        if (!deferred.empty() && deferred_bytes + size > deferred_budget) return false;
-        return choose_method(options.compression, pieces) == compression_method::deflate;
-    }
-    // Checksums and deflates `data` on an idle worker; settle() writes it.
-    void defer(std::string_view name, std::vector<std::string> data, std::uint64_t size, const member_options& options);
-    background_worker& idle_worker() {
-        for (const auto& w : workers)
-            if (std::none_of(deferred.begin(), deferred.end(), [&](const auto& d) { return d->worker == w.get(); }))
-                return *w;
-        return *workers.emplace_back(std::make_unique<background_worker>());
+    ~impl() {
+        std::lock_guard lock(batch_mutex);
+        unclaimed.clear(); // the workers stop after the batch in hand
     }
 
-    // Writes the deferred members, once compressed: every call that writes or looks at the
-    // file's end settles them first, so members reach the file in the order they were added.
-    void settle() {
-        if (deferred.empty()) return;
-        std::vector<std::unique_ptr<deferred_member>> ds = std::move(deferred);
-        deferred.clear();
-        deferred_bytes = 0;
-        std::size_t waited = 0;
-        // Whatever fails, no job outlives its member's data.
-        struct wait_for_the_rest {
-            const std::vector<std::unique_ptr<deferred_member>>& ds;
-            const std::size_t& waited;
-            ~wait_for_the_rest() {
-                for (std::size_t i = waited; i < ds.size(); ++i) {
-                    try {
-                        ds[i]->worker->wait();
-                    } catch (...) { // the first failure is the one thrown
-                    }
-                }
-            }
-        } guard{ds, waited};
-        for (const std::unique_ptr<deferred_member>& d : ds) {
-            try {
-                ++waited;
-                d->worker->wait();
-            } catch (...) {
-                status = state::failed;
-                throw;
-            }
-            d->record.compressed_size = d->compressed.size();
-            const std::span<const std::byte> data(d->compressed);
-            write_member(std::move(d->record), d->options, std::span(&data, 1), {});
+    // The method add_owned and add_copied defer a member with, or nothing when they write it
+    // now: deflate, or zstd below the size its own workers pay from, with threads to spare (and
+    // one of them idle, for a member worth a batch of its own: else compressing it right away
+    // needs no copy).
+    std::optional<compression> deferral(std::uint64_t size, std::span<const std::span<const std::byte>> pieces,
+                                        const member_options& options) {
+        if (options.threads <= 1) return std::nullopt;
+        compression c = options.compression;
+        c.method = choose_method(options.compression, pieces);
+        c.adaptive = false;
+        const bool worth_it = c.method == compression_method::deflate ||
+                              (c.method == compression_method::zstd && size < zstd_threading_threshold);
+        if (!worth_it || (size >= deferred_batch_size && !idle_worker(options.threads))) return std::nullopt;
+        return c;
+    }
+    void defer(std::string_view name, std::vector<std::string> owned,
+               std::span<const std::span<const std::byte>> copied, std::uint64_t size, const member_options& options,
+               const compression& method);
+
+    static void compress_batch(deferred_batch& batch) {
+        for (deferred_member& m : batch.members) {
+            std::vector<std::span<const std::byte>> in = spans_of(m.owned);
+            if (in.empty()) in.emplace_back(batch.copied.data() + m.copied_at, m.copied_size);
+            m.crc32 = crc32_of(in);
+            compress(m.method, in, batch.scratch, 1);
+            std::vector<std::string>().swap(m.owned); // the uncompressed bytes are no longer needed
+            m.compressed_at = batch.compressed.size();
+            m.compressed_size = batch.scratch.size();
+            if (batch.members.size() == 1)
+                batch.compressed.swap(batch.scratch);
+            else
+                batch.compressed.insert(batch.compressed.end(), batch.scratch.begin(), batch.scratch.end());
         }
     }
+    // Compresses the oldest batch nobody has taken; false when there is none. Workers and the
+    // caller both call it.
+    bool compress_next() {
+        deferred_batch* batch = nullptr;
+        {
+            std::lock_guard lock(batch_mutex);
+            if (unclaimed.empty()) return false;
+            batch = unclaimed.front();
+            unclaimed.pop_front();
+        }
+        try {
+            compress_batch(*batch);
+        } catch (...) {
+            batch->failure = std::current_exception();
+        }
+        {
+            std::lock_guard lock(batch_mutex);
+            batch->done = true;
+        }
+        batch_compressed.notify_all();
+        return true;
+    }
+    // A worker that has no batch to compress: an idle one, or a new one up to threads - 1.
+    background_worker* idle_worker(unsigned threads) {
+        for (const auto& w : workers)
+            if (!w->busy()) return w.get();
+        if (workers.size() + 1 >= threads) return nullptr;
+        return workers.emplace_back(std::make_unique<background_worker>()).get();
+    }
+    // Hands `batch` over: idle workers take batches, oldest first, until none is left. The
+    // caller takes one too when two wait, so that a worker finishing finds the next one ready
+    // while the caller gathers more.
+    void seal(deferred_batch& batch, unsigned threads) {
+        batch.sealed = true;
+        std::size_t waiting = 0;
+        {
+            std::lock_guard lock(batch_mutex);
+            unclaimed.push_back(&batch);
+            waiting = unclaimed.size();
+        }
+        if (background_worker* w = idle_worker(threads)) {
+            w->run([this] {
+                while (compress_next()) {}
+            });
+            return;
+        }
+        if (waiting >= 2) compress_next();
+    }
+
+    // Writes the deferred batches from the oldest on, as far as they are compressed; with `all`,
+    // every one (the caller compressing those nobody has taken). Every call that writes or looks
+    // at the file's end settles them first, so members reach the file in the order they were
+    // added.
+    void write_deferred(bool all) {
+        if (all) {
+            if (!deferred.empty() && !deferred.back()->sealed) seal(*deferred.back(), 1);
+            while (compress_next()) {}
+        }
+        while (!deferred.empty()) {
+            deferred_batch& batch = *deferred.front();
+            if (!batch.sealed) return; // still gathering
+            {
+                std::unique_lock lock(batch_mutex);
+                if (!all && !batch.done) return;
+                batch_compressed.wait(lock, [&] { return batch.done; });
+            }
+            if (batch.failure) {
+                status = state::failed; // the batch holds members of earlier adds
+                std::rethrow_exception(batch.failure);
+            }
+            for (deferred_member& m : batch.members) {
+                member_record record = members[m.index];
+                record.crc32 = m.crc32;
+                record.compressed_size = m.compressed_size;
+                const std::span<const std::byte> data(batch.compressed.data() + m.compressed_at, m.compressed_size);
+                write_member(std::move(record), m.options, std::span(&data, 1), {}, m.index);
+            }
+            deferred_bytes -= batch.bytes;
+            recycle(std::move(deferred.front()));
+            deferred.erase(deferred.begin());
+        }
+    }
+    // Written batches whose buffers the next ones reuse.
+    std::vector<std::unique_ptr<deferred_batch>> spare_batches;
+    void recycle(std::unique_ptr<deferred_batch> batch) {
+        constexpr std::size_t kept_capacity = 4 * deferred_batch_size; // a large member's buffers go
+        if (spare_batches.size() >= 4 || batch->copied.capacity() > kept_capacity ||
+            batch->compressed.capacity() > kept_capacity || batch->scratch.capacity() > kept_capacity)
+            return;
+        batch->members.clear();
+        batch->copied.clear();
+        batch->compressed.clear();
+        batch->bytes = 0;
+        batch->sealed = batch->done = false;
+        batch->failure = nullptr;
+        spare_batches.push_back(std::move(batch));
+    }
+    deferred_batch& new_batch() {
+        if (spare_batches.empty()) return *deferred.emplace_back(std::make_unique<deferred_batch>());
+        deferred.push_back(std::move(spare_batches.back()));
+        spare_batches.pop_back();
+        return *deferred.back();
+    }
+    void settle() { write_deferred(true); }
 
     void put(std::span<const std::byte> bytes) {
         pending.insert(pending.end(), bytes.begin(), bytes.end());
@@ -293,7 +416,7 @@ struct zip_writer::impl {
     void patch_crc(const member_record& m);
     void patch_zip64_sizes(const member_record& m);
     void write_member(member_record m, const member_options& options, std::span<const std::span<const std::byte>> data,
-                      const std::function<std::uint32_t()>& late_crc);
+                      const std::function<std::uint32_t()>& late_crc, std::optional<std::size_t> place = {});
     void add_stream(std::string_view name, std::span<const std::span<const std::byte>> known, std::uint64_t size,
                     const chunk_producer& produce, const member_options& options);
 
@@ -502,8 +625,12 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
     w.check_new_member(name, options);
 
     const compression_method method = choose_method(options.compression, pieces);
-    if (method == compression_method::zstd) {
-        // zstd goes to the file as it compresses: no compressed copy of the data is ever held.
+    std::uint64_t uncompressed_size = 0;
+    for (auto piece : pieces) uncompressed_size += piece.size();
+    if (method == compression_method::zstd && uncompressed_size >= zstd_threading_threshold) {
+        // A large zstd member goes to the file as it compresses, on zstd's workers: no
+        // compressed copy of it is ever held. Smaller ones are compressed first, as deflate
+        // is: their local header then has their sizes, as a deferred member's does.
         member_options streamed = options;
         streamed.compression.method = method;
         w.settle();
@@ -511,8 +638,6 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
         return;
     }
     const bool stored = method == compression_method::store;
-    std::uint64_t uncompressed_size = 0;
-    for (auto piece : pieces) uncompressed_size += piece.size();
     // The checksum runs on a thread of its own beside the compression, or beside the writing of
     // a large stored member (whose header then gets its CRC afterwards).
     std::uint32_t crc = 0;
@@ -548,10 +673,10 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
 }
 
 // Writes a member whose record is complete (but for its CRC when `late_crc` gives it), and
-// whose bytes as they go in the file are `data`.
+// whose bytes as they go in the file are `data`. A deferred member's record takes its `place`.
 void zip_writer::impl::write_member(member_record m, const member_options& options,
                                     std::span<const std::span<const std::byte>> data,
-                                    const std::function<std::uint32_t()>& late_crc) {
+                                    const std::function<std::uint32_t()>& late_crc, std::optional<std::size_t> place) {
     // A failure past this point leaves a partial member in the file: the writer is unusable.
     try {
         put_local_header(m, options);
@@ -566,7 +691,10 @@ void zip_writer::impl::write_member(member_record m, const member_options& optio
         status = state::failed;
         throw;
     }
-    push_member(std::move(m));
+    if (place)
+        members[*place] = std::move(m);
+    else
+        push_member(std::move(m));
 }
 
 void zip_writer::add_owned(std::string_view name, std::string data, const member_options& options) {
@@ -575,61 +703,63 @@ void zip_writer::add_owned(std::string_view name, std::string data, const member
     add_owned(name, std::move(pieces), options);
 }
 
-namespace {
-std::vector<std::span<const std::byte>> spans_of(const std::vector<std::string>& pieces) {
-    std::vector<std::span<const std::byte>> out;
-    out.reserve(pieces.size());
-    for (const std::string& p : pieces) out.emplace_back(reinterpret_cast<const std::byte*>(p.data()), p.size());
-    return out;
-}
-} // namespace
-
 void zip_writer::add_owned(std::string_view name, std::vector<std::string> data, const member_options& options) {
     impl& w = *impl_;
     const std::vector<std::span<const std::byte>> pieces = spans_of(data);
     std::uint64_t size = 0;
     for (const std::string& piece : data) size += piece.size();
-    // With every thread busy with the members before, add() compresses this one meanwhile.
-    if (!w.defers(size, pieces, options)) return add(name, pieces, options);
-    w.defer(name, std::move(data), size, options);
-}
-
-void zip_writer::impl::defer(std::string_view name, std::vector<std::string> data, std::uint64_t size,
-                             const member_options& options) {
-    check_new_member(name, options);
-    // Checked here, where a mistake is reported at this member's add and not at the next call.
-    compression c = options.compression;
-    c.method = compression_method::deflate;
-    checked_level(c);
-    auto d = std::make_unique<deferred_member>();
-    d->record.name = std::string(name);
-    d->record.stamp = stamp;
-    d->record.method = static_cast<std::uint16_t>(compression_method::deflate);
-    d->record.uncompressed_size = size;
-    d->options = options;
-    d->data = std::move(data);
-    deferred_member& job = *d;
-    job.worker = &idle_worker();
-    job.worker->run([&job, c] {
-        const std::vector<std::span<const std::byte>> in = spans_of(job.data);
-        job.record.crc32 = crc32_of(in);
-        compress(c, in, job.compressed, 1);
-        std::vector<std::string>().swap(job.data); // the uncompressed bytes are no longer needed
-    });
-    deferred_bytes += size;
-    deferred.push_back(std::move(d)); // only once its job runs: settle() waits for it
+    const std::optional<compression> method = w.deferral(size, pieces, options);
+    if (!method) return add(name, pieces, options);
+    w.check_new_member(name, options);
+    w.defer(name, std::move(data), {}, size, options, *method);
 }
 
 void zip_writer::add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
                             const member_options& options) {
+    impl& w = *impl_;
     std::uint64_t size = 0;
     for (auto piece : pieces) size += piece.size();
-    if (size > copied_member_limit || !impl_->defers(size, pieces, options)) return add(name, pieces, options);
-    // Joined: deflate would join the pieces anyway.
-    std::vector<std::string> copy(1);
-    copy[0].reserve(static_cast<std::size_t>(size));
-    for (auto piece : pieces) copy[0].append(reinterpret_cast<const char*>(piece.data()), piece.size());
-    impl_->defer(name, std::move(copy), size, options);
+    const std::optional<compression> method =
+        size <= copied_member_limit ? w.deferral(size, pieces, options) : std::nullopt;
+    if (!method) return add(name, pieces, options);
+    w.check_new_member(name, options);
+    w.defer(name, {}, pieces, size, options, *method);
+}
+
+// Queues a member checked to be new, its `owned` pieces or a copy of `copied`: small ones join
+// the batch gathering members, larger ones get a batch of their own.
+void zip_writer::impl::defer(std::string_view name, std::vector<std::string> owned,
+                             std::span<const std::span<const std::byte>> copied, std::uint64_t size,
+                             const member_options& options, const compression& method) {
+    // Checked here, where a mistake is reported at this member's add and not at the next call.
+    checked_level(method);
+    if (!deferred.empty() && deferred_bytes + size > deferred_budget) settle();
+    member_record record;
+    record.name = std::string(name);
+    record.stamp = stamp;
+    record.method = static_cast<std::uint16_t>(method.method);
+    record.uncompressed_size = size;
+    push_member(std::move(record)); // its place, so that names stay unique
+    const bool small = size < deferred_batch_size;
+    deferred_batch* gathering = !deferred.empty() && !deferred.back()->sealed ? deferred.back().get() : nullptr;
+    if (gathering && !small) {
+        seal(*gathering, options.threads);
+        gathering = nullptr;
+    }
+    deferred_batch& batch = gathering ? *gathering : new_batch();
+    deferred_member& m = batch.members.emplace_back();
+    m.index = members.size() - 1;
+    m.options = options;
+    m.method = method;
+    m.owned = std::move(owned);
+    // Joined: deflate would join the pieces anyway, and zstd takes one piece from where it is.
+    m.copied_at = batch.copied.size();
+    for (auto piece : copied) batch.copied.insert(batch.copied.end(), piece.begin(), piece.end());
+    m.copied_size = batch.copied.size() - m.copied_at;
+    batch.bytes += size;
+    deferred_bytes += size;
+    if (batch.bytes >= deferred_batch_size) seal(batch, options.threads);
+    write_deferred(false);
 }
 
 void zip_writer::add_streamed(std::string_view name, std::span<const std::byte> prefix, std::uint64_t size,

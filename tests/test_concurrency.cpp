@@ -584,3 +584,41 @@ TEST_CASE("a deflate save compresses one array beside the next, and writes what 
     }
     CHECK(listings[0][0].name == "a0.npy");
 }
+
+TEST_CASE("many small compressed arrays compress in batches on every thread, and write what one thread writes",
+          "[concurrency]") {
+    // Small arrays gather in batches that the writer's workers and the caller take in turn;
+    // a larger one in between gets a batch of its own.
+    const auto method = GENERATE(zanj::compression_method::deflate, zanj::compression_method::zstd);
+    INFO(zanj::to_string(method));
+    std::map<std::string, xt::xarray<float>> arrays;
+    for (std::size_t i = 0; i < 3000; ++i) {
+        auto a = xt::xarray<float>::from_shape({i == 1500 ? std::size_t{400000} : 200 + i % 900});
+        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * (i + 3)) % 251);
+        char name[8];
+        std::snprintf(name, sizeof name, "w%04zu", i);
+        arrays.emplace(name, std::move(a));
+    }
+    zanj::config cfg;
+    cfg.compress = zanj::compression_policy::all({method, 1});
+    const fs::path dir = zanj_test::fresh_dir("conc_small_batches");
+    std::vector<std::vector<zanj::detail::zip_entry>> listings;
+    for (unsigned threads : {1u, 2u, 3u}) {
+        INFO("threads " << threads);
+        cfg.threads = threads;
+        const fs::path p = zanj::ZANJ(cfg).save(arrays, dir / ("t" + std::to_string(threads)));
+        CHECK(zanj::ZANJ(cfg).read<std::map<std::string, xt::xarray<float>>>(p) == arrays);
+        listings.push_back(zanj::detail::zip_reader(p).entries());
+    }
+    for (std::size_t t = 1; t < listings.size(); ++t) {
+        REQUIRE(listings[t].size() == listings[0].size());
+        for (std::size_t i = 0; i < listings[0].size(); ++i) {
+            if (listings[0][i].name == "__zanj_meta__.json") break; // the last: it records the settings
+            INFO(listings[0][i].name);
+            CHECK(listings[t][i].name == listings[0][i].name);
+            CHECK(listings[t][i].crc32 == listings[0][i].crc32);
+            CHECK(listings[t][i].compressed_size == listings[0][i].compressed_size);
+            CHECK(listings[t][i].local_header_offset == listings[0][i].local_header_offset);
+        }
+    }
+}

@@ -348,13 +348,13 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
         {"a.jsonl", compressible_bytes(300000), deflate},
         {"a2.jsonl", compressible_bytes(250000) + "x", deflate}, // compressed by the caller meanwhile
         {"b.npy", random_bytes(5000, 30), aligned_store(64)},
-        {"c.jsonl", compressible_bytes(2000), deflate}, // below the size worth deferring
+        {"c.jsonl", compressible_bytes(2000), deflate}, // small: gathered in a batch
         {"d.jsonl", compressible_bytes(100000), deflate},
         {"d2.bin", random_bytes(3000, 33), {}},           // add() while d.jsonl is still being compressed
         {"e.bin", random_bytes(3000, 31), zstd},          // not deferred: zstd streams as it goes
         {"f.txt", "", deflate},                           // empty
         {"g.jsonl", compressible_bytes(50000), deflate},  // settled by the next call
-        {"h.jsonl", compressible_bytes(200000), zstd},    // owned, in pieces, not deferred
+        {"h.jsonl", compressible_bytes(200000), zstd},    // owned, in pieces, deferred like deflate
         {"i.bin", random_bytes(70000, 32), {}},           // owned, in pieces, stored
         {"j.jsonl", compressible_bytes(150000), deflate}, // the last, settled by commit()
     };
@@ -415,6 +415,121 @@ TEST_CASE("zip members handed over with add_owned keep their order among the oth
             CHECK(writer.forget("z.jsonl").has_value());
             writer.add_owned("w.jsonl", compressible_bytes(400000), deflate);
         } // destroyed uncommitted while compressing: the job ends, the temporary goes
+        CHECK_FALSE(fs::exists(dir / "dropped.zanj"));
+        CHECK(temp_files_in(dir).empty());
+    }
+}
+
+// Small members handed over gather in batches, which a worker or the caller compresses; larger
+// ones get a batch of their own when a worker is idle. Whoever compresses what, the archive must
+// hold what one thread writes, member for member.
+TEST_CASE("zip members compressed in batches beside the caller come out as on one thread", "[zip]") {
+    fs::path dir = scratch_dir("zip_batches");
+    std::vector<member> members;
+    for (int i = 0; i < 1200; ++i) {
+        const auto n = static_cast<std::size_t>(i);
+        std::string data = i % 5 == 0 ? random_bytes(100 + 37 * n, n) : compressible_bytes(200 + 61 * (n % 400));
+        const compression_method method = i % 3 == 0 ? compression_method::zstd : compression_method::deflate;
+        members.push_back({cat({"m", std::to_string(i), ".npy"}), std::move(data), using_method(method, i % 2)});
+        if (i % 97 == 5)
+            members.push_back({cat({"s", std::to_string(i), ".npy"}), random_bytes(3000, n), aligned_store(64)});
+    }
+    members.push_back({"big.jsonl", compressible_bytes(3 << 20), using_method(compression_method::deflate)});
+    members.push_back({"empty.bin", "", using_method(compression_method::zstd)});
+    members.push_back({"tail.json", compressible_bytes(3000), using_method(compression_method::deflate)});
+    // Last: zstd's own workers split it into jobs of their choosing, so its size varies.
+    members.push_back({"huge.jsonl", compressible_bytes(5 << 20), using_method(compression_method::zstd)});
+
+    std::vector<std::vector<zip_entry>> listings;
+    for (unsigned threads : {1u, 2u, 3u}) {
+        INFO("threads " << threads);
+        const fs::path path = dir / cat({"t", std::to_string(threads), ".zanj"});
+        {
+            zip_writer writer(path);
+            for (std::size_t i = 0; i < members.size(); ++i) {
+                member_options options = members[i].options;
+                options.threads = threads;
+                const std::span<const std::byte> whole = bytes_of(members[i].data);
+                if (options.align) {
+                    // Where it goes depends on every member before being written first.
+                    CHECK(writer.next_data_offset(members[i].name, whole.size(), options) % 64 == 0);
+                    writer.add(members[i].name, whole, options);
+                } else if (i % 4 == 1) {
+                    writer.add_owned(members[i].name, members[i].data, options);
+                } else {
+                    const std::size_t half = whole.size() / 2;
+                    const std::span<const std::byte> pieces[] = {whole.first(half), whole.subspan(half)};
+                    writer.add_copied(members[i].name, pieces, options);
+                }
+            }
+            writer.commit();
+        }
+        check_with_our_reader(path, members);
+        listings.push_back(zip_reader(path).entries());
+    }
+    check_everywhere(dir / "t2.zanj", members, dir);
+    for (std::size_t t = 1; t < listings.size(); ++t) {
+        REQUIRE(listings[t].size() == listings[0].size());
+        for (std::size_t i = 0; i < listings[0].size(); ++i) {
+            INFO("threads " << t + 1 << ", member " << listings[0][i].name);
+            CHECK(listings[t][i].name == listings[0][i].name);
+            CHECK(listings[t][i].method == listings[0][i].method);
+            CHECK(listings[t][i].crc32 == listings[0][i].crc32);
+            if (listings[0][i].name == "huge.jsonl") continue;
+            CHECK(listings[t][i].compressed_size == listings[0][i].compressed_size);
+            CHECK(listings[t][i].local_header_offset == listings[0][i].local_header_offset);
+        }
+    }
+
+    member_options two = using_method(compression_method::zstd);
+    two.threads = 2;
+    SECTION("a name is taken from the add on, while its batch is still gathering") {
+        zip_writer writer(dir / "dup.zanj");
+        const std::string data = compressible_bytes(3000);
+        const std::span<const std::byte> piece[] = {bytes_of(data)};
+        writer.add_copied("x.npy", piece, two);
+        REQUIRE_THROWS_WITH(writer.add_copied("x.npy", piece, two), Contains("duplicate member name 'x.npy'"));
+        REQUIRE_THROWS_WITH(writer.add_owned("x.npy", "again", two), Contains("duplicate member name 'x.npy'"));
+        REQUIRE_THROWS_WITH(writer.add("x.npy", bytes_of("again"), {}), Contains("duplicate member name 'x.npy'"));
+        writer.add_copied("y.npy", piece, two);
+        writer.commit();
+        const zip_reader reader(dir / "dup.zanj");
+        REQUIRE(reader.entries().size() == 2);
+        CHECK(read_member(reader, *reader.find("x.npy")) == data);
+        CHECK(reader.entries()[1].name == "y.npy");
+    }
+    SECTION("a level out of range is refused at the add, and the batch goes on") {
+        zip_writer writer(dir / "level.zanj");
+        const std::string data = compressible_bytes(3000);
+        const std::span<const std::byte> piece[] = {bytes_of(data)};
+        writer.add_copied("a.npy", piece, two);
+        member_options bad = using_method(compression_method::zstd, 99);
+        bad.threads = 2;
+        REQUIRE_THROWS_WITH(writer.add_copied("b.npy", piece, bad), Contains("zstd level 99 is out of range"));
+        writer.add_copied("b.npy", piece, two);
+        writer.commit();
+        const zip_reader reader(dir / "level.zanj");
+        REQUIRE(reader.entries().size() == 2);
+        CHECK(read_member(reader, *reader.find("b.npy")) == data);
+    }
+    SECTION("a member waiting in a batch can be forgotten, and a dropped writer leaves nothing") {
+        const std::string data = compressible_bytes(3000);
+        const std::span<const std::byte> piece[] = {bytes_of(data)};
+        {
+            zip_writer writer(dir / "forget.zanj");
+            for (int i = 0; i < 500; ++i) writer.add_copied(cat({"f", std::to_string(i)}), piece, two);
+            CHECK(writer.forget("f250").has_value());
+            writer.add_copied("f250", piece, two); // its name is free again
+            writer.commit();
+        }
+        const zip_reader reader(dir / "forget.zanj");
+        REQUIRE(reader.entries().size() == 500);
+        CHECK(reader.entries().back().name == "f250");
+        CHECK(read_member(reader, reader.entries().back()) == data);
+        {
+            zip_writer writer(dir / "dropped.zanj");
+            for (int i = 0; i < 2000; ++i) writer.add_copied(cat({"d", std::to_string(i)}), piece, two);
+        } // destroyed uncommitted with batches compressing and one gathering
         CHECK_FALSE(fs::exists(dir / "dropped.zanj"));
         CHECK(temp_files_in(dir).empty());
     }

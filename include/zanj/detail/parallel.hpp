@@ -33,6 +33,8 @@ public:
     void run(std::function<void()> job);
     /// Waits for the job given last to finish, and rethrows what it threw.
     void wait();
+    /// Whether a job given has not finished yet.
+    bool busy();
 
 private:
     void loop();

@@ -75,19 +75,19 @@ public:
     /// Throws usage_error on a duplicate name, io_error when the disk refuses.
     void add(std::string_view name, std::span<const std::span<const std::byte>> pieces, const member_options& options);
     void add(std::string_view name, std::span<const std::byte> data, const member_options& options);
-    /// Adds a member whose bytes the writer takes. When its compression is deflate, it has 64 KiB
-    /// or more and `options.threads` is more than one, it is checksummed and compressed on a thread
-    /// of the writer's while the caller goes on (up to threads - 1 members at once, 128 MiB of
-    /// them), and written (in order) at the writer's next call that writes; a failure then
-    /// surfaces there. Otherwise (and when those threads are all busy with the members before,
-    /// which add() then writes first) as add().
+    /// Adds a member whose bytes the writer takes. With `options.threads` above one, a deflate
+    /// member, or a zstd one under zstd_threading_threshold (codec.hpp), is checksummed and
+    /// compressed beside the caller's work, and written (in order) at the writer's next call
+    /// that writes; a failure then surfaces there. Members under 1 MiB gather in batches of
+    /// about 1 MiB, which the writer's threads (up to threads - 1) and the caller take in turn;
+    /// a larger member gets a batch of its own when one of those threads is idle, and is
+    /// written as by add() otherwise. The deferred members hold 128 MiB at most (or one member,
+    /// when larger): past that, the writer waits for them. Otherwise as add().
     void add_owned(std::string_view name, std::string data, const member_options& options);
-    /// add_owned of the concatenation of `pieces`, without joining them first (deflate joins
-    /// them, on the writer's thread when it defers the member).
+    /// add_owned of the concatenation of `pieces`, without joining them first.
     void add_owned(std::string_view name, std::vector<std::string> pieces, const member_options& options);
     /// add() of pieces the caller may change or free once it returns. A member add_owned would
-    /// defer, of `copied_member_limit` bytes at most, is copied and deferred while the writer's
-    /// thread is free: one member compresses there while the caller compresses the next.
+    /// defer, of `copied_member_limit` bytes at most, is copied (joined) and deferred.
     void add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
                     const member_options& options);
     /// The largest member add_copied copies: a copy is memory held beside the caller's data.
