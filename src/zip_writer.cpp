@@ -659,7 +659,7 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
     m.name = std::string(name);
     m.stamp = w.stamp;
     m.method = static_cast<std::uint16_t>(method);
-    m.crc32 = crc;
+    m.crc32 = crc_pending ? 0 : crc; // not read while its thread may write it: late_crc gives it
     m.compressed_size = stored ? uncompressed_size : w.compressed.size();
     m.uncompressed_size = uncompressed_size;
     std::span<const std::byte> compressed(w.compressed);
