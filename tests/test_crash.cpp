@@ -150,6 +150,7 @@ long long check_archive(const fs::path& file) {
     REQUIRE(back.log == expected.log);
     REQUIRE(back.blocks.size() == expected.blocks.size());
     for (std::size_t i = 0; i < back.blocks.size(); ++i) REQUIRE(back.blocks[i] == expected.blocks[i]);
+    REQUIRE(back.small == expected.small);
     return back.generation;
 }
 
@@ -189,9 +190,12 @@ TEST_CASE("a save killed at any moment leaves the old or the new archive, and th
         // Kill somewhere in [0, 1.2 x save time] after "go": before, inside and after the save.
         std::uniform_real_distribution<double> delay(0, 1.2 * save_seconds);
         const double wait_s = delay(rng);
-        INFO("trial " << trial << ", generation " << generation + 1 << ", kill after " << wait_s << " s");
+        // Every other save on two threads: a worker writes behind it.
+        const std::string threads = trial % 2 ? "2" : "1";
+        INFO("trial " << trial << ", generation " << generation + 1 << ", kill after " << wait_s << " s, threads "
+                      << threads);
         {
-            child c(save_args(file, generation + 1), {});
+            child c(save_args(file, generation + 1), {"ZANJ_CRASH_THREADS=" + threads});
             std::string seen;
             REQUIRE(c.wait_for("go\n", seen));
             std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
@@ -252,23 +256,37 @@ TEST_CASE("a save whose writes fail throws io_error, removes its temporary and k
     const auto old_bytes = zanj_test::read_file(file);
 
     SECTION("ENOSPC and EIO at any point of the writing, or from fsync") {
-        // Limits inside the first local header, the arrays, the JSON members at the end, the
-        // central directory and the end record.
-        const long long limits[] = {
-            0, 1, 100, 4096, 1 << 20, 5 << 20, full_size / 2, full_size - 4000, full_size - 300, full_size - 12};
+        // Limits inside the first local header, the large and small arrays, the JSON members at
+        // the end, the central directory and the end record; on one thread and on two (a worker
+        // then writes the buffers of small arrays behind the save).
+        const long long limits[] = {0,
+                                    1,
+                                    100,
+                                    4096,
+                                    1 << 20,
+                                    5 << 20,
+                                    full_size / 2,
+                                    full_size - (2 << 20),
+                                    full_size - (1 << 20),
+                                    full_size - 4000,
+                                    full_size - 300,
+                                    full_size - 12};
         for (const char* error : {"ENOSPC", "EIO"}) {
             const std::string reason = std::strerror(std::string(error) == "EIO" ? EIO : ENOSPC);
-            for (long long limit : limits) {
-                INFO(error << " after " << limit << " bytes");
-                auto [code, out] = faulty_save(
-                    file, 2,
-                    {std::string("ZANJ_FAULT_ERRNO=") + error, "ZANJ_FAULT_WRITE_AFTER=" + std::to_string(limit)});
-                INFO(out);
-                REQUIRE(code == 3);
-                CHECK_THAT(out, Contains("error: zanj: cannot write") && Contains(reason) && Contains(file.string()));
-                CHECK(other_files(dir, file).empty());
-                CHECK(zanj_test::read_file(file) == old_bytes);
-            }
+            for (const std::string threads : {"1", "2"})
+                for (long long limit : limits) {
+                    INFO(error << " after " << limit << " bytes, threads " << threads);
+                    auto [code, out] = faulty_save(file, 2,
+                                                   {std::string("ZANJ_FAULT_ERRNO=") + error,
+                                                    "ZANJ_FAULT_WRITE_AFTER=" + std::to_string(limit),
+                                                    "ZANJ_CRASH_THREADS=" + threads});
+                    INFO(out);
+                    REQUIRE(code == 3);
+                    CHECK_THAT(out,
+                               Contains("error: zanj: cannot write") && Contains(reason) && Contains(file.string()));
+                    CHECK(other_files(dir, file).empty());
+                    CHECK(zanj_test::read_file(file) == old_bytes);
+                }
             INFO(error << " from fsync");
             auto [code, out] = faulty_save(file, 2, {std::string("ZANJ_FAULT_ERRNO=") + error, "ZANJ_FAULT_FSYNC=1"});
             INFO(out);
