@@ -182,6 +182,17 @@ struct zip_writer::impl {
         names.add_growing(members.size() - 1, key_index::hash(members.back().name), members.size(),
                           [&](std::size_t i) -> std::string_view { return members[i].name; });
     }
+    // The record of a new member of `size` bytes, stored (sizes known) or not (compressed size
+    // to come).
+    member_record record_of_new(std::string_view name, compression_method method, std::uint64_t size) const {
+        member_record m;
+        m.name = std::string(name);
+        m.stamp = stamp;
+        m.method = static_cast<std::uint16_t>(method);
+        m.uncompressed_size = size;
+        if (method == compression_method::store) m.compressed_size = size;
+        return m;
+    }
     void reindex_names() {
         names.reset(2 * members.size());
         for (std::size_t i = 0; i < members.size(); ++i) names.add(i, key_index::hash(members[i].name));
@@ -725,13 +736,9 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
         return;
     }
     const bool stored = method == compression_method::store;
+    member_record m = w.record_of_new(name, method, uncompressed_size);
     if (options.threads > 1) w.flush_behind = true;
     if (stored) {
-        member_record m;
-        m.name = std::string(name);
-        m.stamp = w.stamp;
-        m.method = static_cast<std::uint16_t>(method);
-        m.compressed_size = m.uncompressed_size = uncompressed_size;
         w.settle();
         if (w.write_buffered(m, options, pieces)) return;
     }
@@ -752,13 +759,8 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
     const bool crc_pending = crc_thread.joinable() && stored;
     if (!crc_pending && crc_thread.joinable()) crc_thread.join();
 
-    member_record m;
-    m.name = std::string(name);
-    m.stamp = w.stamp;
-    m.method = static_cast<std::uint16_t>(method);
     m.crc32 = crc_pending ? 0 : crc; // not read while its thread may write it: late_crc gives it
-    m.compressed_size = stored ? uncompressed_size : w.compressed.size();
-    m.uncompressed_size = uncompressed_size;
+    if (!stored) m.compressed_size = w.compressed.size();
     std::span<const std::byte> compressed(w.compressed);
     w.settle();
     w.write_member(std::move(m), options, stored ? pieces : std::span(&compressed, 1),
@@ -866,12 +868,7 @@ void zip_writer::impl::defer(std::string_view name, std::vector<std::string> own
     // Checked here, where a mistake is reported at this member's add and not at the next call.
     checked_level(method);
     if (!deferred.empty() && deferred_bytes + size > deferred_budget) settle();
-    member_record record;
-    record.name = std::string(name);
-    record.stamp = stamp;
-    record.method = static_cast<std::uint16_t>(method.method);
-    record.uncompressed_size = size;
-    push_member(std::move(record)); // its place, so that names stay unique
+    push_member(record_of_new(name, method.method, size)); // its place, so that names stay unique
     const bool small = size < deferred_batch_size;
     deferred_batch* gathering = !deferred.empty() && !deferred.back()->sealed ? deferred.back().get() : nullptr;
     if (gathering && !small) {
@@ -913,13 +910,9 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
     member_options streamed = options;
     streamed.force_zip64 = true; // so that the sizes can be patched in
     const bool stored = options.compression.method == compression_method::store;
-    member_record m;
-    m.name = std::string(name);
-    m.stamp = stamp;
-    m.method = static_cast<std::uint16_t>(options.compression.method);
-    m.uncompressed_size = size;
-    for (auto piece : known) m.uncompressed_size += piece.size();
-    m.compressed_size = stored ? m.uncompressed_size : 0;
+    std::uint64_t total = size;
+    for (auto piece : known) total += piece.size();
+    member_record m = record_of_new(name, options.compression.method, total);
 
     try {
         put_local_header(m, streamed);
