@@ -226,7 +226,8 @@ void archive_writer::add_npy(const std::string& member, const object_path& path,
             pieces[0] = as_bytes(header);
         }
     }
-    // Deflate takes one core per member: a copy of this one lets it compress beside the next.
+    // A member compresses on one core: a copy of this one lets it compress beside the next
+    // (small ones in batches), on the zip writer's threads.
     impl_->zip.add_copied(member, pieces, options);
     impl_->record_npy(member, path, array);
     impl_->written(header.size() + nbytes);
