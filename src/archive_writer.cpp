@@ -204,10 +204,12 @@ void archive_writer::add_npy(const std::string& member, const object_path& path,
                              const compression& method) {
     const std::size_t nbytes = shape_elements(array.shape) * dtype_size(array.type);
     member_options options = impl_->options_for(method);
-    std::string header = npy_header(array.type, array.shape);
-    std::span<const std::byte> pieces[] = {as_bytes(header), {array.data, nbytes}};
+    const std::span<const std::byte> data{array.data, nbytes};
+    std::string header;
     if (options.compression.adaptive) { // chosen once, here
-        options.compression.method = choose_method(options.compression, pieces);
+        header = npy_header(array.type, array.shape);
+        const std::span<const std::byte> sampled[] = {as_bytes(header), data};
+        options.compression.method = choose_method(options.compression, sampled);
         options.compression.adaptive = false;
     }
     if (nbytes < small_array_bytes) {
@@ -220,12 +222,12 @@ void archive_writer::add_npy(const std::string& member, const object_path& path,
         options.align = 0;
         // Only a stored array is aligned: asking where it goes would wait for the members
         // compressing beside this one.
-        if (options.compression.method == compression_method::store) {
+        if (options.compression.method == compression_method::store)
             header = npy_header_aligned_at(array.type, array.shape,
                                            impl_->zip.next_data_offset(member, nbytes + 128, options), align);
-            pieces[0] = as_bytes(header);
-        }
     }
+    if (header.empty()) header = npy_header(array.type, array.shape);
+    const std::span<const std::byte> pieces[] = {as_bytes(header), data};
     // A member compresses on one core: a copy of this one lets it compress beside the next
     // (small ones in batches), on the zip writer's threads.
     impl_->zip.add_copied(member, pieces, options);

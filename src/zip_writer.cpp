@@ -103,6 +103,16 @@ std::vector<std::span<const std::byte>> spans_of(const std::vector<std::string>&
     return out;
 }
 
+// A write buffer, reserved once so that it never grows (a copy and fresh pages at each step):
+// what is added to one below buffer_flush_threshold is a header (a name under 64 KiB, under 128
+// bytes of extras) or data under direct_write_threshold. Pages of a reservation cost nothing
+// unused.
+std::vector<std::byte> reserved_buffer() {
+    std::vector<std::byte> v;
+    v.reserve(buffer_flush_threshold + (std::size_t{128} << 10));
+    return v;
+}
+
 // A byte_buffer's insert() constructs byte after byte through its allocator: appending 16 MiB
 // took 11.5 ms against 8.7 for a memcpy (fresh memory both).
 void append(byte_buffer& out, std::span<const std::byte> bytes) {
@@ -159,15 +169,8 @@ struct zip_writer::impl {
     bool in_place = false;
     state status = state::open;
     dos_stamp stamp = dos_now();
-    std::uint64_t position = 0; // file offset of the next byte, buffered bytes included
-    // Reserved once, so that it never grows (a copy and fresh pages at each step): what is added
-    // to less than buffer_flush_threshold is a header (a name under 64 KiB, under 128 bytes of
-    // extras) or data under direct_write_threshold. Pages of a reservation cost nothing unused.
-    std::vector<std::byte> pending = [] {
-        std::vector<std::byte> v;
-        v.reserve(buffer_flush_threshold + (std::size_t{128} << 10));
-        return v;
-    }();
+    std::uint64_t position = 0;                         // file offset of the next byte, buffered bytes included
+    std::vector<std::byte> pending = reserved_buffer(); // what put() gathers for the next write
     std::vector<member_record> members;
     key_index names; // members by name: a hash set of strings cost 7% of saving 10,000 arrays
 
@@ -205,9 +208,8 @@ struct zip_writer::impl {
     // A member of add_owned's or add_copied's, compressed beside the caller's work and written
     // later, in the order of the adds. Its record in `members` is filled in when it is written.
     struct deferred_member {
-        std::size_t index = 0; // in `members`
-        member_options options;
-        compression method;             // deflate or zstd, chosen
+        std::size_t index = 0;          // in `members`
+        member_options options;         // its compression chosen: deflate or zstd
         std::vector<std::string> owned; // add_owned's pieces, dropped once compressed
         std::size_t copied_at = 0;      // add_copied's bytes, in the batch's `copied`
         std::size_t copied_size = 0;
@@ -242,31 +244,33 @@ struct zip_writer::impl {
         unclaimed.clear(); // the workers stop after the batch in hand
     }
 
-    // The method add_owned and add_copied defer a member with, or nothing when they write it
-    // now: deflate, or zstd below the size its own workers pay from, with threads to spare (and
-    // one of them idle, for a member worth a batch of its own: else compressing it right away
-    // needs no copy).
-    std::optional<compression> deferral(std::uint64_t size, std::span<const std::span<const std::byte>> pieces,
-                                        const member_options& options) {
-        if (options.threads <= 1) return std::nullopt;
-        compression c = options.compression;
-        c.method = choose_method(options.compression, pieces);
-        c.adaptive = false;
-        const bool worth_it = c.method == compression_method::deflate ||
-                              (c.method == compression_method::zstd && size < zstd_threading_threshold);
-        if (!worth_it || (size >= deferred_batch_size && !idle_worker(options.threads))) return std::nullopt;
-        return c;
+    // `options` with its compression chosen (an adaptive one sampled once, here).
+    static member_options chosen(const member_options& options, std::span<const std::span<const std::byte>> pieces) {
+        member_options out = options;
+        out.compression.method = choose_method(options.compression, pieces);
+        out.compression.adaptive = false;
+        return out;
+    }
+    // Whether add_owned and add_copied defer a member, its compression chosen, rather than write
+    // it now: deflate, or zstd below the size its own workers pay from, with threads to spare
+    // (and one of them idle, for a member worth a batch of its own: else compressing it right
+    // away needs no copy).
+    bool defers(std::uint64_t size, const member_options& options) {
+        if (options.threads <= 1) return false;
+        const compression_method method = options.compression.method;
+        const bool worth_it = method == compression_method::deflate ||
+                              (method == compression_method::zstd && size < zstd_threading_threshold);
+        return worth_it && (size < deferred_batch_size || idle_worker(options.threads));
     }
     void defer(std::string_view name, std::vector<std::string> owned,
-               std::span<const std::span<const std::byte>> copied, std::uint64_t size, const member_options& options,
-               const compression& method);
+               std::span<const std::span<const std::byte>> copied, std::uint64_t size, const member_options& options);
 
     static void compress_batch(deferred_batch& batch) {
         for (deferred_member& m : batch.members) {
             std::vector<std::span<const std::byte>> in = spans_of(m.owned);
             if (in.empty()) in.emplace_back(batch.copied.data() + m.copied_at, m.copied_size);
             m.crc32 = crc32_of(in);
-            compress(m.method, in, batch.scratch, 1);
+            compress(m.options.compression, in, batch.scratch, 1);
             std::vector<std::string>().swap(m.owned); // the uncompressed bytes are no longer needed
             m.compressed_at = batch.compressed.size();
             m.compressed_size = batch.scratch.size();
@@ -330,6 +334,7 @@ struct zip_writer::impl {
     // at the file's end settles them first, so members reach the file in the order they were
     // added.
     void write_deferred(bool all) {
+        if (deferred.empty()) return; // nothing queued (`unclaimed` points into `deferred`)
         if (all) {
             if (!deferred.empty() && !deferred.back()->sealed) seal(*deferred.back(), 1);
             while (compress_next()) {}
@@ -426,11 +431,7 @@ struct zip_writer::impl {
     // worker while the caller fills the other one: for 10,000 small arrays, those CRCs and
     // writes were a quarter of the caller's time.
     bool flush_behind = false;
-    std::vector<std::byte> flushing = [] {
-        std::vector<std::byte> v;
-        v.reserve(buffer_flush_threshold + (std::size_t{128} << 10));
-        return v;
-    }();
+    std::vector<std::byte> flushing = reserved_buffer(); // the other buffer
     std::vector<buffered_crc> flushing_crcs;
     bool flush_in_flight = false;
     std::unique_ptr<background_worker> flusher; // declared after what its job uses
@@ -778,18 +779,17 @@ bool zip_writer::impl::write_buffered(member_record& m, const member_options& op
     if (!flush_behind) return false;
     if (std::any_of(data.begin(), data.end(), [](auto piece) { return piece.size() >= direct_write_threshold; }))
         return false;
-    // Whole in one buffer: its CRC field and its data are checksummed there together.
-    auto header_size = [&] {
-        const local_extras x =
-            local_extras_of(position, m.name.size(), m.uncompressed_size, m.compressed_size, true, options);
-        return static_cast<std::size_t>(x.data_start - position);
-    };
+    // Whole in one buffer: its CRC field and its data are checksummed there together. Handing
+    // the buffer over leaves `position`, and so the header's size, as they are.
+    const local_extras x =
+        local_extras_of(position, m.name.size(), m.uncompressed_size, m.compressed_size, true, options);
+    const std::uint64_t whole = x.data_start - position + m.uncompressed_size;
+    if (whole >= buffer_flush_threshold) return false;
     buffered_crc c;
     try {
-        if (pending.size() + header_size() + m.uncompressed_size >= buffer_flush_threshold) hand_over();
-        if (pending.size() + header_size() + m.uncompressed_size >= buffer_flush_threshold) return false;
+        if (pending.size() + whole >= buffer_flush_threshold) hand_over();
         c.field_at = pending.size() + zf::local_header_crc_offset;
-        m.crc32 = 0;
+        m.crc32 = 0; // until the flush
         put_local_header(m, options);
         c.data_at = pending.size();
         for (auto piece : data) put(piece);
@@ -842,10 +842,10 @@ void zip_writer::add_owned(std::string_view name, std::vector<std::string> data,
     const std::vector<std::span<const std::byte>> pieces = spans_of(data);
     std::uint64_t size = 0;
     for (const std::string& piece : data) size += piece.size();
-    const std::optional<compression> method = w.deferral(size, pieces, options);
-    if (!method) return add(name, pieces, options);
-    w.check_new_member(name, options);
-    w.defer(name, std::move(data), {}, size, options, *method);
+    const member_options chosen = impl::chosen(options, pieces);
+    if (!w.defers(size, chosen)) return add(name, pieces, chosen);
+    w.check_new_member(name, chosen);
+    w.defer(name, std::move(data), {}, size, chosen);
 }
 
 void zip_writer::add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
@@ -853,22 +853,21 @@ void zip_writer::add_copied(std::string_view name, std::span<const std::span<con
     impl& w = *impl_;
     std::uint64_t size = 0;
     for (auto piece : pieces) size += piece.size();
-    const std::optional<compression> method =
-        size <= copied_member_limit ? w.deferral(size, pieces, options) : std::nullopt;
-    if (!method) return add(name, pieces, options);
-    w.check_new_member(name, options);
-    w.defer(name, {}, pieces, size, options, *method);
+    const member_options chosen = impl::chosen(options, pieces);
+    if (size > copied_member_limit || !w.defers(size, chosen)) return add(name, pieces, chosen);
+    w.check_new_member(name, chosen);
+    w.defer(name, {}, pieces, size, chosen);
 }
 
 // Queues a member checked to be new, its `owned` pieces or a copy of `copied`: small ones join
 // the batch gathering members, larger ones get a batch of their own.
 void zip_writer::impl::defer(std::string_view name, std::vector<std::string> owned,
                              std::span<const std::span<const std::byte>> copied, std::uint64_t size,
-                             const member_options& options, const compression& method) {
+                             const member_options& options) {
     // Checked here, where a mistake is reported at this member's add and not at the next call.
-    checked_level(method);
+    checked_level(options.compression);
     if (!deferred.empty() && deferred_bytes + size > deferred_budget) settle();
-    push_member(record_of_new(name, method.method, size)); // its place, so that names stay unique
+    push_member(record_of_new(name, options.compression.method, size)); // its place: names stay unique
     const bool small = size < deferred_batch_size;
     deferred_batch* gathering = !deferred.empty() && !deferred.back()->sealed ? deferred.back().get() : nullptr;
     if (gathering && !small) {
@@ -879,7 +878,6 @@ void zip_writer::impl::defer(std::string_view name, std::vector<std::string> own
     deferred_member& m = batch.members.emplace_back();
     m.index = members.size() - 1;
     m.options = options;
-    m.method = method;
     m.owned = std::move(owned);
     // Joined: deflate would join the pieces anyway, and zstd takes one piece from where it is.
     m.copied_at = batch.copied.size();
