@@ -91,7 +91,9 @@ public:
     void add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
                     const member_options& options);
     /// The largest member add_copied copies: a copy is memory held beside the caller's data.
-    static constexpr std::uint64_t copied_member_limit = std::uint64_t{32} << 20;
+    /// As much as the deferred members may hold, so that a 4096 x 4096 float32 array (64 MiB
+    /// and its header) goes to a thread of the writer's while the caller compresses the next.
+    static constexpr std::uint64_t copied_member_limit = std::uint64_t{128} << 20;
     /// Where the data of a member of `size` bytes named `name` would start in the file if it
     /// were added next with `options` and stored (alignment padding included).
     std::uint64_t next_data_offset(std::string_view name, std::uint64_t size, const member_options& options) const;
