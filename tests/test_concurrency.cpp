@@ -596,6 +596,23 @@ TEST_CASE("a deflate save compresses one array beside the next, and writes what 
     CHECK(members.at(0).name == "a0.npy");
 }
 
+TEST_CASE("deflated arrays of more than 32 MiB alternate between a worker and the caller", "[concurrency]") {
+    // Three arrays of 34 MiB: the first goes to a worker from a copy, the second is compressed
+    // by the caller meanwhile, the third waits for the copies to fit in what may be held.
+    float_arrays arrays;
+    for (int i = 0; i < 3; ++i) {
+        auto a = xt::xarray<float>::from_shape({std::size_t{34} << 18});
+        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * (i + 3)) % 251);
+        arrays.emplace("big" + std::to_string(i), std::move(a));
+    }
+    zanj::config cfg;
+    cfg.compress = zanj::compression_policy::all({zanj::compression_method::deflate, 1});
+    const auto members = check_saves_alike(arrays, cfg, zanj_test::fresh_dir("conc_deflate_big"), {1, 2});
+    REQUIRE(members.size() == 5);
+    CHECK(members.at(0).uncompressed_size > (std::uint64_t{32} << 20));
+    CHECK(members.at(0).method == zanj::compression_method::deflate);
+}
+
 TEST_CASE("many small arrays compress and are written on every thread, and come out as on one thread",
           "[concurrency]") {
     // Small arrays gather in batches that the writer's workers and the caller take in turn;
