@@ -598,7 +598,7 @@ TEST_CASE("a deflate save compresses one array beside the next, and writes what 
 
 TEST_CASE("deflated arrays of more than 32 MiB alternate between a worker and the caller", "[concurrency]") {
     // Three arrays of 34 MiB: the first goes to a worker from a copy, the second is compressed
-    // by the caller meanwhile, the third waits for the copies to fit in what may be held.
+    // by the caller meanwhile (the worker is busy), the third goes to the worker again.
     float_arrays arrays;
     for (int i = 0; i < 3; ++i) {
         auto a = xt::xarray<float>::from_shape({std::size_t{34} << 18});
