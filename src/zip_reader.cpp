@@ -71,6 +71,11 @@ std::optional<std::string> unsafe_name(std::string_view name) {
 
 std::string limit_text(std::uint64_t v) { return v == read_limits::unlimited ? "unlimited" : std::to_string(v); }
 
+// The default bounds what a file from anywhere may make a read decompress; an honest save of
+// 1 GiB of compressed arrays already goes past it, so the refusal says what to change.
+constexpr std::string_view raise_total_hint =
+    "; raise config::limits.max_total_uncompressed to read an archive you trust";
+
 // Names of the methods (APPNOTE 4.4.5) someone is likely to meet, for friendlier refusals.
 std::string method_description(std::uint16_t method) {
     std::string number = std::to_string(method);
@@ -425,7 +430,7 @@ void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) con
     if (e.uncompressed_size > limits.max_total_uncompressed)
         fail_limit("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
                        " bytes uncompressed, above read_limits::max_total_uncompressed (" +
-                       limit_text(limits.max_total_uncompressed) + ")",
+                       limit_text(limits.max_total_uncompressed) + ")" + std::string(raise_total_hint),
                    e.name);
     const std::uint64_t ratio = limits.max_compression_ratio;
     const bool over_ratio = e.compressed_size == 0 ? e.uncompressed_size > 0
@@ -443,7 +448,7 @@ void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) con
     if (total > limits.max_total_uncompressed)
         fail_limit("member " + in_quotes(e.name) + " brings the archive's compressed members to " +
                        std::to_string(total) + " bytes uncompressed, above read_limits::max_total_uncompressed (" +
-                       limit_text(limits.max_total_uncompressed) + ")",
+                       limit_text(limits.max_total_uncompressed) + ")" + std::string(raise_total_hint),
                    e.name);
 }
 
