@@ -163,7 +163,9 @@ TEST_CASE("limits: total uncompressed size of compressed members", "[limits]") {
         REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
         REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'b.bin' brings the archive's compressed members to "
                                                     "1258291200 bytes uncompressed, above "
-                                                    "read_limits::max_total_uncompressed (1073741824)"));
+                                                    "read_limits::max_total_uncompressed (1073741824); raise "
+                                                    "config::limits.max_total_uncompressed to read an archive "
+                                                    "you trust"));
         read_limits raised;
         raised.max_total_uncompressed = 2 * GiB;
         REQUIRE_NOTHROW(open_zip(bad, raised));
