@@ -91,12 +91,6 @@ ZSTD_CCtx* make_zstd_cctx(int) { return ZSTD_createCCtx(); }
 void zstd_check(std::size_t code, const char* what);
 void reset(ZSTD_CCtx* c) { zstd_check(ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters), "context reset"); }
 
-std::size_t total_size(std::span<const std::span<const std::byte>> pieces) {
-    std::size_t n = 0;
-    for (auto piece : pieces) n += piece.size();
-    return n;
-}
-
 void deflate_compress(int level, std::span<const std::span<const std::byte>> pieces, byte_buffer& out) {
     deflate_compressor compressor(level, make_deflate_compressor);
 
@@ -186,6 +180,12 @@ void zstd_compress(int level, std::span<const std::span<const std::byte>> pieces
 }
 
 } // namespace
+
+std::size_t total_size(std::span<const std::span<const std::byte>> pieces) {
+    std::size_t n = 0;
+    for (auto piece : pieces) n += piece.size();
+    return n;
+}
 
 int effective_level(const compression& c) {
     if (c.level >= 0) return c.level;

@@ -336,7 +336,7 @@ struct zip_writer::impl {
     void write_deferred(bool all) {
         if (deferred.empty()) return; // nothing queued (`unclaimed` points into `deferred`)
         if (all) {
-            if (!deferred.empty() && !deferred.back()->sealed) seal(*deferred.back(), 1);
+            if (!deferred.back()->sealed) seal(*deferred.back(), 1);
             while (compress_next()) {}
         }
         while (!deferred.empty()) {
@@ -724,8 +724,7 @@ void zip_writer::add(std::string_view name, std::span<const std::span<const std:
     w.check_new_member(name, options);
 
     const compression_method method = choose_method(options.compression, pieces);
-    std::uint64_t uncompressed_size = 0;
-    for (auto piece : pieces) uncompressed_size += piece.size();
+    const std::uint64_t uncompressed_size = total_size(pieces);
     if (method == compression_method::zstd && uncompressed_size >= zstd_threading_threshold) {
         // A large zstd member goes to the file as it compresses, on zstd's workers: no
         // compressed copy of it is ever held. Smaller ones are compressed first, as deflate
@@ -840,8 +839,7 @@ void zip_writer::add_owned(std::string_view name, std::string data, const member
 void zip_writer::add_owned(std::string_view name, std::vector<std::string> data, const member_options& options) {
     impl& w = *impl_;
     const std::vector<std::span<const std::byte>> pieces = spans_of(data);
-    std::uint64_t size = 0;
-    for (const std::string& piece : data) size += piece.size();
+    const std::uint64_t size = total_size(pieces);
     const member_options chosen = impl::chosen(options, pieces);
     if (!w.defers(size, chosen)) return add(name, pieces, chosen);
     w.check_new_member(name, chosen);
@@ -851,8 +849,7 @@ void zip_writer::add_owned(std::string_view name, std::vector<std::string> data,
 void zip_writer::add_copied(std::string_view name, std::span<const std::span<const std::byte>> pieces,
                             const member_options& options) {
     impl& w = *impl_;
-    std::uint64_t size = 0;
-    for (auto piece : pieces) size += piece.size();
+    const std::uint64_t size = total_size(pieces);
     const member_options chosen = impl::chosen(options, pieces);
     if (size > copied_member_limit || !w.defers(size, chosen)) return add(name, pieces, chosen);
     w.check_new_member(name, chosen);
@@ -908,9 +905,7 @@ void zip_writer::impl::add_stream(std::string_view name, std::span<const std::sp
     member_options streamed = options;
     streamed.force_zip64 = true; // so that the sizes can be patched in
     const bool stored = options.compression.method == compression_method::store;
-    std::uint64_t total = size;
-    for (auto piece : known) total += piece.size();
-    member_record m = record_of_new(name, options.compression.method, total);
+    member_record m = record_of_new(name, options.compression.method, size + total_size(known));
 
     try {
         put_local_header(m, streamed);

@@ -27,6 +27,9 @@ int checked_level(const compression& c);
 /// than they save.
 inline constexpr std::uint64_t zstd_threading_threshold = std::uint64_t{4} << 20;
 
+/// The size of the concatenation of `pieces`.
+std::size_t total_size(std::span<const std::span<const std::byte>> pieces);
+
 /// Compresses the concatenation of `pieces` with `c` (deflate or zstd) into `out`, which is
 /// resized to the compressed size. Zstd writes one frame, with its content size and a checksum,
 /// on up to `threads` threads when the input is large (deflate uses one).
