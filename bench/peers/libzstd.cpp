@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <fcntl.h>
+#include <initializer_list>
 #include <memory>
 #include <thread>
 
@@ -30,36 +31,41 @@ void zstd_ok(std::size_t code, const char* what) {
     check(!ZSTD_isError(code), std::string("zstd: cannot ") + what + ": " + ZSTD_getErrorName(code));
 }
 
+using zstd_frame = std::pair<std::unique_ptr<std::byte[]>, std::size_t>;
+
+// One frame of `bytes`, written into fresh memory as a writer's output would be.
+zstd_frame compress_frame(ZSTD_CCtx* cctx, std::span<const std::byte> bytes) {
+    const std::size_t bound = ZSTD_compressBound(bytes.size());
+    zstd_frame out{fresh_buffer(bound), 0};
+    out.second = ZSTD_compressCCtx(cctx, out.first.get(), bound, bytes.data(), bytes.size(), 3);
+    zstd_ok(out.second, "compress");
+    return out;
+}
+
+// The frames back to back, untimed, for the decompression case to read.
+void write_frames(const std::filesystem::path& file, std::initializer_list<const std::vector<zstd_frame>*> lists) {
+    fd_handle f(file, O_CREAT | O_TRUNC | O_WRONLY);
+    for (const std::vector<zstd_frame>* frames : lists)
+        for (const auto& [data, size] : *frames) write_all(f.get(), {data.get(), size});
+}
+
 void compress(const workload& w, const std::filesystem::path& file, stopwatch& sw) {
     std::unique_ptr<ZSTD_CCtx, cctx_free> cctx(ZSTD_createCCtx());
-    std::vector<std::pair<std::unique_ptr<std::byte[]>, std::size_t>> frames;
-    for (const blob& b : w.blobs) {
-        const std::size_t bound = ZSTD_compressBound(b.bytes.size());
-        auto out = fresh_buffer(bound);
-        const std::size_t size = ZSTD_compressCCtx(cctx.get(), out.get(), bound, b.bytes.data(), b.bytes.size(), 3);
-        zstd_ok(size, "compress");
-        frames.emplace_back(std::move(out), size);
-    }
+    std::vector<zstd_frame> frames;
+    for (const blob& b : w.blobs) frames.push_back(compress_frame(cctx.get(), b.bytes));
     sw.stop();
-    fd_handle f(file, O_CREAT | O_TRUNC | O_WRONLY);
-    for (const auto& [data, size] : frames) write_all(f.get(), {data.get(), size});
+    write_frames(file, {&frames});
 }
 
 // Each half of every array becomes a frame of its own: the first halves on this thread, the
 // second ones on another, both from the start, each with its own context.
 void compress_on_two_threads(const workload& w, const std::filesystem::path& file, stopwatch& sw) {
-    using frame = std::pair<std::unique_ptr<std::byte[]>, std::size_t>;
-    std::vector<frame> halves[2];
-    auto compress_halves = [&w](int half, std::vector<frame>& out) {
+    std::vector<zstd_frame> halves[2];
+    auto compress_halves = [&w](int half, std::vector<zstd_frame>& out) {
         std::unique_ptr<ZSTD_CCtx, cctx_free> cctx(ZSTD_createCCtx());
         for (const blob& b : w.blobs) {
             const std::size_t first = b.bytes.size() / 2;
-            const auto bytes = half == 0 ? b.bytes.first(first) : b.bytes.subspan(first);
-            const std::size_t bound = ZSTD_compressBound(bytes.size());
-            auto data = fresh_buffer(bound);
-            const std::size_t size = ZSTD_compressCCtx(cctx.get(), data.get(), bound, bytes.data(), bytes.size(), 3);
-            zstd_ok(size, "compress");
-            out.emplace_back(std::move(data), size);
+            out.push_back(compress_frame(cctx.get(), half == 0 ? b.bytes.first(first) : b.bytes.subspan(first)));
         }
     };
     std::exception_ptr failed;
@@ -74,9 +80,7 @@ void compress_on_two_threads(const workload& w, const std::filesystem::path& fil
     other.join();
     sw.stop();
     if (failed) std::rethrow_exception(failed);
-    fd_handle f(file, O_CREAT | O_TRUNC | O_WRONLY);
-    for (const auto& frames : halves)
-        for (const auto& [data, size] : frames) write_all(f.get(), {data.get(), size});
+    write_frames(file, {&halves[0], &halves[1]});
 }
 
 void decompress(const workload& w, const std::filesystem::path& file, stopwatch& sw) {
