@@ -22,6 +22,6 @@ if [[ ! -f "$build/libzanj.a" ]]; then
 fi
 
 c++ -std=c++20 -O2 -Wall -Wextra -Wpedantic -I"$root/include" -I"$build/include" \
-    "$root/bench/bombs.cpp" -o "$build/zanj_bombs" "$build/libzanj.a" -lzstd -ldeflate -lz -pthread
+    "$root/bench/bombs.cpp" -o "$build/zanj_bombs" "$build/libzanj.a" -lsimdjson -lzstd -ldeflate -lz -pthread
 
 "$build/zanj_bombs" "$scratch"
