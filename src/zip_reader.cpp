@@ -71,10 +71,11 @@ std::optional<std::string> unsafe_name(std::string_view name) {
 
 std::string limit_text(std::uint64_t v) { return v == read_limits::unlimited ? "unlimited" : std::to_string(v); }
 
-// The default bounds what a file from anywhere may make a read decompress; an honest save of
-// 1 GiB of compressed arrays already goes past it, so the refusal says what to change.
+// Refusals by the size limits say which setting reads the archive anyway.
 constexpr std::string_view raise_total_hint =
     "; raise config::limits.max_total_uncompressed to read an archive you trust";
+constexpr std::string_view raise_archive_ratio_hint =
+    "; raise config::limits.max_archive_ratio to read an archive you trust";
 
 // Names of the methods (APPNOTE 4.4.5) someone is likely to meet, for friendlier refusals.
 std::string method_description(std::uint16_t method) {
@@ -443,12 +444,24 @@ void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) con
                        ":1 past " + limit_text(limits.ratio_checked_above) +
                        " bytes; raise config::limits.max_compression_ratio to read an archive you trust)",
                    e.name);
-    // Each size is at most the limit (above), so the sum cannot wrap before it is caught.
-    total += e.uncompressed_size;
+    // Saturating: without limits, enough members of up to 2^63 bytes would wrap the sum.
+    total = e.uncompressed_size > read_limits::unlimited - total ? read_limits::unlimited : total + e.uncompressed_size;
+    const auto brings = [&] {
+        return "member " + in_quotes(e.name) + " brings the archive's compressed members to " + std::to_string(total) +
+               " bytes uncompressed";
+    };
     if (total > limits.max_total_uncompressed)
-        fail_limit("member " + in_quotes(e.name) + " brings the archive's compressed members to " +
-                       std::to_string(total) + " bytes uncompressed, above read_limits::max_total_uncompressed (" +
+        fail_limit(brings() + ", above read_limits::max_total_uncompressed (" +
                        limit_text(limits.max_total_uncompressed) + ")" + std::string(raise_total_hint),
+                   e.name);
+    // The bound that scales with the file: amplification, not size, is what makes a bomb.
+    const std::uint64_t archive_ratio = limits.max_archive_ratio;
+    if (total > limits.archive_ratio_checked_above && archive_ratio != read_limits::unlimited &&
+        size <= read_limits::unlimited / std::max<std::uint64_t>(archive_ratio, 1) && total > size * archive_ratio)
+        fail_limit(brings() + ", more than read_limits::max_archive_ratio (" + limit_text(archive_ratio) +
+                       ") times the file's size (" + std::to_string(size) + " bytes; checked past " +
+                       limit_text(limits.archive_ratio_checked_above) + " bytes)" +
+                       std::string(raise_archive_ratio_hint),
                    e.name);
 }
 

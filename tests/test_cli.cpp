@@ -4,6 +4,7 @@
 
 #include <zanj/zanj.hpp>
 #include <zanj/detail/zip.hpp>
+#include "raw_zip.hpp"
 #include "support.hpp"
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace rz = zanj_test::raw_zip;
 using zanj_test::fresh_dir;
 using zanj_test::quote;
 
@@ -501,12 +503,44 @@ TEST_CASE("zanj options raise the read limits", "[cli][limits]") {
     CHECK(zanj_cli("ls deflated.zanj --max-size 1MiB", dir).code == 0);
     CHECK(zanj_cli("ls deflated.zanj --max-size 1000000000000", dir).code == 0);
 
+    // Past 1 GiB in all, at most 100 times the file's size: three members of 1.5 MiB declaring
+    // 600 MiB each (a ratio of about 400) are refused at the second, whatever their data.
+    std::vector<rz::entry> members;
+    for (const char* name : {"a.npy", "b.npy", "c.npy"}) {
+        rz::entry e;
+        e.name = name;
+        e.method = 8;
+        e.data = std::string(std::size_t{3} << 19, 'x');
+        e.uncompressed_size = std::uint64_t{600} << 20;
+        members.push_back(e);
+    }
+    zanj_test::write_file(dir / "amplified.npz", rz::build(members));
+    const auto amplified = zanj_cli("ls amplified.npz", dir);
+    CHECK(amplified.code == 3);
+    CHECK(amplified.err.find("member 'b.npy' brings") != std::string::npos);
+    CHECK(amplified.err.find("max_archive_ratio (100)") != std::string::npos);
+    CHECK(amplified.err.find("--max-archive-ratio") != std::string::npos); // the hint
+    const auto raised = zanj_cli("ls amplified.npz --max-archive-ratio 300", dir);
+    CHECK(raised.err.find("member 'c.npy' brings") != std::string::npos); // 1800 MiB > 300 x 4.5 MiB
+    CHECK(raised.err.find("max_archive_ratio (300)") != std::string::npos);
+    // Raised past 400, the file opens, and its data (not deflate at all) is what fails.
+    for (const std::string raise : {"--max-archive-ratio 1000", "--no-limits"}) {
+        CAPTURE(raise);
+        const auto opened = zanj_cli("ls amplified.npz " + raise, dir);
+        CHECK(opened.code == 3);
+        CHECK(opened.err.find("max_archive_ratio") == std::string::npos);
+        CHECK(opened.err.find("a.npy") != std::string::npos);
+    }
+
     CHECK(zanj_cli("ls deflated.zanj --max-size lots", dir).code == 2);
+    CHECK(zanj_cli("ls deflated.zanj --max-archive-ratio 0", dir).code == 2);
+    CHECK(zanj_cli("ls deflated.zanj --no-limits --max-archive-ratio 1000", dir).code == 2);
     CHECK(zanj_cli("ls deflated.zanj --max-ratio 0", dir).code == 2);
     CHECK(zanj_cli("ls deflated.zanj --no-limits --max-size 1GiB", dir).code == 2);
     const auto help = zanj_cli("convert --help", dir);
     CHECK(help.out.find("--max-size") != std::string::npos);
     CHECK(help.out.find("--max-ratio") != std::string::npos);
+    CHECK(help.out.find("--max-archive-ratio") != std::string::npos);
     CHECK(help.out.find("--no-limits") != std::string::npos);
 }
 

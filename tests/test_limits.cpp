@@ -101,7 +101,9 @@ std::string nested_lists(std::size_t depth) { return std::string(depth, '[') + s
 
 TEST_CASE("read_limits have safe documented defaults and can be raised or disabled", "[limits]") {
     const read_limits d;
-    CHECK(d.max_total_uncompressed == GiB);
+    CHECK(d.max_total_uncompressed == read_limits::unlimited);
+    CHECK(d.max_archive_ratio == 100);
+    CHECK(d.archive_ratio_checked_above == GiB);
     CHECK(d.max_compression_ratio == 65536);
     CHECK(d.ratio_checked_above == MiB);
     CHECK(d.max_npy_header_size == 10000);
@@ -110,8 +112,9 @@ TEST_CASE("read_limits have safe documented defaults and can be raised or disabl
     CHECK(d.max_members == std::uint64_t{1} << 20);
     CHECK(zanj::config{}.limits == d);
     const read_limits none = read_limits::none();
-    for (std::uint64_t v : {none.max_total_uncompressed, none.max_compression_ratio, none.ratio_checked_above,
-                            none.max_npy_header_size, none.max_json_depth, none.max_members})
+    for (std::uint64_t v :
+         {none.max_total_uncompressed, none.max_compression_ratio, none.ratio_checked_above, none.max_npy_header_size,
+          none.max_json_depth, none.max_members, none.max_archive_ratio, none.archive_ratio_checked_above})
         CHECK(v == read_limits::unlimited);
     // A limit refusal is a format error, and keeps its class when re-thrown with a location.
     try {
@@ -126,30 +129,48 @@ TEST_CASE("limits: total uncompressed size of compressed members", "[limits]") {
     const fs::path dir = fresh_dir("limits");
     const fs::path bad = dir / "bad.zip";
 
-    SECTION("one member declaring more than the limit (a 40 GB member of zeros)") {
+    SECTION("one member declaring 40 GB from a small file") {
         // A real deflate stream of 1 MiB of zeros; the headers claim 40 GB, as a bomb of 40 GB
         // of zeros would (bench/bombs.cpp builds the real one).
         rz::entry e = deflate_member("zeros.bin", std::string(MiB, '\0'));
         e.uncompressed_size = 40'000'000'000;
         write_file(bad, rz::build({e}));
+        const std::string file_size = std::to_string(fs::file_size(bad));
+        // Its ratio is beyond any codec's; past that, beyond 100 times the file.
         REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
-        REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'zeros.bin' declares 40000000000 bytes uncompressed, above "
-                                                    "read_limits::max_total_uncompressed (1073741824)") &&
-                                               Contains(bad.string()));
+        REQUIRE_THROWS_WITH(open_zip(bad),
+                            Contains("member 'zeros.bin' declares 40000000000 bytes uncompressed from") &&
+                                Contains("read_limits::max_compression_ratio") && Contains(bad.string()));
+        read_limits raised;
+        raised.max_compression_ratio = read_limits::unlimited;
+        REQUIRE_THROWS_AS(open_zip(bad, raised), zanj::limit_error);
+        REQUIRE_THROWS_WITH(open_zip(bad, raised),
+                            Contains("member 'zeros.bin' brings the archive's compressed members to 40000000000 bytes "
+                                     "uncompressed, more than read_limits::max_archive_ratio (100) times the file's "
+                                     "size (" +
+                                     file_size +
+                                     " bytes; checked past 1073741824 bytes); raise "
+                                     "config::limits.max_archive_ratio to read an archive you trust") &&
+                                Contains(bad.string()));
         try {
-            open_zip(bad);
+            open_zip(bad, raised);
         } catch (const zanj::limit_error& err) {
             CHECK(err.member() == "zeros.bin");
         }
-        // Raising that limit leaves the ratio limit, disabling both opens it (nothing is read).
-        read_limits raised;
-        raised.max_total_uncompressed = 64 * GiB;
-        REQUIRE_THROWS_WITH(open_zip(bad, raised), Contains("read_limits::max_compression_ratio"));
-        raised.max_compression_ratio = read_limits::unlimited;
+        // A cap on the total, when set, is checked first; disabling both ratios opens it
+        // (nothing is read).
+        read_limits capped = raised;
+        capped.max_total_uncompressed = GiB;
+        REQUIRE_THROWS_WITH(open_zip(bad, capped),
+                            Contains("member 'zeros.bin' declares 40000000000 bytes "
+                                     "uncompressed, above read_limits::max_total_uncompressed "
+                                     "(1073741824); raise config::limits.max_total_uncompressed"));
+        raised.max_archive_ratio = read_limits::unlimited;
         REQUIRE_NOTHROW(open_zip(bad, raised));
     }
-    SECTION("several members adding up to more than the limit") {
-        // 1.5 MiB of incompressible bytes each, declaring 600 MiB: a ratio of 400, allowed.
+    SECTION("several members adding up to more than 100 times the file past 1 GiB") {
+        // 1.5 MiB of incompressible bytes each, declaring 600 MiB: a ratio of 400 per member,
+        // allowed; the total goes past 1 GiB at the second.
         std::vector<rz::entry> entries;
         for (const char* name : {"a.bin", "b.bin", "c.bin"}) {
             rz::entry e;
@@ -160,15 +181,44 @@ TEST_CASE("limits: total uncompressed size of compressed members", "[limits]") {
             entries.push_back(e);
         }
         write_file(bad, rz::build(entries));
+        const std::uint64_t file_size = fs::file_size(bad);
         REQUIRE_THROWS_AS(open_zip(bad), zanj::limit_error);
         REQUIRE_THROWS_WITH(open_zip(bad), Contains("member 'b.bin' brings the archive's compressed members to "
-                                                    "1258291200 bytes uncompressed, above "
-                                                    "read_limits::max_total_uncompressed (1073741824); raise "
-                                                    "config::limits.max_total_uncompressed to read an archive "
-                                                    "you trust"));
-        read_limits raised;
-        raised.max_total_uncompressed = 2 * GiB;
-        REQUIRE_NOTHROW(open_zip(bad, raised));
+                                                    "1258291200 bytes uncompressed, more than "
+                                                    "read_limits::max_archive_ratio (100) times the file's size (" +
+                                                    std::to_string(file_size) + " bytes;"));
+        // 1800 MiB from a file of 4.5 MiB and a few headers: a ratio just under 400.
+        const std::uint64_t ratio = 1800 * MiB / file_size;
+        REQUIRE(ratio == 399);
+        read_limits limits;
+        limits.max_archive_ratio = ratio;
+        REQUIRE_THROWS_WITH(open_zip(bad, limits), Contains("member 'c.bin' brings the archive's compressed members "
+                                                            "to 1887436800 bytes uncompressed, more than "
+                                                            "read_limits::max_archive_ratio (399)"));
+        limits.max_archive_ratio = ratio + 1;
+        REQUIRE_NOTHROW(open_zip(bad, limits));
+        // Up to the allowance the ratio is not checked: there the file's size does not matter.
+        limits = {};
+        limits.archive_ratio_checked_above = 1800 * MiB;
+        REQUIRE_NOTHROW(open_zip(bad, limits));
+        limits.archive_ratio_checked_above = 1800 * MiB - 1;
+        REQUIRE_THROWS_WITH(open_zip(bad, limits),
+                            Contains("member 'c.bin' brings") && Contains("checked past 1887436799 bytes"));
+        // Stored members make the file larger, and so lower its ratio: the same members beside
+        // 16 MiB of stored data open under the defaults.
+        entries.push_back(stored("padding.bin", std::string(16 * MiB, 'p')));
+        write_file(bad, rz::build(entries));
+        REQUIRE_NOTHROW(open_zip(bad));
+        // A cap on the total, when set, holds whatever the file's size.
+        limits = {};
+        limits.max_total_uncompressed = GiB;
+        REQUIRE_THROWS_WITH(open_zip(bad, limits), Contains("member 'b.bin' brings the archive's compressed members to "
+                                                            "1258291200 bytes uncompressed, above "
+                                                            "read_limits::max_total_uncompressed (1073741824); raise "
+                                                            "config::limits.max_total_uncompressed to read an archive "
+                                                            "you trust"));
+        limits.max_total_uncompressed = 2 * GiB;
+        REQUIRE_NOTHROW(open_zip(bad, limits));
     }
     SECTION("stored members do not count: their bytes are in the file") {
         read_limits tight;
@@ -189,6 +239,16 @@ TEST_CASE("limits: total uncompressed size of compressed members", "[limits]") {
         REQUIRE_THROWS_WITH(zanj::archive(bad, tight), Contains("member 'w.npy' declares 3128 bytes uncompressed"));
         REQUIRE_THROWS_WITH(zanj::ZANJ(tight).read_meta(bad), Contains("read_limits::max_total_uncompressed"));
         REQUIRE_THROWS_AS(zanj::load_any(bad, tight.limits), zanj::limit_error);
+        // The archive-wide ratio, lowered to be reached: 3128 bytes from a file of under 1564.
+        REQUIRE(fs::file_size(bad) < 3128 / 2);
+        zanj::config steep;
+        steep.limits.archive_ratio_checked_above = 1000;
+        steep.limits.max_archive_ratio = 2;
+        REQUIRE_THROWS_WITH(zanj::ZANJ(steep).read(bad), Contains("member 'w.npy' brings the archive's compressed "
+                                                                  "members to 3128 bytes uncompressed, more than "
+                                                                  "read_limits::max_archive_ratio (2)"));
+        REQUIRE_THROWS_AS(zanj::archive(bad, steep), zanj::limit_error);
+        REQUIRE_THROWS_AS(zanj::load_any(bad, steep.limits), zanj::limit_error);
         // The defaults read it.
         const zanj::value v = zanj::ZANJ{}.read(bad);
         CHECK(v["w"].as_array().nbytes() == 3000);

@@ -62,7 +62,7 @@ struct diff_options {
 };
 
 // Each returns an exit code; zanj::error escapes to main, which prints it and returns exit_error.
-// Every file is read within `limits` (--max-size, --max-ratio, --no-limits).
+// Every file is read within `limits` (--max-size, --max-ratio, --max-archive-ratio, --no-limits).
 int run_ls(const ls_options& o, const read_limits& limits);
 int run_cat(const cat_options& o, const read_limits& limits);
 int run_meta(const meta_options& o, const read_limits& limits);

@@ -20,13 +20,14 @@ constexpr const char* exit_codes_text =
     "  2  usage error (bad command line)\n"
     "  3  file or format error: a missing or unreadable file, no valid archive, no such object path\n";
 
-// --max-size, --max-ratio and --no-limits on a subcommand: they raise (or lower) the read
-// limits of zanj/limits.hpp for the files it reads.
+// --max-size, --max-ratio, --max-archive-ratio and --no-limits on a subcommand: they raise (or
+// lower) the read limits of zanj/limits.hpp for the files it reads.
 void add_limit_options(CLI::App* sub, zanj::read_limits& limits, bool& no_limits) {
     const zanj::read_limits defaults;
     CLI::Option* size =
         sub->add_option("--max-size", limits.max_total_uncompressed,
-                        "Largest total of the compressed members' uncompressed sizes to accept (default 1GiB)")
+                        "Largest total of the compressed members' uncompressed sizes to accept (default: no bound "
+                        "but --max-archive-ratio)")
             ->transform(CLI::AsSizeValue(true))
             ->group("Read limits");
     CLI::Option* ratio = sub->add_option("--max-ratio", limits.max_compression_ratio,
@@ -34,9 +35,16 @@ void add_limit_options(CLI::App* sub, zanj::read_limits& limits, bool& no_limits
                                              std::to_string(defaults.max_compression_ratio) + ")")
                              ->check(CLI::PositiveNumber)
                              ->group("Read limits");
+    CLI::Option* archive_ratio =
+        sub->add_option("--max-archive-ratio", limits.max_archive_ratio,
+                        "Largest ratio of that total to the file's size, once the total passes 1 GiB (default " +
+                            std::to_string(defaults.max_archive_ratio) + ")")
+            ->check(CLI::PositiveNumber)
+            ->group("Read limits");
     sub->add_flag("--no-limits", no_limits, "Read without any limit on sizes, ratios or nesting: for files you trust")
         ->excludes(size)
         ->excludes(ratio)
+        ->excludes(archive_ratio)
         ->group("Read limits");
 }
 
@@ -134,8 +142,8 @@ int main(int argc, char** argv) {
         // zanj's messages already begin with "zanj: ".
         std::cerr << (what.starts_with("zanj: ") ? "" : "zanj: ") << what << "\n";
         if (dynamic_cast<const zanj::limit_error*>(&e) != nullptr)
-            std::cerr << "zanj: the file goes beyond a read limit; if you trust it, raise the limit with --max-size "
-                         "or --max-ratio, or lift them all with --no-limits\n";
+            std::cerr << "zanj: the file goes beyond a read limit; if you trust it, raise the limit with --max-size, "
+                         "--max-ratio or --max-archive-ratio, or lift them all with --no-limits\n";
         return exit_error;
     }
     return exit_usage;
