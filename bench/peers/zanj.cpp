@@ -83,10 +83,6 @@ void add_mode(std::vector<case_spec>& out, const workload& w, const T& data, con
     zanj::config cfg;
     cfg.compress = m.policy;
     cfg.threads = m.threads;
-    // The bench reads back files it wrote, as its peers do, none of which bound what a read may
-    // decompress. At scale 1, (a)'s compressed members hold 1 GiB and 2 KiB (the NPY headers),
-    // above the default limit for files from anywhere (read_limits, docs/robustness.md).
-    cfg.limits.max_total_uncompressed = zanj::read_limits::unlimited;
     const auto file = file_of(w, m);
     out.push_back({"zanj", m.name, op::save, m.codec, file,
                    in_child([cfg, &data, file](stopwatch&) { zanj::ZANJ(cfg).save(data, file); })});
