@@ -13,10 +13,13 @@
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
+#include <xtensor/xarray.hpp>
+#include <xtensor/xbuilder.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -253,6 +256,44 @@ TEST_CASE("limits: total uncompressed size of compressed members", "[limits]") {
         const zanj::value v = zanj::ZANJ{}.read(bad);
         CHECK(v["w"].as_array().nbytes() == 3000);
         CHECK(zanj::load_any(bad)["w"].as_array().nbytes() == 3000);
+    }
+}
+
+TEST_CASE("limits: the archive-wide ratio on archives ZANJ saves", "[limits]") {
+    // With the allowance lowered to 1 MiB, 8 MiB arrays take the place of multi-GiB saves: noise
+    // compresses about 1.1:1 and reads, zeros about 1000:1 and are refused, both as the defaults
+    // treat such archives past 1 GiB.
+    const fs::path dir = fresh_dir("limits");
+    zanj::config steep;
+    steep.limits.archive_ratio_checked_above = MiB;
+    for (const zanj::compression_method method : {zanj::compression_method::deflate, zanj::compression_method::zstd}) {
+        CAPTURE(static_cast<int>(method));
+        zanj::config save;
+        save.compress = zanj::compression_policy::all({method});
+        std::map<std::string, xt::xarray<float>> data;
+        data["noise"] = xt::xarray<float>::from_shape({2 * MiB});
+        std::uint32_t x = 2463534242u; // xorshift32: incompressible bits, cheaply
+        for (float& f : data["noise"]) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            f = static_cast<float>(x) / 4294967296.0f;
+        }
+        zanj::ZANJ(save).save(data, dir / "noise");
+        CHECK(zanj::ZANJ(steep).read<std::map<std::string, xt::xarray<float>>>(dir / "noise.zanj") == data);
+
+        data["noise"] = xt::zeros<float>({2 * MiB});
+        zanj::ZANJ(save).save(data, dir / "zeros");
+        REQUIRE_THROWS_AS(zanj::ZANJ(steep).read(dir / "zeros.zanj"), zanj::limit_error);
+        REQUIRE_THROWS_WITH(zanj::archive(dir / "zeros.zanj", steep),
+                            Contains("member 'noise.npy' brings the archive's compressed members to 8388736 bytes "
+                                     "uncompressed, more than read_limits::max_archive_ratio (100)") &&
+                                Contains("zeros.zanj"));
+        steep.limits.max_archive_ratio = 100000;
+        CHECK(zanj::ZANJ(steep).read<std::map<std::string, xt::xarray<float>>>(dir / "zeros.zanj") == data);
+        steep.limits.max_archive_ratio = read_limits{}.max_archive_ratio;
+        // The defaults read both: neither is past 1 GiB.
+        CHECK(zanj::ZANJ{}.read<std::map<std::string, xt::xarray<float>>>(dir / "zeros.zanj") == data);
     }
 }
 
