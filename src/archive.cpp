@@ -1053,10 +1053,18 @@ struct archive::source final : detail::external_source {
         if (loaded) decode_ahead_of(*loaded);
     }
 
-    // The arrays being decoded ahead, or decoded and not yet taken, hold at most this much (or
-    // one array, when larger).
+    // The arrays being decoded ahead, or decoded and not yet taken, hold at most 64 MiB, or
+    // room for two arrays more than there are workers when that is more, up to 1 GiB (and one
+    // array always). With room for one 64 MiB array, the read waited on the worker for each.
     static constexpr std::uint64_t decode_ahead_budget = std::uint64_t{64} << 20;
+    static constexpr std::uint64_t decode_ahead_budget_cap = std::uint64_t{1} << 30;
     static constexpr std::uint64_t decode_ahead_minimum = std::uint64_t{1} << 20;
+    static std::uint64_t decode_ahead_room(unsigned workers, std::uint64_t largest) {
+        const std::uint64_t arrays = std::uint64_t{workers} + 2;
+        const std::uint64_t room =
+            largest > decode_ahead_budget_cap / arrays ? decode_ahead_budget_cap : arrays * largest;
+        return std::max(decode_ahead_budget, room);
+    }
 
     void decode_ahead_of(const value& node) {
         const unsigned threads = detail::resolve_threads(archive.settings.threads);
@@ -1078,8 +1086,11 @@ struct archive::source final : detail::external_source {
             });
         }
         std::vector<std::uint64_t> sizes;
-        std::uint64_t total = 0;
-        for (const zip_entry* e : entries) total += sizes.emplace_back(e->uncompressed_size);
+        std::uint64_t total = 0, largest = 0;
+        for (const zip_entry* e : entries) {
+            total += sizes.emplace_back(e->uncompressed_size);
+            largest = std::max(largest, e->uncompressed_size);
+        }
         // One array alone has nothing to overlap with, and starting a thread costs about what
         // decompressing 1 MiB does.
         if (entries.size() < 2 || total < decode_ahead_minimum) {
@@ -1091,7 +1102,7 @@ struct archive::source final : detail::external_source {
         decoded = std::make_unique<detail::decode_ahead>(
             std::move(sizes),
             [&a = archive, entries = std::move(entries)](std::size_t i) { return a.npy(entries[i]->name, {}); },
-            workers, decode_ahead_budget);
+            workers, decode_ahead_room(workers, largest));
     }
     // `member`'s array as a worker decoded it, or nullopt: then the caller decodes it.
     std::optional<ndarray> take_decoded(std::string_view member) const {

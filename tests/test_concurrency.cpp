@@ -545,6 +545,29 @@ TEST_CASE("reads decompress their compressed arrays on several threads, as on on
     }
 }
 
+TEST_CASE("compressed arrays of more than a third of 64 MiB are decompressed further ahead, as on one thread",
+          "[concurrency]") {
+    // Four zstd arrays of 22 MiB: above 64 MiB, the read makes room for two more arrays than it
+    // has workers (a budget of one let the read wait on the worker for each array).
+    std::map<std::string, xt::xarray<float>> arrays;
+    for (int i = 0; i < 4; ++i) {
+        auto a = xt::xarray<float>::from_shape({std::size_t{22} << 18});
+        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * (i + 5)) % 241);
+        arrays.emplace("big" + std::to_string(i), std::move(a));
+    }
+    zanj::config save_cfg;
+    save_cfg.compress = zanj::compression_policy::all({zanj::compression_method::zstd, 1});
+    const fs::path p = zanj::ZANJ(save_cfg).save(arrays, zanj_test::fresh_dir("conc_decode_big") / "big");
+    REQUIRE(zanj::detail::zip_reader(p).find("big0.npy")->uncompressed_size > (std::uint64_t{64} << 20) / 3);
+    for (unsigned threads : {1u, 2u, 3u}) {
+        INFO("threads " << threads);
+        zanj::config cfg;
+        cfg.threads = threads;
+        CHECK(zanj::ZANJ(cfg).read<std::map<std::string, xt::xarray<float>>>(p) == arrays);
+        CHECK(zanj::archive(p, cfg).read("/big2").as_array().values<float>()[7] == arrays.at("big2")(7));
+    }
+}
+
 namespace {
 using float_arrays = std::map<std::string, xt::xarray<float>>;
 
