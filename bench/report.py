@@ -1,10 +1,12 @@
 """Turns the benchmark's CSV into docs/benchmarks.md and its chart.
 
-    report.py RESULTS.csv DOCS_FOLDER
+    report.py RESULTS.csv DOCS_FOLDER [CONDITIONS] [--full-scale FULL.csv]
 
 RESULTS.json beside the CSV holds the run's settings and machine (written by zanj_bench). Writes
 DOCS_FOLDER/benchmarks.md (tables, and the issue's targets as met or missed) and
 DOCS_FOLDER/benchmarks.png (every case's throughput as a ratio of the raw-I/O limit).
+--full-scale adds a run of (a) alone at scale 1 (its JSON beside it): the workload at the
+issue's own size, when the main run is at a reduced scale, with the targets it decides.
 """
 import csv
 import json
@@ -231,10 +233,35 @@ def labels_of(rows, workload):
     return out
 
 
+def full_scale_section(csv_path):
+    """The section of a run of (a) alone at scale 1: its targets and its table."""
+    with open(os.path.splitext(csv_path)[0] + ".json") as f:
+        meta = json.load(f)
+    rows = load(csv_path)
+    a = next(w for w in meta["workloads"] if w["id"] == "a")
+    if meta["scale"] != 1:
+        sys.exit(f"{csv_path}: a run at scale {meta['scale']:g}, not 1")
+    decided = [t for t in targets(rows) if "(a)" in t[0] or t[0].startswith("mmap view")]
+    md = [f"## (a) at the issue's scale: {a['title']}", "",
+          f"A separate run of (a) alone, at scale 1 ({meta['date']}; median of {meta['reps']} interleaved runs, "
+          f"each in a fresh process): payload {a['payload_bytes'] / 1e6:.1f} MB in {a['arrays']} arrays. "
+          "The targets it decides:", "",
+          "| target | measured | status |", "|---|---|---|"]
+    md += [f"| {t} | {m} | {st} |" for t, m, st in decided]
+    md += ["", table(rows, "a"), ""]
+    return md
+
+
 def main():
-    csv_path, docs = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    full_scale = None
+    if "--full-scale" in args:
+        at = args.index("--full-scale")
+        full_scale = args[at + 1]
+        del args[at:at + 2]
+    csv_path, docs = args[0], args[1]
     # Optional third argument: the conditions of the run (what else the machine was doing).
-    conditions = sys.argv[3] if len(sys.argv) > 3 else ""
+    conditions = args[2] if len(args) > 2 else ""
     with open(os.path.splitext(csv_path)[0] + ".json") as f:
         meta = json.load(f)
     rows = load(csv_path)
@@ -244,7 +271,8 @@ def main():
     versions = dict(meta["versions"], numpy=np.__version__)
     a = next((w for w in workloads if w["id"] == "a"), None)
     scale_note = "" if meta["scale"] == 1 else \
-        f" **Reduced scale {meta['scale']:g}**: (a) is {a['payload_bytes'] / MiB:.0f} MiB instead of 1 GiB." if a else ""
+        f" **Reduced scale {meta['scale']:g}**: (a) is {a['payload_bytes'] / MiB:.0f} MiB instead of 1 GiB" + \
+        (" (a run of (a) at 1 GiB is at the end)." if full_scale else ".") if a else ""
     md = [
         "# Benchmarks",
         "",
@@ -285,6 +313,8 @@ def main():
         md += [f"## ({w['id']}) {w['title']}", "",
                f"Payload {w['payload_bytes'] / 1e6:.1f} MB" + (f" in {w['arrays']} arrays." if w["id"] != "c" else "."),
                "", table(rows, w["id"]), ""]
+    if full_scale:
+        md += full_scale_section(full_scale)
     md += ["## Machine", "",
            f"- {meta['cpu']}, {meta['cores']} cores; {meta['kernel']}; files on {meta['filesystem']} "
            f"(`{meta['folder']}`)",
