@@ -545,31 +545,19 @@ TEST_CASE("reads decompress their compressed arrays on several threads, as on on
     }
 }
 
-TEST_CASE("compressed arrays of more than a third of 64 MiB are decompressed further ahead, as on one thread",
-          "[concurrency]") {
-    // Four zstd arrays of 22 MiB: above 64 MiB, the read makes room for two more arrays than it
-    // has workers (a budget of one let the read wait on the worker for each array).
-    std::map<std::string, xt::xarray<float>> arrays;
-    for (int i = 0; i < 4; ++i) {
-        auto a = xt::xarray<float>::from_shape({std::size_t{22} << 18});
-        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * (i + 5)) % 241);
-        arrays.emplace("big" + std::to_string(i), std::move(a));
-    }
-    zanj::config save_cfg;
-    save_cfg.compress = zanj::compression_policy::all({zanj::compression_method::zstd, 1});
-    const fs::path p = zanj::ZANJ(save_cfg).save(arrays, zanj_test::fresh_dir("conc_decode_big") / "big");
-    REQUIRE(zanj::detail::zip_reader(p).find("big0.npy")->uncompressed_size > (std::uint64_t{64} << 20) / 3);
-    for (unsigned threads : {1u, 2u, 3u}) {
-        INFO("threads " << threads);
-        zanj::config cfg;
-        cfg.threads = threads;
-        CHECK(zanj::ZANJ(cfg).read<std::map<std::string, xt::xarray<float>>>(p) == arrays);
-        CHECK(zanj::archive(p, cfg).read("/big2").as_array().values<float>()[7] == arrays.at("big2")(7));
-    }
-}
-
 namespace {
 using float_arrays = std::map<std::string, xt::xarray<float>>;
+
+// `count` float32 arrays of `mib` MiB, "big0"..., each repeating its own pattern (`step` + i).
+float_arrays big_arrays(int count, std::size_t mib, int step) {
+    float_arrays arrays;
+    for (int i = 0; i < count; ++i) {
+        auto a = xt::xarray<float>::from_shape({mib << 18});
+        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * (i + step)) % 251);
+        arrays.emplace("big" + std::to_string(i), std::move(a));
+    }
+    return arrays;
+}
 
 // Saves `arrays` on each number of `threads`, checks that each save reads back, and that all
 // wrote the same members, alike and at the same places, but for the meta (the last member:
@@ -600,6 +588,24 @@ std::vector<zanj::detail::zip_entry> check_saves_alike(const float_arrays& array
 }
 } // namespace
 
+TEST_CASE("compressed arrays of more than a third of 64 MiB are decompressed further ahead, as on one thread",
+          "[concurrency]") {
+    // Four zstd arrays of 22 MiB: above 64 MiB, the read makes room for two more arrays than it
+    // has workers (a budget of one let the read wait on the worker for each array).
+    const float_arrays arrays = big_arrays(4, 22, 5);
+    zanj::config save_cfg;
+    save_cfg.compress = zanj::compression_policy::all({zanj::compression_method::zstd, 1});
+    const fs::path p = zanj::ZANJ(save_cfg).save(arrays, zanj_test::fresh_dir("conc_decode_big") / "big");
+    REQUIRE(zanj::detail::zip_reader(p).find("big0.npy")->uncompressed_size > (std::uint64_t{64} << 20) / 3);
+    for (unsigned threads : {1u, 2u, 3u}) {
+        INFO("threads " << threads);
+        zanj::config cfg;
+        cfg.threads = threads;
+        CHECK(zanj::ZANJ(cfg).read<float_arrays>(p) == arrays);
+        CHECK(zanj::archive(p, cfg).read("/big2").as_array().values<float>()[7] == arrays.at("big2")(7));
+    }
+}
+
 TEST_CASE("a deflate save compresses one array beside the next, and writes what one thread writes", "[concurrency]") {
     // Deflated arrays of 64 KiB and more, among small ones and a zstd one; on 5 threads, up to
     // four compress at once.
@@ -622,12 +628,7 @@ TEST_CASE("a deflate save compresses one array beside the next, and writes what 
 TEST_CASE("deflated arrays of more than 32 MiB alternate between a worker and the caller", "[concurrency]") {
     // Three arrays of 34 MiB: the first goes to a worker from a copy, the second is compressed
     // by the caller meanwhile (the worker is busy), the third goes to the worker again.
-    float_arrays arrays;
-    for (int i = 0; i < 3; ++i) {
-        auto a = xt::xarray<float>::from_shape({std::size_t{34} << 18});
-        for (std::size_t k = 0; k < a.size(); ++k) a.data()[k] = static_cast<float>((k * (i + 3)) % 251);
-        arrays.emplace("big" + std::to_string(i), std::move(a));
-    }
+    const float_arrays arrays = big_arrays(3, 34, 3);
     zanj::config cfg;
     cfg.compress = zanj::compression_policy::all({zanj::compression_method::deflate, 1});
     const auto members = check_saves_alike(arrays, cfg, zanj_test::fresh_dir("conc_deflate_big"), {1, 2});
