@@ -71,11 +71,10 @@ std::optional<std::string> unsafe_name(std::string_view name) {
 
 std::string limit_text(std::uint64_t v) { return v == read_limits::unlimited ? "unlimited" : std::to_string(v); }
 
-// Refusals by the size limits say which setting reads the archive anyway.
-constexpr std::string_view raise_total_hint =
-    "; raise config::limits.max_total_uncompressed to read an archive you trust";
-constexpr std::string_view raise_archive_ratio_hint =
-    "; raise config::limits.max_archive_ratio to read an archive you trust";
+// Refusals by the size and ratio limits say which setting reads the archive anyway.
+std::string raise_hint(std::string_view limit) {
+    return "; raise config::limits." + std::string(limit) + " to read an archive you trust";
+}
 
 // Names of the methods (APPNOTE 4.4.5) someone is likely to meet, for friendlier refusals.
 std::string method_description(std::uint16_t method) {
@@ -431,7 +430,7 @@ void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) con
     if (e.uncompressed_size > limits.max_total_uncompressed)
         fail_limit("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
                        " bytes uncompressed, above read_limits::max_total_uncompressed (" +
-                       limit_text(limits.max_total_uncompressed) + ")" + std::string(raise_total_hint),
+                       limit_text(limits.max_total_uncompressed) + ")" + raise_hint("max_total_uncompressed"),
                    e.name);
     const std::uint64_t ratio = limits.max_compression_ratio;
     const bool over_ratio = e.compressed_size == 0 ? e.uncompressed_size > 0
@@ -441,8 +440,8 @@ void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) con
         fail_limit("member " + in_quotes(e.name) + " declares " + std::to_string(e.uncompressed_size) +
                        " bytes uncompressed from " + std::to_string(e.compressed_size) +
                        ", a compression ratio above read_limits::max_compression_ratio (" + limit_text(ratio) +
-                       ":1 past " + limit_text(limits.ratio_checked_above) +
-                       " bytes; raise config::limits.max_compression_ratio to read an archive you trust)",
+                       ":1 past " + limit_text(limits.ratio_checked_above) + " bytes" +
+                       raise_hint("max_compression_ratio") + ")",
                    e.name);
     // Saturating: without limits, enough members of up to 2^63 bytes would wrap the sum.
     total = e.uncompressed_size > read_limits::unlimited - total ? read_limits::unlimited : total + e.uncompressed_size;
@@ -452,7 +451,7 @@ void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) con
     };
     if (total > limits.max_total_uncompressed)
         fail_limit(brings() + ", above read_limits::max_total_uncompressed (" +
-                       limit_text(limits.max_total_uncompressed) + ")" + std::string(raise_total_hint),
+                       limit_text(limits.max_total_uncompressed) + ")" + raise_hint("max_total_uncompressed"),
                    e.name);
     // The bound that scales with the file: amplification, not size, is what makes a bomb.
     const std::uint64_t archive_ratio = limits.max_archive_ratio;
@@ -460,8 +459,7 @@ void zip_reader::impl::check_entry(const zip_entry& e, std::uint64_t& total) con
         size <= read_limits::unlimited / std::max<std::uint64_t>(archive_ratio, 1) && total > size * archive_ratio)
         fail_limit(brings() + ", more than read_limits::max_archive_ratio (" + limit_text(archive_ratio) +
                        ") times the file's size (" + std::to_string(size) + " bytes; checked past " +
-                       limit_text(limits.archive_ratio_checked_above) + " bytes)" +
-                       std::string(raise_archive_ratio_hint),
+                       limit_text(limits.archive_ratio_checked_above) + " bytes)" + raise_hint("max_archive_ratio"),
                    e.name);
 }
 

@@ -37,7 +37,8 @@ void add_limit_options(CLI::App* sub, zanj::read_limits& limits, bool& no_limits
                              ->group("Read limits");
     CLI::Option* archive_ratio =
         sub->add_option("--max-archive-ratio", limits.max_archive_ratio,
-                        "Largest ratio of that total to the file's size, once the total passes 1 GiB (default " +
+                        "Largest ratio of that total to the file's size, once the total passes " +
+                            std::to_string(defaults.archive_ratio_checked_above >> 30) + " GiB (default " +
                             std::to_string(defaults.max_archive_ratio) + ")")
             ->check(CLI::PositiveNumber)
             ->group("Read limits");
